@@ -1,0 +1,129 @@
+"""The `lambda-canary` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from emulator import aio
+from emulator.errors import UserError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+DEFAULT_CONFIG = "canary.yaml"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lambda-canary")
+def cli() -> None:
+    """Local API Gateway + Lambda for Node runtime-migration canaries."""
+
+
+# ---- runtimes -------------------------------------------------------------------------------
+@cli.group()
+def runtimes() -> None:
+    """The Lambda Node.js runtimes and their local Node releases."""
+
+
+@runtimes.command("list")
+def runtimes_list() -> None:
+    """Show the runtime catalogue and what is installed."""
+    import datetime as dt
+
+    from emulator.runtimes.catalogue import catalogue
+    from emulator.runtimes.provision import find_node
+
+    today = dt.date.today()
+    table = Table("runtime", "node", "base image", "OS", "deprecation", "create blocked", "update blocked",
+                  "installed")
+    for spec in catalogue().values():
+        found = find_node(spec.name)
+        installed = f"{found.source}: {found.path}" if found else "no"
+        blocked = "[red]{}[/red]" if spec.blocks_create(today) else "{}"
+        table.add_row(spec.name, spec.node, spec.image, spec.os, str(spec.deprecation or "-"),
+                      blocked.format(spec.block_create or "-"),
+                      ("[red]{}[/red]" if spec.blocks_update(today) else "{}").format(spec.block_update or "-"),
+                      installed)
+    Console().print(table)
+
+
+@runtimes.command("install")
+@click.argument("names", nargs=-1)
+def runtimes_install(names: tuple[str, ...]) -> None:
+    """Fetch each runtime's exact Node release through npm (all runtimes when none is named)."""
+    from emulator.runtimes.catalogue import catalogue
+    from emulator.runtimes.provision import install
+
+    install(list(names) or list(catalogue()), err_console)
+
+
+@runtimes.command("use")
+@click.argument("name")
+@click.argument("node", type=click.Path(path_type=Path))
+def runtimes_use(name: str, node: Path) -> None:
+    """Point a runtime at a node binary you already have (its major must match)."""
+    from emulator.runtimes.provision import link_node
+
+    version = link_node(name, node)
+    err_console.print(f"{name}: using {node} ({version})")
+
+
+# ---- invoke ---------------------------------------------------------------------------------
+def _read_event(event: str | None) -> bytes:
+    if event is None:
+        return b"{}"
+    source = "<stdin>" if event == "-" else event
+    try:
+        data = sys.stdin.buffer.read() if event == "-" else Path(event).read_bytes()
+    except OSError as error:
+        raise UserError(f"{source}: cannot read event: {error.strerror}") from None
+    try:
+        json.loads(data or b"null")
+    except ValueError as error:
+        raise UserError(f"{source}: malformed event JSON: {error}") from None
+    return data
+
+
+@cli.command()
+@click.argument("function")
+@click.option("--event", "-e", help="Event JSON file, or - for stdin (default: {}).")
+@click.option("--config", "-c", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(path_type=Path), help="Config file that defines the function.")
+@click.option("--qualifier", "-q", help="Version or alias to invoke.")
+@click.option("--backend", default=None, help="auto, process or docker (default: the config's).")
+def invoke(function: str, event: str | None, config_path: Path, qualifier: str | None, backend: str | None) -> None:
+    """Invoke FUNCTION once: the payload on stdout, the logs on stderr; exit 1 on a function error."""
+    from emulator.invoke import invoke_once
+
+    payload = _read_event(event)
+    result = aio.run(invoke_once(config_path, function, payload, qualifier, backend,
+                                 lambda line: err_console.out(line, highlight=False)))
+    sys.stdout.buffer.write(result.payload + b"\n")
+    sys.stdout.flush()
+    if result.function_error:
+        sys.exit(1)
+
+
+def main() -> None:
+    """Entry point: user errors are one line on stderr and exit code 2, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except UserError as error:
+        err_console.print(f"lambda-canary: error: {error.message}", markup=False, highlight=False)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

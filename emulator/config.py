@@ -1,0 +1,323 @@
+"""The lambda-canary config file (`canary.yaml`): pydantic models and a loader that names file, line and key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from emulator.apigateway.stage_variables import StageVariableError, validate_variables
+from emulator.errors import UserError
+from emulator.runtimes.catalogue import catalogue, known_runtimes
+from emulator.yaml_source import YamlDocument, load_yaml
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RESOURCE_PATH = re.compile(r"^/$|^(/([A-Za-z0-9._:~-]+|\{[A-Za-z0-9_]+\}|\{[A-Za-z0-9_]+\+\}))+$")
+DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+class Model(BaseModel):
+    """camelCase keys in the file, snake_case in Python; unknown keys are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+        frozen=True,
+    )
+
+
+class VersionConfig(Model):
+    """A published version: a snapshot of code, runtime and configuration (issue 8)."""
+
+    runtime: str | None = None
+    handler: str | None = None
+    code: str | None = None
+    memory_size: int | None = Field(default=None, ge=128, le=10240)
+    timeout: int | None = Field(default=None, ge=1, le=900)
+    environment: dict[str, str] | None = None
+    description: str = ""
+
+
+class AliasRoutingConfig(Model):
+    """AdditionalVersionWeights: version -> weight in [0, 1]."""
+
+    additional_version_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class AliasConfig(Model):
+    """An alias: a primary version and optionally one weighted extra version."""
+
+    function_version: str
+    routing_config: AliasRoutingConfig | None = None
+    description: str = ""
+
+
+class FunctionConfig(Model):
+    """A Lambda function as configured; its runtime must be in the catalogue."""
+
+    runtime: str
+    handler: str
+    code: str = "."
+    memory_size: int = Field(default=128, ge=128, le=10240)
+    timeout: int = Field(default=3, ge=1, le=900)
+    environment: dict[str, str] = Field(default_factory=dict)
+    reserved_concurrency: int | None = Field(default=None, ge=0)
+    description: str = ""
+    versions: dict[str, VersionConfig] = Field(default_factory=dict)
+    aliases: dict[str, AliasConfig] = Field(default_factory=dict)
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, value: str) -> str:
+        if value not in catalogue():
+            raise ValueError(f"unknown runtime {value!r}; allowed: {known_runtimes()}")
+        return value
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_shape(cls, value: str) -> str:
+        if "." not in value.rsplit("/", 1)[-1]:
+            raise ValueError("a handler is 'path/to/file.export', e.g. 'index.handler'")
+        return value
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
+        return value
+
+
+class IntegrationResponseConfig(Model):
+    """A MOCK integration's response for one status code."""
+
+    response_templates: dict[str, str] = Field(default_factory=dict)
+    response_parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class IntegrationConfig(Model):
+    """How a method reaches its backend."""
+
+    type: Literal["AWS_PROXY", "HTTP_PROXY", "MOCK"]
+    uri: str | None = None
+    integration_http_method: str = "POST"
+    timeout_in_millis: int = Field(default=29000, ge=50, le=29000)
+    request_templates: dict[str, str] = Field(default_factory=dict)
+    integration_responses: dict[str, IntegrationResponseConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _uri_where_needed(self) -> IntegrationConfig:
+        if self.type != "MOCK" and not self.uri:
+            raise ValueError(f"a {self.type} integration needs a uri")
+        if self.type == "AWS_PROXY" and self.uri and ":lambda:path/" not in self.uri:
+            raise ValueError("an AWS_PROXY uri is arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
+                             "FUNCTION_ARN/invocations")
+        return self
+
+
+class MethodConfig(Model):
+    """One HTTP method on a resource."""
+
+    integration: IntegrationConfig
+    authorization_type: Literal["NONE"] = "NONE"
+    operation_name: str | None = None
+
+
+Resources = dict[str, dict[str, MethodConfig]]
+
+
+def _check_resources(resources: Resources) -> Resources:
+    for path, methods in resources.items():
+        if not RESOURCE_PATH.match(path):
+            raise ValueError(f"resource path {path!r}: segments are names, {{param}} or a final {{proxy+}}")
+        if "+}" in path and not path.endswith("+}"):
+            raise ValueError(f"resource path {path!r}: a greedy {{name+}} must be the last segment")
+        for method in methods:
+            if method not in HTTP_METHODS:
+                raise ValueError(f"resource {path}: method {method!r}; allowed: {', '.join(HTTP_METHODS)}")
+    return resources
+
+
+class DeploymentConfig(Model):
+    """A deployment: a snapshot of the API. Without `resources` it snapshots the API's resources."""
+
+    description: str = ""
+    resources: Resources | None = None
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, value: Resources | None) -> Resources | None:
+        return None if value is None else _check_resources(value)
+
+
+def _check_stage_variables(value: dict[str, Any]) -> dict[str, str]:
+    variables = {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
+    try:
+        validate_variables(variables)
+    except StageVariableError as error:
+        raise ValueError(str(error)) from None
+    return variables
+
+
+class CanarySettingsConfig(Model):
+    """A stage's canary: percentTraffic in [0, 100], its deployment and stage-variable overrides."""
+
+    percent_traffic: float = Field(default=0.0, ge=0.0, le=100.0)
+    deployment_id: str | None = None
+    stage_variable_overrides: dict[str, str] = Field(default_factory=dict)
+    use_stage_cache: bool = False
+
+    @field_validator("stage_variable_overrides", mode="before")
+    @classmethod
+    def _overrides(cls, value: Any) -> Any:
+        return _check_stage_variables(value) if isinstance(value, dict) else value
+
+
+class StageConfig(Model):
+    """A stage: its deployment, variables and optional canary."""
+
+    deployment_id: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+    canary_settings: CanarySettingsConfig | None = None
+    description: str = ""
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _variables(cls, value: Any) -> Any:
+        return _check_stage_variables(value) if isinstance(value, dict) else value
+
+
+class RestApiConfig(Model):
+    """A REST API with its resources, named deployments and stages."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9]{1,32}$")] | None = None
+    description: str = ""
+    binary_media_types: list[str] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=dict)
+    deployments: dict[str, DeploymentConfig] = Field(default_factory=dict)
+    stages: dict[str, StageConfig] = Field(default_factory=dict)
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, value: Resources) -> Resources:
+        return _check_resources(value)
+
+    @model_validator(mode="after")
+    def _references(self) -> RestApiConfig:
+        for deployment_id in self.deployments:
+            if not DEPLOYMENT_ID.match(deployment_id):
+                raise ValueError(f"deployment id {deployment_id!r}: letters, digits, '-' and '_' only")
+        for stage_name, stage in self.stages.items():
+            if not STAGE_NAME.match(stage_name):
+                raise ValueError(f"stage name {stage_name!r}: letters, digits, '-' and '_', at most 128")
+            wanted = [stage.deployment_id]
+            if stage.canary_settings:
+                wanted.append(stage.canary_settings.deployment_id)
+            for deployment_id in wanted:
+                if deployment_id is not None and deployment_id not in self.deployments:
+                    known = ", ".join(self.deployments) or "none defined"
+                    raise ValueError(f"stage {stage_name}: deploymentId {deployment_id!r} is not a deployment "
+                                     f"of this API (deployments: {known})")
+        return self
+
+
+class CanaryConfig(Model):
+    """The whole file."""
+
+    region: str = "us-east-1"
+    account_id: Annotated[str, Field(pattern=r"^[0-9]{12}$")] = "123456789012"
+    backend: Literal["auto", "process", "docker"] = "auto"
+    functions: dict[str, FunctionConfig] = Field(default_factory=dict)
+    rest_apis: dict[str, RestApiConfig] = Field(default_factory=dict)
+
+    @field_validator("functions")
+    @classmethod
+    def _function_names(cls, value: dict[str, FunctionConfig]) -> dict[str, FunctionConfig]:
+        for name in value:
+            if not FUNCTION_NAME.match(name):
+                raise ValueError(f"function name {name!r}: 1-64 letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_as_string(cls, value: Any) -> Any:
+        return f"{value:012d}" if isinstance(value, int) else value
+
+
+class LoadedConfig:
+    """A validated config with the folder its relative paths start from."""
+
+    def __init__(self, config: CanaryConfig, path: Path, document: YamlDocument | None = None) -> None:
+        self.config = config
+        self.path = path
+        self.base_dir = path.parent
+        self.document = document
+
+    def code_dir(self, function_name: str, version: str | None = None) -> Path:
+        """The absolute code folder of a function (or of one of its versions)."""
+        function = self.config.functions[function_name]
+        code = function.code
+        if version is not None and function.versions[version].code is not None:
+            code = function.versions[version].code or code
+        return (self.base_dir / code).resolve()
+
+    def api_id(self, api_name: str) -> str:
+        """The configured id, or a stable 10-character id derived from the name."""
+        configured = self.config.rest_apis[api_name].id
+        if configured:
+            return configured
+        digest = hashlib.sha256(api_name.encode()).digest()
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] == "literal_error":
+        return f"not allowed; {message.lower()}"
+    return message
+
+
+def format_validation_error(document: YamlDocument, error: ValidationError) -> str:
+    """One line: `file:line: key.path: what is wrong` (plus how many more errors)."""
+    errors = error.errors()
+    first = errors[0]
+    loc = tuple(part for part in first["loc"] if not str(part).startswith("function-"))
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{document.where(loc)}: {key}: {_describe(first)}{more}"
+
+
+def parse_config(document: YamlDocument) -> LoadedConfig:
+    """Validate a parsed document as a lambda-canary config."""
+    if not isinstance(document.data, dict):
+        raise UserError(f"{document.path}: the config must be a mapping with `functions` and `restApis`")
+    try:
+        config = CanaryConfig.model_validate(document.data)
+    except ValidationError as error:
+        raise UserError(format_validation_error(document, error)) from None
+    return LoadedConfig(config, document.path.resolve(), document)
+
+
+def load_config(path: Path | str) -> LoadedConfig:
+    """Load and validate a config file."""
+    return parse_config(load_yaml(Path(path)))

@@ -1,0 +1,57 @@
+"""`lambda-canary invoke`: run one function from a config once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from emulator.config import load_config
+from emulator.errors import UserError
+from emulator.lambda_service.backends.select import choose_backend
+from emulator.lambda_service.errors import LambdaApiError
+from emulator.lambda_service.handler_check import require_handler_file
+from emulator.lambda_service.loader import records_from_config
+from emulator.lambda_service.model import InvocationResult
+from emulator.lambda_service.service import LambdaService
+
+_USER_INIT_ERRORS = ("Runtime.HandlerNotFound", "Runtime.ImportModuleError", "Runtime.MalformedHandlerName")
+
+
+async def invoke_once(config_path: Path, function: str, payload: bytes, qualifier: str | None,
+                      backend_name: str | None, log: Callable[[str], None]) -> InvocationResult:
+    """Invoke a configured function; setup mistakes are UserErrors naming file and key."""
+    loaded = load_config(config_path)
+    config = loaded.config
+    if function not in config.functions:
+        known = ", ".join(config.functions) or "none"
+        raise UserError(f"{config_path}: no function {function!r} (functions: {known})")
+    where = loaded.document.where(("functions", function, "handler")) if loaded.document else str(config_path)
+    require_handler_file(loaded.code_dir(function), config.functions[function].handler, where)
+    runtime = config.functions[function].runtime
+    backend, _reason = choose_backend(backend_name or config.backend, [runtime])
+    service = LambdaService(backend, lambda _name, line: log(line), region=config.region,
+                            account_id=config.account_id)
+    for record in records_from_config(loaded):
+        service.put_function(record)
+    try:
+        resolved = service.resolve(function, qualifier)
+        await backend.prepare(resolved.version)
+        result = await service.invoke_resolved(resolved, payload)
+    except LambdaApiError as error:
+        raise UserError(f"{error.code}: {error.message}") from None
+    finally:
+        await service.close()
+    error = result.error_payload
+    if result.init_duration_ms is not None and error and error.get("errorType") in _USER_INIT_ERRORS:
+        message = str(error.get("errorMessage", "")).splitlines()[0]
+        raise UserError(f"{where}: {error['errorType']}: {message}")
+    return result
+
+
+def pretty(payload: bytes) -> str:
+    """Payload as text (JSON kept as it came)."""
+    try:
+        return json.dumps(json.loads(payload))
+    except ValueError:
+        return payload.decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""The local Lambda service: functions, versions, aliases, execution environments and the Runtime API."""

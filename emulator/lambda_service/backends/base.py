@@ -1,0 +1,64 @@
+"""The interface every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from emulator.lambda_service.model import FunctionVersion
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """Everything a backend needs to start one runtime."""
+
+    environment_id: str
+    version: FunctionVersion
+    runtime_api_address: str  # host:port as the runtime must reach it
+    variables: Mapping[str, str]  # Lambda's environment variables plus the function's own
+    on_log: Callable[[str], None]
+
+
+class RunningRuntime(ABC):
+    """A started runtime (a process or a container)."""
+
+    @abstractmethod
+    async def wait(self) -> str:
+        """Wait until it stops; returns how it ended, e.g. `exit status 1` or `signal: killed`."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Stop it now (idempotent)."""
+
+    def drain_logs(self) -> None:  # noqa: B027 - optional hook
+        """Hand on every log line already written (called before END/REPORT)."""
+
+    def max_memory_mb(self) -> int:
+        """Peak memory so far, in MB (0 when unknown)."""
+        return 0
+
+
+class Backend(ABC):
+    """Starts runtimes; tells where their Runtime API must listen."""
+
+    name: str = "backend"
+
+    @property
+    def runtime_api_bind_host(self) -> str:
+        """The local address each environment's Runtime API listens on."""
+        return "127.0.0.1"
+
+    def runtime_api_address(self, port: int) -> str:
+        """`host:port` of a Runtime API listener, as the runtime sees it."""
+        return f"127.0.0.1:{port}"
+
+    @abstractmethod
+    async def launch(self, request: LaunchRequest) -> RunningRuntime:
+        """Start a runtime that will poll the Runtime API at `request.runtime_api_address`."""
+
+    async def prepare(self, version: FunctionVersion) -> None:  # noqa: B027 - optional hook
+        """Ready whatever a version needs before its first environment (images, binaries)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release everything the backend started."""

@@ -1,0 +1,212 @@
+"""An execution environment: one runtime serving one invocation at a time through its Runtime API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+
+from emulator.lambda_service import logs, runtime_api
+from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult, error_json
+
+INIT_TIMEOUT_S = 10.0
+
+
+class EnvironmentDied(Exception):
+    """The runtime stopped before it could take an invocation."""
+
+
+def lambda_variables(version: FunctionVersion, runtime_api_address: str, log_stream: str) -> dict[str, str]:
+    """The reserved and default variables Lambda sets (reference §6.4), then the function's own."""
+    variables = dict(version.environment)
+    variables.update({
+        "_HANDLER": version.handler,
+        "AWS_REGION": version.region,
+        "AWS_DEFAULT_REGION": version.region,
+        "AWS_EXECUTION_ENV": version.runtime.execution_env,
+        "AWS_LAMBDA_FUNCTION_NAME": version.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(version.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": version.version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{version.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api_address,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+    })
+    for name, value in version.environment.items():  # unreserved ones the function may override
+        if name in ("LANG", "TZ", "AWS_XRAY_CONTEXT_MISSING"):
+            variables[name] = value
+    return variables
+
+
+def new_trace_id() -> str:
+    """An X-Ray trace header value."""
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+class ExecutionEnvironment:
+    """One sandbox: its runtime (process or container) and its own Runtime API listener."""
+
+    def __init__(self, version: FunctionVersion, backend: Backend, sink: logs.LogSink,
+                 extra_variables: Mapping[str, str] | None = None) -> None:
+        self.id = uuid.uuid4().hex
+        self.version = version
+        self._backend = backend
+        self._sink = sink
+        self._extra_variables = dict(extra_variables or {})
+        self._server: asyncio.Server | None = None
+        self._runtime: RunningRuntime | None = None
+        self._waiter: asyncio.Future[Invocation] | None = None
+        self._queued: Invocation | None = None
+        self._current: Invocation | None = None
+        self._ready: asyncio.Future[bytes | None] | None = None  # None = init ok, bytes = init error
+        self._watch: asyncio.Task[None] | None = None
+        self.alive = False
+        self.busy = False
+        self.last_used = time.monotonic()
+        self.init_duration_ms: float | None = None
+        self._cold = True
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> bytes | None:
+        """Start the runtime and wait for it to be ready; returns the init error payload, if any."""
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self._server, port = await runtime_api.listen(self, self._backend.runtime_api_bind_host)
+        address = self._backend.runtime_api_address(port)
+        today = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d")
+        variables = lambda_variables(self.version, address, f"{today}/[{self.version.version}]{self.id}")
+        variables.update(self._extra_variables)
+        started = time.perf_counter()
+        self.alive = True
+        try:
+            self._runtime = await self._backend.launch(LaunchRequest(
+                self.id, self.version, address, variables, self._log))
+        except BaseException:
+            await self.close()
+            raise
+        self._watch = loop.create_task(self._watch_exit())
+        try:
+            init_error = await asyncio.wait_for(asyncio.shield(self._ready), INIT_TIMEOUT_S)
+        except TimeoutError:
+            init_error = error_json("Runtime.InitTimeout",
+                                    f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms Phase: init "
+                                    "Status: timeout")
+        self.init_duration_ms = (time.perf_counter() - started) * 1000
+        if init_error is not None:
+            await self.close()
+        return init_error
+
+    async def _watch_exit(self) -> None:
+        assert self._runtime is not None
+        how = await self._runtime.wait()
+        self._runtime.drain_logs()
+        self.alive = False
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(error_json("Runtime.ExitError", f"Runtime exited with error: {how}"))
+        current = self._current
+        if current is not None and not current.result.done():
+            message = f"RequestId: {current.request_id} Error: Runtime exited with error: {how}"
+            current.finish(error_json("Runtime.ExitError", message), "Unhandled")
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.cancel()
+
+    async def close(self) -> None:
+        """Stop the runtime and the Runtime API listener."""
+        self.alive = False
+        if self._runtime is not None:
+            self._runtime.kill()
+        if self._watch is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._watch), 10)
+            except TimeoutError:
+                pass
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _log(self, line: str) -> None:
+        self._sink(self.version.function_name, line)
+
+    # ---- invoke --------------------------------------------------------------------------
+    async def invoke(self, invocation: Invocation) -> InvocationResult:
+        """Run one invocation; a timeout or a crash ends this environment."""
+        version = self.version
+        self.busy = True
+        self._current = invocation
+        invocation.deadline_ms = int(time.time() * 1000) + version.timeout * 1000
+        invocation.started_at = time.perf_counter()
+        self._log(logs.start_line(invocation.request_id, version.version))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(invocation)
+        else:
+            self._queued = invocation
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(version.timeout, self._time_out, invocation)
+        try:
+            payload, function_error = await invocation.result
+        finally:
+            timer.cancel()
+            self.busy = False
+            self._current = None
+            self.last_used = time.monotonic()
+        duration_ms = (time.perf_counter() - invocation.started_at) * 1000
+        if self._runtime is not None:
+            self._runtime.drain_logs()
+        status = invocation.status or (None if self.alive else "error")
+        self._log(logs.end_line(invocation.request_id))
+        memory = self._runtime.max_memory_mb() if self._runtime is not None else 0
+        init = self.init_duration_ms if self._cold else None
+        self._log(logs.report_line(invocation.request_id, duration_ms, version.memory_size, memory, init, status))
+        self._cold = False
+        return InvocationResult(invocation.request_id, payload, version.version, function_error,
+                                duration_ms, init, version.runtime.name)
+
+    def _time_out(self, invocation: Invocation) -> None:
+        if invocation.result.done():
+            return
+        self._log(logs.timeout_line(invocation.request_id, self.version.timeout))
+        message = f"RequestId: {invocation.request_id} Error: Task timed out after {self.version.timeout:.2f} seconds"
+        invocation.status = "timeout"
+        invocation.finish(error_json("Sandbox.Timedout", message), "Unhandled")
+        self.alive = False
+        if self._runtime is not None:
+            self._runtime.kill()
+
+    # ---- RuntimeApiPeer ------------------------------------------------------------------
+    async def next_invocation(self) -> Invocation:
+        """Called by `GET /next`: marks init done, then waits for the next invocation."""
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        if self._queued is not None:
+            invocation, self._queued = self._queued, None
+            return invocation
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            return await self._waiter
+        finally:
+            self._waiter = None
+
+    def current_invocation(self, request_id: str) -> Invocation | None:
+        """The invocation in flight, if `request_id` names it."""
+        current = self._current
+        return current if current is not None and current.request_id == request_id else None
+
+    def report_init_error(self, payload: bytes) -> None:
+        """`POST /runtime/init/error`."""
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(payload)
+
+    def report_response(self, invocation: Invocation, payload: bytes) -> None:
+        """`POST /invocation/{id}/response`."""
+        invocation.finish(payload)
+
+    def report_error(self, invocation: Invocation, payload: bytes) -> None:
+        """`POST /invocation/{id}/error`."""
+        invocation.finish(payload, "Unhandled")

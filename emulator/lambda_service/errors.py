@@ -1,0 +1,29 @@
+"""Errors the Lambda API itself answers (not function errors): AWS's types, messages and status codes."""
+
+from __future__ import annotations
+
+
+class LambdaApiError(Exception):
+    """An error response of the Lambda API, e.g. ResourceNotFoundException (404)."""
+
+    def __init__(self, code: str, message: str, status: int = 400, **extra: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = extra
+
+    def body(self) -> dict[str, str]:
+        """The JSON body AWS sends with this error."""
+        return {"Type": "User", "Message": self.message, **self.extra}
+
+
+def function_not_found(arn: str) -> LambdaApiError:
+    """ResourceNotFoundException for a function, version or alias that does not exist."""
+    return LambdaApiError("ResourceNotFoundException", f"Function not found: {arn}", 404)
+
+
+def throttled(reserved: bool) -> LambdaApiError:
+    """TooManyRequestsException as Lambda answers when concurrency runs out."""
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded" if reserved else "ConcurrentInvocationLimitExceeded"
+    return LambdaApiError("TooManyRequestsException", "Rate Exceeded.", 429, Reason=reason)

@@ -1,0 +1,128 @@
+"""The Lambda Runtime API (2018-06-01) that a runtime's bootstrap polls, one listener per environment.
+
+Paths, headers, status codes and bodies: reference §6 (AWS Runtime API OpenAPI 1.0.3, RIE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, Invocation
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+PREFIX = "/2018-06-01/runtime/"
+_OK = b'{"status":"OK"}'
+_JSON = "application/json"
+
+
+class RuntimeApiPeer(Protocol):
+    """The execution environment behind one Runtime API listener."""
+
+    async def next_invocation(self) -> Invocation: ...
+
+    def current_invocation(self, request_id: str) -> Invocation | None: ...
+
+    def report_init_error(self, payload: bytes) -> None: ...
+
+    def report_response(self, invocation: Invocation, payload: bytes) -> None: ...
+
+    def report_error(self, invocation: Invocation, payload: bytes) -> None: ...
+
+
+def _error(status: int, error_type: str, message: str) -> web.Response:
+    body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    return web.Response(status=status, body=body, content_type=_JSON)
+
+
+def _accepted() -> web.Response:
+    return web.Response(status=202, body=_OK, content_type=_JSON)
+
+
+def error_body(payload: bytes, error_type_header: str | None) -> bytes:
+    """The error JSON; without a readable body Lambda builds it from the error-type header."""
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return payload
+    error_type = error_type_header or "Runtime.UnknownReason"
+    return json.dumps({"errorType": error_type, "errorMessage": error_type}).encode()
+
+
+def invocation_headers(invocation: Invocation) -> dict[str, str]:
+    """Headers of a `/next` answer; optional ones only when they have a value."""
+    headers = {
+        "Content-Type": _JSON,
+        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+        "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+        "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
+        "Lambda-Runtime-Trace-Id": invocation.trace_id,
+    }
+    if invocation.client_context:
+        headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+    return headers
+
+
+def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+    """An aiohttp low-level request handler serving the Runtime API for `peer`."""
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith(PREFIX):
+            return _error(404, "NotFound", "Not Found")
+        tail = path[len(PREFIX):]
+        if tail == "invocation/next" and request.method == "GET":
+            try:
+                invocation = await peer.next_invocation()
+            except asyncio.CancelledError:
+                raise
+            return web.Response(status=200, body=invocation.payload, headers=invocation_headers(invocation))
+        if request.method != "POST":
+            return _error(405, "MethodNotAllowed", "Method Not Allowed")
+        if tail == "init/error":
+            peer.report_init_error(error_body(await request.read(), request.headers.get("Lambda-Runtime-Function-Error-Type")))
+            return _accepted()
+        parts = tail.split("/")
+        if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
+            return _error(404, "NotFound", "Not Found")
+        request_id, kind = parts[1], parts[2]
+        mode = request.headers.get("Lambda-Runtime-Function-Response-Mode")
+        if mode is not None and mode.lower() != "streaming":
+            return _error(400, "InvalidFunctionResponseMode", "Invalid function response mode")
+        invocation = peer.current_invocation(request_id)
+        if invocation is None:
+            return _error(400, "InvalidRequestID", "Invalid request ID")
+        if invocation.result.done():
+            return _error(403, "InvalidStateTransition",
+                          f"State transition from Ready to {kind.capitalize()}Sent failed for runtime. "
+                          "Error: invocation already answered")
+        body = await request.read()
+        if kind == "response":
+            if len(body) > MAX_SYNC_PAYLOAD:
+                message = f"Exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes)."
+                peer.report_error(invocation, json.dumps({
+                    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge"}).encode())
+                return _error(413, "RequestEntityTooLarge", message)
+            peer.report_response(invocation, body)
+        else:
+            peer.report_error(invocation, error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type")))
+        return _accepted()
+
+    return handle
+
+
+async def listen(peer: RuntimeApiPeer, host: str) -> tuple[asyncio.Server, int]:
+    """Start a Runtime API listener for `peer` on an ephemeral port of `host`."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(web.Server(make_handler(peer), access_log=None), host=host, port=0,
+                                      reuse_address=True)
+    port = server.sockets[0].getsockname()[1]
+    return server, port

@@ -1,0 +1,231 @@
+"""The Lambda service: functions, published versions, aliases, resource policies and Invoke."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from emulator.lambda_service.backends.base import Backend
+from emulator.lambda_service.environment import new_trace_id
+from emulator.lambda_service.errors import LambdaApiError, function_not_found
+from emulator.lambda_service.logs import LogSink
+from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, FunctionVersion, Invocation, InvocationResult
+from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool
+
+LATEST = "$LATEST"
+ANY_QUALIFIER = "*"  # a statement lambda-canary grants config functions: every version and alias
+
+
+def code_sha256(code_dir: Path) -> str:
+    """A digest of a code folder's files (names and contents), stable across machines."""
+    digest = hashlib.sha256()
+    if code_dir.is_dir():
+        for path in sorted(p for p in code_dir.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(code_dir).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class Alias:
+    """A named pointer to a version, optionally splitting traffic with one more version."""
+
+    name: str
+    function_version: str
+    additional_version_weights: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class PolicyStatement:
+    """One statement of a function's resource policy (AddPermission)."""
+
+    sid: str
+    principal: str
+    action: str
+    source_arn: str | None = None
+    qualifier: str | None = None  # None: the unqualified function only, as AWS scopes permissions
+
+
+@dataclass
+class FunctionRecord:
+    """A function as the Lambda service holds it."""
+
+    latest: FunctionVersion
+    versions: dict[str, FunctionVersion] = field(default_factory=dict)
+    aliases: dict[str, Alias] = field(default_factory=dict)
+    policy: list[PolicyStatement] = field(default_factory=list)
+    reserved_concurrency: int | None = None
+    from_config: bool = False
+
+    @property
+    def name(self) -> str:
+        """The function name."""
+        return self.latest.function_name
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What an invoke of a function reference runs."""
+
+    record: FunctionRecord
+    version: FunctionVersion
+    invoked_arn: str
+    qualifier: str | None
+
+
+def arn_like(pattern: str, value: str) -> bool:
+    """IAM `ArnLike`: `*` matches any run of characters (including `/`), `?` one character."""
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+class LambdaService:
+    """Holds functions and runs invocations on environment pools of one backend."""
+
+    def __init__(self, backend: Backend, sink: LogSink, *, region: str = "us-east-1",
+                 account_id: str = "123456789012", max_environments: int = 64,
+                 idle_timeout: float = 600.0, rng: random.Random | None = None) -> None:
+        self.backend = backend
+        self.region = region
+        self.account_id = account_id
+        self.functions: dict[str, FunctionRecord] = {}
+        self._sink = sink
+        self._pools: dict[tuple[str, str, int], EnvironmentPool] = {}
+        self._account = ConcurrencyLimiter(max_environments)
+        self._idle_timeout = idle_timeout
+        self._rng = rng or random.Random()
+        self._reaper: asyncio.Task[None] | None = None
+
+    # ---- functions ---------------------------------------------------------------------
+    def put_function(self, record: FunctionRecord) -> None:
+        """Add or replace a function."""
+        self.functions[record.name] = record
+
+    def function(self, name: str) -> FunctionRecord:
+        """A function by name, or ResourceNotFoundException."""
+        record = self.functions.get(name)
+        if record is None:
+            raise function_not_found(f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}")
+        return record
+
+    def split_reference(self, reference: str, qualifier: str | None = None) -> tuple[str, str | None]:
+        """`name`, `name:qualifier`, a partial or full ARN -> (name, qualifier)."""
+        if reference.startswith("arn:"):
+            parts = reference.split(":")
+            if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
+                raise LambdaApiError("ValidationException", f"1 validation error detected: Value '{reference}' "
+                                     "at 'functionName' failed to satisfy constraint")
+            name, embedded = parts[6], (parts[7] if len(parts) > 7 else None)
+        elif reference.count(":") == 2 and reference.split(":")[1] == "function":
+            _, _, name = reference.split(":")
+            embedded = None
+        else:
+            name, _, embedded_text = reference.partition(":")
+            embedded = embedded_text or None
+        if embedded and qualifier and embedded != qualifier:
+            raise LambdaApiError("InvalidParameterValueException",
+                                 "The derived qualifier from the function name does not match the specified qualifier.")
+        return name, embedded or qualifier
+
+    def resolve(self, reference: str, qualifier: str | None = None) -> Resolved:
+        """Find what an invoke runs; a weighted alias picks its version now, at random."""
+        name, qualifier = self.split_reference(reference, qualifier)
+        record = self.function(name)
+        base_arn = record.latest.function_arn
+        invoked_arn = f"{base_arn}:{qualifier}" if qualifier else base_arn
+        if qualifier is None or qualifier == LATEST:
+            return Resolved(record, record.latest, invoked_arn, qualifier)
+        if qualifier.isdigit():
+            version = record.versions.get(qualifier)
+            if version is None:
+                raise function_not_found(invoked_arn)
+            return Resolved(record, version, invoked_arn, qualifier)
+        alias = record.aliases.get(qualifier)
+        if alias is None:
+            raise function_not_found(invoked_arn)
+        chosen = alias.function_version
+        for extra, weight in alias.additional_version_weights.items():
+            if self._rng.random() < weight:
+                chosen = extra
+        version = record.latest if chosen == LATEST else record.versions[chosen]
+        return Resolved(record, version, invoked_arn, qualifier)
+
+    def allows(self, record: FunctionRecord, qualifier: str | None, principal: str, source_arn: str) -> bool:
+        """Does the function's resource policy let `principal` from `source_arn` invoke it?"""
+        for statement in record.policy:
+            if statement.principal != principal or statement.action not in ("lambda:InvokeFunction", "lambda:*"):
+                continue
+            if statement.qualifier != ANY_QUALIFIER and statement.qualifier != qualifier:
+                continue
+            if statement.source_arn is None or arn_like(statement.source_arn, source_arn):
+                return True
+        return False
+
+    # ---- invoke ------------------------------------------------------------------------
+    async def invoke(self, reference: str, payload: bytes, qualifier: str | None = None, *,
+                     trace_id: str | None = None, client_context: str | None = None) -> InvocationResult:
+        """Synchronous (RequestResponse) invoke."""
+        return await self.invoke_resolved(self.resolve(reference, qualifier), payload,
+                                          trace_id=trace_id, client_context=client_context)
+
+    async def invoke_resolved(self, resolved: Resolved, payload: bytes, *, trace_id: str | None = None,
+                              client_context: str | None = None) -> InvocationResult:
+        """Invoke what `resolve` chose."""
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            raise LambdaApiError("RequestTooLargeException",
+                                 f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction "
+                                 "operation", 413)
+        invocation = Invocation(request_id=str(uuid.uuid4()), payload=payload, invoked_arn=resolved.invoked_arn,
+                                trace_id=trace_id or new_trace_id(), client_context=client_context)
+        return await self.pool_for(resolved.version, resolved.record.reserved_concurrency).invoke(invocation)
+
+    def pool_for(self, version: FunctionVersion, reserved: int | None = None) -> EnvironmentPool:
+        """The pool of a version, created on first use."""
+        pool = self._pools.get(version.pool_key)
+        if pool is None:
+            pool = EnvironmentPool(version, self.backend, self._sink, self._account, reserved)
+            self._pools[version.pool_key] = pool
+            self._start_reaper()
+        return pool
+
+    def pools(self) -> list[EnvironmentPool]:
+        """Every pool, for stats and tests."""
+        return list(self._pools.values())
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(30.0, self._idle_timeout))
+            for pool in list(self._pools.values()):
+                await pool.reap(self._idle_timeout)
+
+    async def retire(self, version: FunctionVersion) -> None:
+        """Stop the environments of a snapshot that changed (new code or configuration)."""
+        pool = self._pools.pop(version.pool_key, None)
+        if pool is not None:
+            await pool.close()
+
+    async def close(self) -> None:
+        """Stop every environment and the backend."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        await asyncio.gather(*(pool.close() for pool in self._pools.values()), return_exceptions=True)
+        self._pools.clear()
+        await self.backend.close()
+
+
+def with_revision(version: FunctionVersion, **changes: object) -> FunctionVersion:
+    """A new $LATEST snapshot after an update; environments of the old one are not reused."""
+    return replace(version, revision=version.revision + 1, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The Lambda Node.js runtime catalogue and the Node releases that back it locally."""

@@ -1,0 +1,254 @@
+// lambda-canary's Node.js runtime client: the Lambda Runtime API loop for Node 18, 20, 22 and 24.
+// Plain JavaScript, no npm dependencies. It follows the contract of AWS's Node.js runtime:
+// _HANDLER resolution (.js/.mjs/.cjs, ESM and CommonJS), async and callback handlers, the context
+// object, error JSON {errorType, errorMessage, trace}, init errors, and Lambda-style console lines.
+import http from "node:http";
+import path from "node:path";
+import fs from "node:fs";
+import util from "node:util";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+
+const env = process.env;
+const [apiHost, apiPort] = (env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const BASE = "/2018-06-01/runtime";
+let currentRequestId;
+
+// ---- Runtime API client ---------------------------------------------------------------------
+function call(method, urlPath, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: apiHost, port: Number(apiPort), method, path: BASE + urlPath, agent, headers },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+function postJson(urlPath, payload, headers = {}) {
+  const body = Buffer.from(JSON.stringify(payload));
+  return call("POST", urlPath, body, { "Content-Type": "application/json", "Content-Length": body.length, ...headers });
+}
+
+function postError(urlPath, error) {
+  const payload = toErrorPayload(error);
+  return postJson(urlPath, payload, {
+    "Content-Type": "application/vnd.aws.lambda.error+json",
+    "Lambda-Runtime-Function-Error-Type": payload.errorType,
+  });
+}
+
+// ---- Errors, as the Lambda Node.js runtime reports them ---------------------------------------
+class NamedError extends Error {
+  constructor(name, message, cause) {
+    super(message);
+    this.name = name;
+    if (cause && cause.stack) this.stack = `${name}: ${message}\n${String(cause.stack).split("\n").slice(1).join("\n")}`;
+  }
+}
+
+function toErrorPayload(error) {
+  try {
+    if (error instanceof Error || (error && typeof error === "object" && "message" in error && "name" in error)) {
+      return {
+        errorType: String(error.name),
+        errorMessage: String(error.message),
+        trace: String(error.stack || "").split("\n"),
+      };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch {
+    return { errorType: "handled", errorMessage: "callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack" };
+  }
+}
+
+// ---- Console: "<ISO time>\t<request id>\t<LEVEL>\t<message>" -----------------------------------
+function patchConsole() {
+  const write = (level, args) => {
+    const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`;
+    process.stdout.write(line);
+  };
+  console.log = (...args) => write("INFO", args);
+  console.info = (...args) => write("INFO", args);
+  console.warn = (...args) => write("WARN", args);
+  console.error = (...args) => write("ERROR", args);
+  console.debug = (...args) => write("DEBUG", args);
+  console.trace = (...args) => write("TRACE", args);
+  console.fatal = (...args) => write("FATAL", args);
+}
+
+// ---- Handler resolution (_HANDLER = "dir/file.export") ----------------------------------------
+function hasTypeModule(start) {
+  let dir = path.dirname(start);
+  for (;;) {
+    const candidate = path.join(dir, "package.json");
+    if (fs.existsSync(candidate)) {
+      try {
+        return JSON.parse(fs.readFileSync(candidate, "utf8")).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
+}
+
+async function loadModule(taskRoot, moduleName) {
+  const base = path.resolve(taskRoot, moduleName);
+  const require = createRequire(path.join(taskRoot, "index.js"));
+  const exists = (suffix) => fs.existsSync(base + suffix) && fs.statSync(base + suffix).isFile();
+  const importIt = (file) => import(pathToFileURL(file).href);
+  if (exists("")) return require(base);
+  const typeModule = hasTypeModule(base);
+  if (exists(".js")) return typeModule ? importIt(base + ".js") : require(base + ".js");
+  if (exists(".mjs")) return importIt(base + ".mjs");
+  if (exists(".cjs")) return require(base + ".cjs");
+  try {
+    return require(require.resolve(moduleName, { paths: [taskRoot] }));
+  } catch (error) {
+    if (error && error.code === "MODULE_NOT_FOUND") {
+      throw new NamedError("Runtime.ImportModuleError", `Error: Cannot find module '${moduleName}'\nRequire stack:\n- ${path.join(env.LAMBDA_RUNTIME_DIR || "", "index.mjs")}`);
+    }
+    throw error;
+  }
+}
+
+async function loadHandler() {
+  const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+  const spec = env._HANDLER || "";
+  const slash = spec.lastIndexOf("/");
+  const dot = spec.indexOf(".", slash + 1);
+  if (dot < 0) throw new NamedError("Runtime.MalformedHandlerName", "Bad handler");
+  const modulePath = spec.slice(0, dot);
+  const exportPath = spec.slice(dot + 1);
+  if (modulePath.includes("..")) throw new NamedError("Runtime.MalformedHandlerName", "'../' not allowed in handler path");
+  let loaded;
+  try {
+    loaded = await loadModule(taskRoot, modulePath);
+  } catch (error) {
+    if (error instanceof NamedError) throw error;
+    if (error instanceof SyntaxError) throw new NamedError("Runtime.UserCodeSyntaxError", `${error.name}: ${error.message}`, error);
+    throw error;
+  }
+  let handler = loaded;
+  for (const part of exportPath.split(".")) handler = handler == null ? undefined : handler[part];
+  if (handler === undefined) throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is undefined or not exported`);
+  if (typeof handler !== "function") throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is not a function`);
+  return handler;
+}
+
+// ---- Context -------------------------------------------------------------------------------
+function makeContext(headers) {
+  const deadline = Number(headers["lambda-runtime-deadline-ms"]);
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers["lambda-runtime-aws-request-id"],
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+  if (headers["lambda-runtime-client-context"]) context.clientContext = JSON.parse(headers["lambda-runtime-client-context"]);
+  if (headers["lambda-runtime-cognito-identity"]) context.identity = JSON.parse(headers["lambda-runtime-cognito-identity"]);
+  return context;
+}
+
+// ---- One invocation: async or callback style ---------------------------------------------------
+function runHandler(handler, event, context) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    const callback = (error, result) => {
+      const outcome = error != null ? { error } : { result };
+      if (context.callbackWaitsForEmptyEventLoop) {
+        process.once("beforeExit", () => settle(outcome));
+      } else {
+        settle(outcome);
+      }
+    };
+    context.done = (error, result) => callback(error, result);
+    context.succeed = (result) => callback(null, result);
+    context.fail = (error) => callback(error ?? "handled");
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof returned.then === "function") {
+        returned.then((result) => settle({ result }), (error) => settle({ error: error ?? new Error("Promise rejected with undefined") }));
+      } else if (handler.length < 3) {
+        settle({ result: returned });
+      }
+    } catch (error) {
+      settle({ error });
+    }
+  });
+}
+
+async function main() {
+  patchConsole();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (error) {
+    console.error(`${error && error.name}: ${error && error.message}`);
+    await postError("/init/error", error).catch(() => {});
+    process.exit(129);
+  }
+  const fail = async (type, error) => {
+    const wrapped = new NamedError(type, error instanceof Error ? `${error.name}: ${error.message}` : String(error), error);
+    console.error(`${wrapped.name}\t${wrapped.message}`);
+    if (currentRequestId) await postError(`/invocation/${currentRequestId}/error`, wrapped).catch(() => {});
+    process.exit(129);
+  };
+  process.on("uncaughtException", (error) => fail("Runtime.UncaughtException", error));
+  process.on("unhandledRejection", (reason) => fail("Runtime.UnhandledPromiseRejection", reason));
+
+  for (;;) {
+    const next = await call("GET", "/invocation/next");
+    if (next.status !== 200) {
+      process.stderr.write(`runtime API /next answered ${next.status}: ${next.body}\n`);
+      process.exit(1);
+    }
+    const requestId = next.headers["lambda-runtime-aws-request-id"];
+    currentRequestId = requestId;
+    if (next.headers["lambda-runtime-trace-id"]) env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"];
+    else delete env._X_AMZN_TRACE_ID;
+    let outcome;
+    try {
+      const event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
+      outcome = await runHandler(handler, event, makeContext(next.headers));
+    } catch (error) {
+      outcome = { error };
+    }
+    if ("error" in outcome) {
+      console.error(`Invoke Error \t${JSON.stringify(toErrorPayload(outcome.error))}`);
+      await postError(`/invocation/${requestId}/error`, outcome.error);
+    } else {
+      let body;
+      try {
+        body = Buffer.from(JSON.stringify(outcome.result === undefined ? null : outcome.result));
+      } catch (error) {
+        await postError(`/invocation/${requestId}/error`, error);
+        continue;
+      }
+      // A 413 (payload too large) is turned into the invocation's error by the Runtime API itself.
+      await call("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json", "Content-Length": body.length });
+    }
+  }
+}
+
+main();
