@@ -1,0 +1,1 @@
+"""pytest plugin (entry point `pytest11`): fixtures to run a lambda-canary stack in a test session."""
