@@ -108,6 +108,24 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
         sys.exit(1)
 
 
+# ---- serve ----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("config_file", required=False, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", "-p", default=3000, show_default=True, type=int)
+@click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
+@click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
+@click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
+def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None, quiet: bool) -> None:
+    """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
+    from emulator.serve import serve as run_serve
+    from emulator.stack import StackOptions
+
+    options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
+                           function_logs=not quiet)
+    aio.run(run_serve(config_file, options, err_console))
+
+
 def main() -> None:
     """Entry point: user errors are one line on stderr and exit code 2, never a traceback."""
     try:

@@ -78,3 +78,22 @@ def substitute(template: str, variables: Mapping[str, str] | None) -> str:
         return values[name]
 
     return REFERENCE.sub(replace, template)
+
+
+def substitute_or_empty(template: str, variables: Mapping[str, str] | None) -> tuple[str, list[str]]:
+    """Like `substitute`, but an undefined variable becomes "" (as in AWS mapping templates).
+
+    Returns the result and the names that were undefined.
+    """
+    if "${stageVariables." not in template:
+        return template, []
+    values = variables or {}
+    undefined: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            undefined.append(name)
+        return values.get(name, "")
+
+    return REFERENCE.sub(replace, template), undefined

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
 import time
@@ -123,10 +124,8 @@ class ExecutionEnvironment:
         if self._runtime is not None:
             self._runtime.kill()
         if self._watch is not None:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._watch), 10)
-            except TimeoutError:
-                pass
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -83,7 +83,8 @@ class Invocation:
     client_context: str | None = None
     started_at: float = 0.0
     status: str | None = None  # "timeout" when Lambda's timeout ended it
-    result: asyncio.Future[tuple[bytes, str | None]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    result: asyncio.Future[tuple[bytes, str | None]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def finish(self, payload: bytes, function_error: str | None = None) -> bool:
         """Record the outcome once; later outcomes are ignored."""

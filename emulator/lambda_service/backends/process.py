@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 
@@ -38,10 +39,8 @@ class NodeProcess(RunningRuntime):
 
     def kill(self) -> None:
         if self._process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def drain_logs(self) -> None:
         self._pump.drain()

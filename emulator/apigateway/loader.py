@@ -1,0 +1,92 @@
+"""Build API Gateway state from the config file."""
+
+from __future__ import annotations
+
+import hashlib
+
+from emulator.apigateway.model import (
+    ApiGatewayState,
+    CanarySettings,
+    Deployment,
+    Integration,
+    IntegrationResponse,
+    Method,
+    Resource,
+    RestApi,
+    Stage,
+)
+from emulator.config import IntegrationConfig, LoadedConfig, Resources
+
+CURRENT_DEPLOYMENT = "current"
+
+
+def _stable_id(*parts: str, length: int = 10) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:length])
+
+
+def integration_from_config(config: IntegrationConfig) -> Integration:
+    """An Integration from its config block."""
+    return Integration(
+        type=config.type, uri=config.uri, http_method=config.integration_http_method,
+        timeout_in_millis=config.timeout_in_millis, request_templates=dict(config.request_templates),
+        integration_responses={
+            status: IntegrationResponse(status, dict(response.response_templates), dict(response.response_parameters))
+            for status, response in config.integration_responses.items()
+        },
+    )
+
+
+def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resource]:
+    """The resource tree (with implicit parents) for a `resources:` block."""
+    api = RestApi(api_id, api_id)
+
+    def stable(path: str) -> str:
+        return _stable_id(api_id, path, length=6)
+
+    api.add_resource_path("/", id_factory=lambda: stable("/"))
+    for path, methods in sorted(resources.items()):
+        parts: list[str] = []
+        for segment in [segment for segment in path.split("/") if segment]:
+            parts.append(segment)
+            partial = "/" + "/".join(parts)
+            api.add_resource_path(partial, id_factory=lambda partial=partial: stable(partial))  # type: ignore[misc]
+        resource = api.resource_by_path(path if path != "" else "/")
+        assert resource is not None
+        for http_method, method in methods.items():
+            resource.methods[http_method] = Method(http_method, integration_from_config(method.integration),
+                                                   method.authorization_type, method.operation_name)
+    return api.resources
+
+
+def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
+    """All REST APIs of the config, with deployments snapshotted and stages wired."""
+    config = loaded.config
+    state = ApiGatewayState(config.region, config.account_id)
+    for name, api_config in config.rest_apis.items():
+        api_id = loaded.api_id(name)
+        api = RestApi(api_id, name, api_config.description, list(api_config.binary_media_types),
+                      resources_from_config(api_id, api_config.resources))
+        for deployment_id, deployment in api_config.deployments.items():
+            resources = (api.resources if deployment.resources is None
+                         else resources_from_config(api_id, deployment.resources))
+            api.deployments[deployment_id] = Deployment(deployment_id, resources, deployment.description)
+        for stage_name, stage in api_config.stages.items():
+            deployment_id = stage.deployment_id or _implicit_deployment(api)
+            canary = None
+            if stage.canary_settings is not None:
+                settings = stage.canary_settings
+                canary = CanarySettings(settings.percent_traffic, settings.deployment_id or deployment_id,
+                                        dict(settings.stage_variable_overrides) or None, settings.use_stage_cache)
+            api.stages[stage_name] = Stage(stage_name, deployment_id, dict(stage.variables), canary,
+                                           stage.description)
+        state.apis[api_id] = api
+    return state
+
+
+def _implicit_deployment(api: RestApi) -> str:
+    """A stage without deploymentId serves a snapshot of the API's resources."""
+    if CURRENT_DEPLOYMENT not in api.deployments:
+        api.deployments[CURRENT_DEPLOYMENT] = api.snapshot(CURRENT_DEPLOYMENT, "the API's resources at load")
+    return CURRENT_DEPLOYMENT

@@ -1,0 +1,168 @@
+"""API Gateway's state: REST APIs, resources, methods, deployments (frozen snapshots) and stages.
+
+One model serves the data plane and the control-plane API, so a change made through either is seen by
+the next request.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import secrets
+import string
+from dataclasses import dataclass, field
+
+from emulator.apigateway.routing import RouteTable
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int = 10) -> str:
+    """An API Gateway style id (lowercase letters and digits)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def now() -> dt.datetime:
+    """UTC now, second precision (as AWS returns dates)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass
+class IntegrationResponse:
+    """A non-proxy (MOCK) integration response for one status code."""
+
+    status_code: str
+    response_templates: dict[str, str] = field(default_factory=dict)
+    response_parameters: dict[str, str] = field(default_factory=dict)
+    selection_pattern: str | None = None
+
+
+@dataclass
+class Integration:
+    """How a method reaches its backend: AWS_PROXY (Lambda), HTTP_PROXY or MOCK."""
+
+    type: str
+    uri: str | None = None
+    http_method: str | None = "POST"
+    timeout_in_millis: int = 29000
+    request_templates: dict[str, str] = field(default_factory=dict)
+    integration_responses: dict[str, IntegrationResponse] = field(default_factory=dict)
+    passthrough_behavior: str = "WHEN_NO_MATCH"
+    cache_namespace: str | None = None
+    request_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Method:
+    """An HTTP method on a resource."""
+
+    http_method: str
+    integration: Integration | None = None
+    authorization_type: str = "NONE"
+    operation_name: str | None = None
+    api_key_required: bool = False
+    request_parameters: dict[str, bool] = field(default_factory=dict)
+    method_responses: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+@dataclass
+class Resource:
+    """A path in the API's resource tree."""
+
+    id: str
+    path: str
+    parent_id: str | None
+    path_part: str | None
+    methods: dict[str, Method] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    """A frozen snapshot of the API's resources; stages and canaries serve deployments."""
+
+    id: str
+    resources: dict[str, Resource]
+    description: str = ""
+    created_date: dt.datetime = field(default_factory=now)
+    routes: RouteTable = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routes = RouteTable.build(self.resources.values())
+
+
+@dataclass
+class CanarySettings:
+    """A stage's canary (reference §2.1)."""
+
+    percent_traffic: float = 0.0
+    deployment_id: str | None = None
+    stage_variable_overrides: dict[str, str] | None = None
+    use_stage_cache: bool = False
+
+
+@dataclass
+class Stage:
+    """A named, deployed stage with its variables and optional canary."""
+
+    name: str
+    deployment_id: str
+    variables: dict[str, str] = field(default_factory=dict)
+    canary_settings: CanarySettings | None = None
+    description: str = ""
+    created_date: dt.datetime = field(default_factory=now)
+    last_updated_date: dt.datetime = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RestApi:
+    """A REST API: the live resource tree plus its deployments and stages."""
+
+    id: str
+    name: str
+    description: str = ""
+    binary_media_types: list[str] = field(default_factory=list)
+    resources: dict[str, Resource] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    created_date: dt.datetime = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
+    endpoint_types: list[str] = field(default_factory=lambda: ["EDGE"])
+
+    @property
+    def root(self) -> Resource:
+        """The `/` resource."""
+        return next(resource for resource in self.resources.values() if resource.path == "/")
+
+    def resource_by_path(self, path: str) -> Resource | None:
+        """The resource with this full path."""
+        return next((resource for resource in self.resources.values() if resource.path == path), None)
+
+    def snapshot(self, deployment_id: str, description: str = "") -> Deployment:
+        """Freeze the current resources into a deployment (not yet added)."""
+        return Deployment(deployment_id, copy.deepcopy(self.resources), description)
+
+    def add_resource_path(self, path: str, id_factory=new_id) -> Resource:  # type: ignore[no-untyped-def]
+        """Create `path` and any missing parents; returns the resource for `path`."""
+        if not self.resources:
+            root_id = id_factory()
+            self.resources[root_id] = Resource(root_id, "/", None, None)
+        current = self.root
+        for part in [segment for segment in path.split("/") if segment]:
+            child_path = (current.path.rstrip("/") + "/" + part)
+            child = self.resource_by_path(child_path)
+            if child is None:
+                child_id = id_factory()
+                child = Resource(child_id, child_path, current.id, part)
+                self.resources[child_id] = child
+            current = child
+        return current
+
+
+@dataclass
+class ApiGatewayState:
+    """Every REST API of one account and region."""
+
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    apis: dict[str, RestApi] = field(default_factory=dict)

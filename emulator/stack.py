@@ -1,0 +1,123 @@
+"""A running stack: the Lambda service, the API Gateway and its HTTP server, built from one config."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.apigateway.handler import ApiGateway
+from emulator.apigateway.loader import state_from_config
+from emulator.apigateway.model import ApiGatewayState
+from emulator.apigateway.observability import DecisionRecord
+from emulator.apigateway.server import GatewayServer
+from emulator.config import LoadedConfig, load_config
+from emulator.lambda_service.backends.select import choose_backend
+from emulator.lambda_service.handler_check import require_handler_file
+from emulator.lambda_service.loader import records_from_config
+from emulator.lambda_service.service import LambdaService
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+@dataclass
+class StackOptions:
+    """How to run a stack."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    seed: int | None = None
+    backend: str | None = None
+    access_log: bool = True
+    function_logs: bool = True
+    max_environments: int = 64
+    docker_options: dict[str, object] | None = None
+
+
+class Stack:
+    """Everything `serve` runs; also used in-process by `split` and the pytest plugin."""
+
+    def __init__(self, loaded: LoadedConfig | None, options: StackOptions,
+                 log: Callable[[str], None] = _stderr_line) -> None:
+        self.loaded = loaded
+        self.options = options
+        self.log = log
+        config = loaded.config if loaded else None
+        runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
+        backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
+                                                      runtimes, **(options.docker_options or {}))
+        rng = random.Random(options.seed)
+        region = config.region if config else "us-east-1"
+        account = config.account_id if config else "123456789012"
+        self.lambdas = LambdaService(backend, self._function_log, region=region, account_id=account,
+                                     max_environments=options.max_environments,
+                                     rng=random.Random(rng.random()))
+        self.state = state_from_config(loaded) if loaded else ApiGatewayState(region, account)
+        if loaded is not None:
+            self._check_handlers(loaded)
+            for record in records_from_config(loaded):
+                self.lambdas.put_function(record)
+        self.gateway = ApiGateway(self.state, self.lambdas, rng=rng, execution_log=log,
+                                  access_log=self._access_log if options.access_log else None)
+        self.server = GatewayServer(self.gateway)
+
+    @classmethod
+    def from_file(cls, path: Path | str | None, options: StackOptions) -> Stack:
+        """Load a config (or none, for an empty account) and build the stack."""
+        return cls(load_config(path) if path else None, options)
+
+    def _check_handlers(self, loaded: LoadedConfig) -> None:
+        for name, function in loaded.config.functions.items():
+            where = loaded.document.where(("functions", name, "handler")) if loaded.document else str(loaded.path)
+            require_handler_file(loaded.code_dir(name), function.handler, where)
+
+    def _function_log(self, function_name: str, line: str) -> None:
+        if self.options.function_logs:
+            self.log(f"[{function_name}] {line}")
+
+    def _access_log(self, record: DecisionRecord) -> None:
+        self.log(record.access_log_line())
+
+    @property
+    def url(self) -> str:
+        """Base URL of the data plane."""
+        return f"http://{self.options.host}:{self.server.port}"
+
+    async def start(self) -> None:
+        """Prepare runtimes and listen."""
+        for record in self.lambdas.functions.values():
+            await self.lambdas.backend.prepare(record.latest)
+            for version in record.versions.values():
+                await self.lambdas.backend.prepare(version)
+        await self.server.start(self.options.host, self.options.port)
+
+    async def stop(self) -> None:
+        """Stop listening and stop every environment."""
+        await self.server.stop()
+        await self.gateway.close()
+        await self.lambdas.close()
+
+    async def __aenter__(self) -> Stack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def routes(self) -> list[str]:
+        """`GET http://.../stage/path` lines for every stage and method."""
+        lines = []
+        for api in self.state.apis.values():
+            for stage_name, stage in api.stages.items():
+                deployment = api.deployments.get(stage.deployment_id)
+                if deployment is None:
+                    continue
+                for resource in sorted(deployment.resources.values(), key=lambda item: item.path):
+                    for method in resource.methods:
+                        path = resource.path if resource.path != "/" else ""
+                        lines.append(f"{method:7} {self.url}/{stage_name}{path}  (api {api.id})")
+        return lines
