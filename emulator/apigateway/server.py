@@ -49,6 +49,7 @@ class GatewayServer:
         self.gateway = gateway
         self.control_plane = control_plane
         self._server: asyncio.base_events.Server | None = None
+        self._web_server: web.Server | None = None
         self.port = 0
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -78,8 +79,9 @@ class GatewayServer:
     async def start(self, host: str = "127.0.0.1", port: int = 3000) -> int:
         """Listen; returns the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(web.Server(self.handle, access_log=None), host=host, port=port,
-                                                reuse_address=True, backlog=1024)
+        self._web_server = web.Server(self.handle, access_log=None)
+        self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
+                                                backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -87,6 +89,8 @@ class GatewayServer:
         """Stop listening."""
         if self._server is not None:
             self._server.close()
+            if self._web_server is not None:
+                await self._web_server.shutdown(timeout=2)
             await self._server.wait_closed()
             self._server = None
 

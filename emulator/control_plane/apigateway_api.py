@@ -1,0 +1,649 @@
+"""The API Gateway (2015-07-09) control-plane operations over ApiGatewayState.
+
+Checks, error types and messages follow AWS (reference §1.1 and §2: canary creation, patch operations,
+promotion). Every change is visible to the data plane on the next request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from emulator.apigateway import openapi
+from emulator.apigateway.model import (
+    ApiGatewayState,
+    CanarySettings,
+    Deployment,
+    Integration,
+    IntegrationResponse,
+    Method,
+    Resource,
+    RestApi,
+    Stage,
+    new_id,
+    now,
+)
+from emulator.apigateway.stage_variables import name_error, value_error
+from emulator.control_plane.protocol import AwsError, RawResponse
+
+CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
+                "/canarySettings/stageVariableOverrides")
+COPY_PAIRS = {"/canarySettings/stageVariableOverrides": "/variables", "/canarySettings/deploymentId": "/deploymentId"}
+
+
+def bad_request(message: str) -> AwsError:
+    """BadRequestException (400)."""
+    return AwsError("BadRequestException", message, 400)
+
+
+def not_found(message: str) -> AwsError:
+    """NotFoundException (404)."""
+    return AwsError("NotFoundException", message, 404)
+
+
+def _unescape(segment: str) -> str:
+    """JSON-pointer unescaping used in patch paths (`~1` is `/`, `~0` is `~`)."""
+    return segment.replace("~1", "/").replace("~0", "~")
+
+
+# ---- shapes out ------------------------------------------------------------------------------
+def integration_out(integration: Integration) -> dict[str, Any]:
+    """Integration as AWS returns it."""
+    return {
+        "type": integration.type, "httpMethod": integration.http_method, "uri": integration.uri,
+        "timeoutInMillis": integration.timeout_in_millis, "passthroughBehavior": integration.passthrough_behavior,
+        "cacheNamespace": integration.cache_namespace, "cacheKeyParameters": [],
+        "requestTemplates": integration.request_templates or None,
+        "requestParameters": integration.request_parameters or None,
+        "integrationResponses": {
+            status: {"statusCode": status, "responseTemplates": response.response_templates or None,
+                     "responseParameters": response.response_parameters or None,
+                     "selectionPattern": response.selection_pattern}
+            for status, response in integration.integration_responses.items()
+        } or None,
+    }
+
+
+def method_out(method: Method) -> dict[str, Any]:
+    """Method as AWS returns it."""
+    return {
+        "httpMethod": method.http_method, "authorizationType": method.authorization_type,
+        "apiKeyRequired": method.api_key_required, "operationName": method.operation_name,
+        "requestParameters": method.request_parameters or None,
+        "methodResponses": method.method_responses or None,
+        "methodIntegration": integration_out(method.integration) if method.integration else None,
+    }
+
+
+def resource_out(resource: Resource, embed_methods: bool = False) -> dict[str, Any]:
+    """Resource as AWS returns it."""
+    out: dict[str, Any] = {"id": resource.id, "path": resource.path}
+    if resource.parent_id:
+        out["parentId"] = resource.parent_id
+    if resource.path_part:
+        out["pathPart"] = resource.path_part
+    if resource.methods:
+        out["resourceMethods"] = {name: (method_out(method) if embed_methods else {})
+                                  for name, method in resource.methods.items()}
+    return out
+
+
+def rest_api_out(api: RestApi) -> dict[str, Any]:
+    """RestApi as AWS returns it."""
+    return {
+        "id": api.id, "name": api.name, "description": api.description or None, "createdDate": api.created_date,
+        "binaryMediaTypes": api.binary_media_types or None, "apiKeySource": "HEADER",
+        "endpointConfiguration": {"types": api.endpoint_types}, "tags": api.tags or None,
+        "rootResourceId": api.root.id, "disableExecuteApiEndpoint": False,
+    }
+
+
+def canary_out(canary: CanarySettings | None) -> dict[str, Any] | None:
+    """CanarySettings as GetStage returns them (no stageVariableOverrides key when there are none)."""
+    if canary is None:
+        return None
+    out: dict[str, Any] = {"percentTraffic": canary.percent_traffic, "deploymentId": canary.deployment_id,
+                           "useStageCache": canary.use_stage_cache}
+    if canary.stage_variable_overrides is not None:
+        out["stageVariableOverrides"] = canary.stage_variable_overrides
+    return out
+
+
+def stage_out(stage: Stage) -> dict[str, Any]:
+    """Stage as AWS returns it."""
+    return {
+        "deploymentId": stage.deployment_id, "stageName": stage.name, "description": stage.description or None,
+        "cacheClusterEnabled": False, "cacheClusterStatus": "NOT_AVAILABLE", "methodSettings": {},
+        "variables": stage.variables or None, "tracingEnabled": False,
+        "canarySettings": canary_out(stage.canary_settings),
+        "createdDate": stage.created_date, "lastUpdatedDate": stage.last_updated_date, "tags": stage.tags or None,
+    }
+
+
+def deployment_out(deployment: Deployment) -> dict[str, Any]:
+    """Deployment as AWS returns it."""
+    return {"id": deployment.id, "description": deployment.description or None,
+            "createdDate": deployment.created_date}
+
+
+def check_variables(variables: dict[str, str] | None) -> None:
+    """AWS's stage-variable checks, with AWS's messages."""
+    for name, value in (variables or {}).items():
+        message = name_error(name) or value_error(value)
+        if message:
+            raise bad_request(message)
+
+
+class ApiGatewayApi:
+    """One method per API Gateway operation."""
+
+    def __init__(self, state: ApiGatewayState, lambdas: object = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.state = state
+        self.lambdas = lambdas
+        self._on_change = on_change or (lambda: None)
+
+    # ---- lookups -----------------------------------------------------------------------
+    def _api(self, params: dict[str, Any]) -> RestApi:
+        api = self.state.apis.get(params["restApiId"])
+        if api is None:
+            raise not_found(f"Invalid API identifier specified {self.state.account_id}:{params['restApiId']}")
+        return api
+
+    def _resource(self, api: RestApi, resource_id: str) -> Resource:
+        resource = api.resources.get(resource_id)
+        if resource is None:
+            raise not_found("Invalid Resource identifier specified")
+        return resource
+
+    def _method(self, params: dict[str, Any]) -> Method:
+        resource = self._resource(self._api(params), params["resourceId"])
+        method = resource.methods.get(params["httpMethod"].upper())
+        if method is None:
+            raise not_found("Invalid Method identifier specified")
+        return method
+
+    def _stage(self, api: RestApi, name: str) -> Stage:
+        stage = api.stages.get(name)
+        if stage is None:
+            raise not_found("Invalid stage identifier specified")
+        return stage
+
+    def _changed(self) -> None:
+        self._on_change()
+
+    # ---- RestApi -----------------------------------------------------------------------
+    def CreateRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = RestApi(new_id(), params["name"], params.get("description", ""),
+                      list(params.get("binaryMediaTypes") or []), tags=dict(params.get("tags") or {}))
+        types = (params.get("endpointConfiguration") or {}).get("types")
+        if types:
+            api.endpoint_types = list(types)
+        api.add_resource_path("/")
+        self.state.apis[api.id] = api
+        self._changed()
+        return rest_api_out(api)
+
+    def GetRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        return rest_api_out(self._api(params))
+
+    def GetRestApis(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [rest_api_out(api) for api in self.state.apis.values()]}
+
+    def DeleteRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        del self.state.apis[api.id]
+        self._changed()
+        return {}
+
+    def UpdateRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path", ""), operation.get("value")
+            if path == "/name" and op == "replace":
+                api.name = value
+            elif path == "/description" and op == "replace":
+                api.description = value or ""
+            elif path.startswith("/binaryMediaTypes/"):
+                media = _unescape(path[len("/binaryMediaTypes/"):])
+                if op == "add" and media not in api.binary_media_types:
+                    api.binary_media_types.append(media)
+                elif op == "remove" and media in api.binary_media_types:
+                    api.binary_media_types.remove(media)
+                elif op not in ("add", "remove"):
+                    raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove' for path {path}")
+            else:
+                raise bad_request(f"Invalid patch path {path}")
+        self._changed()
+        return rest_api_out(api)
+
+    def GetTags(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["resourceArn"]
+        api_id = arn.rsplit("/restapis/", 1)[-1].split("/", 1)[0]
+        api = self.state.apis.get(api_id)
+        if api is None:
+            raise not_found(f"Invalid resource ARN {arn}")
+        if "/stages/" in arn:
+            return {"tags": self._stage(api, arn.rsplit("/stages/", 1)[1]).tags}
+        return {"tags": api.tags}
+
+    def TagResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["resourceArn"]
+        api_id = arn.rsplit("/restapis/", 1)[-1].split("/", 1)[0]
+        api = self.state.apis.get(api_id)
+        if api is None:
+            raise not_found(f"Invalid resource ARN {arn}")
+        target = self._stage(api, arn.rsplit("/stages/", 1)[1]).tags if "/stages/" in arn else api.tags
+        target.update(params.get("tags") or {})
+        self._changed()
+        return {}
+
+    # ---- Resource / Method / Integration ---------------------------------------------------
+    def GetResources(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        embed = "methods" in (params.get("embed") or [])
+        return {"items": [resource_out(resource, embed) for resource in api.resources.values()]}
+
+    def GetResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        return resource_out(self._resource(api, params["resourceId"]), "methods" in (params.get("embed") or []))
+
+    def CreateResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        parent = self._resource(api, params["parentId"])
+        part = params["pathPart"]
+        path = parent.path.rstrip("/") + "/" + part
+        if api.resource_by_path(path) is not None:
+            raise AwsError("ConflictException", f"Another resource with the same parent already has this name: {part}",
+                           409)
+        if "{" in part and not (part.startswith("{") and part.endswith("}")):
+            raise bad_request("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and "
+                              "the end and an optional plus sign before the closing brace.")
+        resource = Resource(new_id(6), path, parent.id, part)
+        api.resources[resource.id] = resource
+        self._changed()
+        return resource_out(resource)
+
+    def DeleteResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        resource = self._resource(api, params["resourceId"])
+        doomed = [item.id for item in api.resources.values()
+                  if item.path == resource.path or item.path.startswith(resource.path.rstrip("/") + "/")]
+        for resource_id in doomed:
+            del api.resources[resource_id]
+        self._changed()
+        return {}
+
+    def PutMethod(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = self._resource(self._api(params), params["resourceId"])
+        http_method = params["httpMethod"].upper()
+        if http_method in resource.methods:
+            raise AwsError("ConflictException", "Method already exists for this resource", 409)
+        method = Method(http_method, None, params.get("authorizationType", "NONE"), params.get("operationName"),
+                        bool(params.get("apiKeyRequired", False)), dict(params.get("requestParameters") or {}))
+        resource.methods[http_method] = method
+        self._changed()
+        return method_out(method)
+
+    def GetMethod(self, params: dict[str, Any]) -> dict[str, Any]:
+        return method_out(self._method(params))
+
+    def DeleteMethod(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = self._resource(self._api(params), params["resourceId"])
+        if resource.methods.pop(params["httpMethod"].upper(), None) is None:
+            raise not_found("Invalid Method identifier specified")
+        self._changed()
+        return {}
+
+    def PutMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        response = {"statusCode": params["statusCode"], "responseModels": params.get("responseModels"),
+                    "responseParameters": params.get("responseParameters")}
+        method.method_responses[params["statusCode"]] = response
+        self._changed()
+        return response
+
+    def PutIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        kind = params["type"]
+        uri = params.get("uri")
+        if kind in ("AWS_PROXY", "AWS", "HTTP", "HTTP_PROXY") and not uri:
+            raise bad_request("Enumeration value for Integration type does not match a supported integration type"
+                              if kind not in ("AWS_PROXY", "HTTP_PROXY") else "Invalid integration URI specified")
+        if kind in ("AWS_PROXY", "AWS") and uri and not uri.startswith("arn:aws:apigateway:"):
+            raise bad_request("AWS ARN for integration must contain path or action")
+        if kind in ("AWS_PROXY", "AWS", "HTTP", "HTTP_PROXY") and not params.get("integrationHttpMethod"):
+            raise bad_request("Enumeration value for HttpMethod must be non-empty")
+        timeout = params.get("timeoutInMillis", 29000)
+        if not 50 <= timeout <= 29000:
+            raise bad_request("Timeout should be between 50 ms and 29000 ms")
+        method.integration = Integration(
+            type=kind, uri=uri, http_method=params.get("integrationHttpMethod"), timeout_in_millis=timeout,
+            request_templates=dict(params.get("requestTemplates") or {}),
+            passthrough_behavior=params.get("passthroughBehavior", "WHEN_NO_MATCH"),
+            request_parameters=dict(params.get("requestParameters") or {}), cache_namespace=params.get("resourceId"))
+        self._changed()
+        return integration_out(method.integration)
+
+    def GetIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        if method.integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        return integration_out(method.integration)
+
+    def DeleteIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        if method.integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        method.integration = None
+        self._changed()
+        return {}
+
+    def UpdateIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        integration = method.integration
+        if integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+            if op != "replace":
+                raise bad_request(f"Invalid patch operation specified. Must be one of: [replace] for path {path}")
+            if path == "/uri":
+                integration.uri = value
+            elif path == "/httpMethod":
+                integration.http_method = value
+            elif path == "/timeoutInMillis":
+                integration.timeout_in_millis = int(value)
+            else:
+                raise bad_request(f"Invalid patch path {path}")
+        self._changed()
+        return integration_out(integration)
+
+    def PutIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        if method.integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        response = IntegrationResponse(params["statusCode"], dict(params.get("responseTemplates") or {}),
+                                       dict(params.get("responseParameters") or {}), params.get("selectionPattern"))
+        method.integration.integration_responses[params["statusCode"]] = response
+        self._changed()
+        return {"statusCode": response.status_code, "responseTemplates": response.response_templates or None,
+                "responseParameters": response.response_parameters or None,
+                "selectionPattern": response.selection_pattern}
+
+    # ---- Deployment ----------------------------------------------------------------------
+    def CreateDeployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        stage_name = params.get("stageName")
+        canary = params.get("canarySettings")
+        prefix = "Invalid deployment content specified."
+        if canary is not None and not stage_name:
+            raise bad_request(f"{prefix}Non null and non empty stageName must be provided for canary deployment. "
+                              "Provided value is null")
+        stage = api.stages.get(stage_name) if stage_name else None
+        if canary is not None and stage is None:
+            raise bad_request(f"{prefix}Stage {stage_name} must already be created before making a canary release "
+                              "deployment")
+        if canary is None and stage is not None and stage.canary_settings is not None:
+            raise bad_request(f"{prefix}Non canary deployment not supported on stage {stage_name} because Canary is "
+                              "enabled. Provide CanarySettings in deploymentInput.")
+        if not any(resource.methods for resource in api.resources.values()):
+            raise bad_request("The REST API doesn't contain any methods")
+        check_variables(params.get("variables"))
+        if canary is not None:
+            check_variables(canary.get("stageVariableOverrides"))
+            percent = float(canary.get("percentTraffic", 0.0))
+            if not 0.0 <= percent <= 100.0:
+                raise bad_request("Canary traffic percentage must be between 0.0 and 100.0")
+        deployment = api.snapshot(new_id(6), params.get("description", ""))
+        api.deployments[deployment.id] = deployment
+        if canary is not None and stage is not None:
+            overrides = canary.get("stageVariableOverrides")
+            stage.canary_settings = CanarySettings(float(canary.get("percentTraffic", 0.0)), deployment.id,
+                                                   dict(overrides) if overrides else None,
+                                                   bool(canary.get("useStageCache", False)))
+            stage.last_updated_date = now()
+        elif stage_name:
+            if stage is None:
+                stage = Stage(stage_name, deployment.id, dict(params.get("variables") or {}),
+                              description=params.get("stageDescription", ""))
+                api.stages[stage_name] = stage
+            else:
+                stage.deployment_id = deployment.id
+                stage.variables.update(params.get("variables") or {})
+                stage.last_updated_date = now()
+        self._changed()
+        return deployment_out(deployment)
+
+    def GetDeployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        deployment = api.deployments.get(params["deploymentId"])
+        if deployment is None:
+            raise not_found("Invalid Deployment identifier specified")
+        return deployment_out(deployment)
+
+    def GetDeployments(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        return {"items": [deployment_out(deployment) for deployment in api.deployments.values()]}
+
+    def DeleteDeployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        deployment_id = params["deploymentId"]
+        if deployment_id not in api.deployments:
+            raise not_found("Invalid Deployment identifier specified")
+        for stage in api.stages.values():
+            canary = stage.canary_settings
+            if stage.deployment_id == deployment_id or (canary and canary.deployment_id == deployment_id):
+                raise bad_request("Active stages pointing to this deployment must be moved or deleted")
+        del api.deployments[deployment_id]
+        self._changed()
+        return {}
+
+    # ---- Stage ---------------------------------------------------------------------------
+    def CreateStage(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        name = params["stageName"]
+        if name in api.stages:
+            raise AwsError("ConflictException", "Stage already exists", 409)
+        if params["deploymentId"] not in api.deployments:
+            raise not_found("Invalid Deployment identifier specified")
+        check_variables(params.get("variables"))
+        canary = None
+        if params.get("canarySettings"):
+            settings = params["canarySettings"]
+            check_variables(settings.get("stageVariableOverrides"))
+            canary = CanarySettings(float(settings.get("percentTraffic", 0.0)),
+                                    settings.get("deploymentId") or params["deploymentId"],
+                                    dict(settings["stageVariableOverrides"]) if settings.get("stageVariableOverrides")
+                                    else None, bool(settings.get("useStageCache", False)))
+        stage = Stage(name, params["deploymentId"], dict(params.get("variables") or {}), canary,
+                      params.get("description", ""), tags=dict(params.get("tags") or {}))
+        api.stages[name] = stage
+        self._changed()
+        return stage_out(stage)
+
+    def GetStage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return stage_out(self._stage(self._api(params), params["stageName"]))
+
+    def GetStages(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        return {"item": [stage_out(stage) for stage in api.stages.values()
+                         if not params.get("deploymentId") or stage.deployment_id == params["deploymentId"]]}
+
+    def DeleteStage(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        self._stage(api, params["stageName"])
+        del api.stages[params["stageName"]]
+        self._changed()
+        return {}
+
+    def UpdateStage(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        stage = self._stage(api, params["stageName"])
+        working = Stage(stage.name, stage.deployment_id, dict(stage.variables),
+                        None if stage.canary_settings is None else CanarySettings(
+                            stage.canary_settings.percent_traffic, stage.canary_settings.deployment_id,
+                            None if stage.canary_settings.stage_variable_overrides is None
+                            else dict(stage.canary_settings.stage_variable_overrides),
+                            stage.canary_settings.use_stage_cache),
+                        stage.description)
+        for operation in params.get("patchOperations") or []:
+            StagePatch(api, working).apply(operation)
+        stage.deployment_id, stage.variables = working.deployment_id, working.variables
+        stage.canary_settings, stage.description = working.canary_settings, working.description
+        stage.last_updated_date = now()
+        self._changed()
+        return stage_out(stage)
+
+    # ---- OpenAPI ---------------------------------------------------------------------------
+    def ImportRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        body = params.get("body") or b""
+        try:
+            document = openapi.parse_document(body)
+            api = openapi.rest_api_from_openapi(document, new_id)
+        except openapi.OpenApiError as error:
+            raise bad_request(str(error)) from None
+        self.state.apis[api.id] = api
+        self._changed()
+        return rest_api_out(api)
+
+    def PutRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
+        existing = self._api(params)
+        try:
+            imported = openapi.rest_api_from_openapi(openapi.parse_document(params.get("body") or b""), new_id)
+        except openapi.OpenApiError as error:
+            raise bad_request(str(error)) from None
+        existing.resources = imported.resources
+        existing.binary_media_types = imported.binary_media_types or existing.binary_media_types
+        self._changed()
+        return rest_api_out(existing)
+
+    def GetExport(self, params: dict[str, Any]) -> RawResponse:
+        api = self._api(params)
+        stage = self._stage(api, params["stageName"])
+        if params["exportType"] not in ("oas30", "swagger"):
+            raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30")
+        deployment = api.deployments[stage.deployment_id]
+        extensions = "integrations" in (params.get("parameters") or {}).get("extensions", "")
+        document = openapi.openapi_from_rest_api(api, deployment.resources, stage.name, self.state.region,
+                                                 with_integrations=extensions)
+        accepts = params.get("accepts") or "application/json"
+        if "yaml" in accepts:
+            import yaml
+
+            return RawResponse(yaml.safe_dump(document, sort_keys=False).encode(), {"Content-Type": "application/yaml"})
+        return RawResponse(json.dumps(document, indent=2).encode(), {
+            "Content-Type": "application/json",
+            "Content-Disposition": f'attachment; filename="{api.name}-{stage.name}-oas30.json"'})
+
+
+class StagePatch:
+    """Applies one UpdateStage patch operation as AWS does (reference §2.2, §2.5)."""
+
+    def __init__(self, api: RestApi, stage: Stage) -> None:
+        self.api = api
+        self.stage = stage
+
+    def apply(self, operation: dict[str, Any]) -> None:
+        op = operation.get("op")
+        path = operation.get("path") or ""
+        value = operation.get("value")
+        if op == "copy":
+            self._copy(path, operation.get("from") or "")
+        elif path == "/canarySettings" or path.startswith("/canarySettings/"):
+            self._canary(op, path, value)
+        elif path.startswith("/variables/"):
+            self._variable(op, _unescape(path[len("/variables/"):]), value)
+        elif path == "/deploymentId" and op == "replace":
+            if value not in self.api.deployments:
+                raise bad_request("Invalid deployment id specified")
+            self.stage.deployment_id = value
+        elif path == "/description" and op == "replace":
+            self.stage.description = value or ""
+        elif path in ("/tracingEnabled", "/cacheClusterEnabled") and op == "replace":
+            return
+        else:
+            raise bad_request(f"Invalid patch path  '{path}' specified for op '{op}'. Must be one of: "
+                              "[/deploymentId, /description, /variables/*, /canarySettings/*]")
+
+    def _variable(self, op: str | None, name: str, value: str | None) -> None:
+        if op in ("replace", "add"):
+            message = name_error(name) or value_error(value or "")
+            if message:
+                raise bad_request(message)
+            self.stage.variables[name] = value or ""
+        elif op == "remove":
+            if name not in self.stage.variables:
+                raise bad_request(f"Cannot remove variable {name} because it does not exist")
+            del self.stage.variables[name]
+        else:
+            raise bad_request(f"Invalid {op} operation with path: /variables/{name}")
+
+    def _canary(self, op: str | None, path: str, value: str | None) -> None:
+        stage = self.stage
+        if path == "/canarySettings":
+            if op != "remove":
+                raise bad_request(f"Invalid {op} operation with path: {path}")
+            stage.canary_settings = None
+            return
+        if op == "add":
+            raise bad_request(f"Invalid add operation with path: {path}")
+        overrides_prefix = "/canarySettings/stageVariableOverrides/"
+        if path.startswith(overrides_prefix):
+            name = _unescape(path[len(overrides_prefix):])
+            canary = self._ensure_canary()
+            if op == "replace":
+                message = name_error(name) or value_error(value or "")
+                if message:
+                    raise bad_request(message)
+                canary.stage_variable_overrides = {**(canary.stage_variable_overrides or {}), name: value or ""}
+            elif op == "remove":
+                if canary.stage_variable_overrides is None or name not in canary.stage_variable_overrides:
+                    raise bad_request(f"Cannot remove method setting canarySettings/stageVariableOverrides/{name} "
+                                      "because there is no method setting for this method ")
+                del canary.stage_variable_overrides[name]
+            return
+        if path not in CANARY_PATHS:
+            raise bad_request(f"Invalid method setting path: {path}. Must be one of: [{', '.join(CANARY_PATHS)}, "
+                              f"{overrides_prefix}{{name}}]")
+        if op == "remove":
+            raise bad_request(f"Cannot remove method setting {path.lstrip('/')} because there is no method setting "
+                              "for this method ")
+        if op != "replace":
+            raise bad_request(f"Invalid {op} operation with path: {path}")
+        canary = self._ensure_canary()
+        if path == "/canarySettings/percentTraffic":
+            try:
+                percent = float(value or "")
+            except ValueError:
+                raise bad_request(f"Invalid value for percentTraffic: {value}") from None
+            if not 0.0 <= percent <= 100.0:
+                raise bad_request("Canary traffic percentage must be between 0.0 and 100.0")
+            canary.percent_traffic = percent
+        elif path == "/canarySettings/deploymentId":
+            if value not in self.api.deployments:
+                raise bad_request("Invalid deployment id specified")
+            canary.deployment_id = value
+        elif path == "/canarySettings/useStageCache":
+            canary.use_stage_cache = str(value).lower() == "true"
+        else:  # the whole overrides map
+            raise bad_request(f"Invalid replace operation with path: {path}")
+
+    def _ensure_canary(self) -> CanarySettings:
+        if self.stage.canary_settings is None:
+            self.stage.canary_settings = CanarySettings(0.0, self.stage.deployment_id, None, False)
+        return self.stage.canary_settings
+
+    def _copy(self, path: str, source: str) -> None:
+        if COPY_PAIRS.get(source) != path:
+            raise bad_request(f"Invalid copy operation with path: {path} and from {source}. Valid copy:path are "
+                              "[/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, "
+                              "/canarySettings/stageVariableOverrides]")
+        canary = self.stage.canary_settings
+        if canary is None:
+            raise bad_request("Promotion not available. Canary does not exist.")
+        if path == "/variables":
+            self.stage.variables = {**self.stage.variables, **(canary.stage_variable_overrides or {})}
+        else:
+            self.stage.deployment_id = canary.deployment_id or self.stage.deployment_id
