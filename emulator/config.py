@@ -59,6 +59,30 @@ class AliasRoutingConfig(Model):
     additional_version_weights: dict[str, float] = Field(default_factory=dict)
 
 
+ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
+
+
+def alias_error(name: str, primary: str, weights: dict[str, float], published: set[str]) -> None:
+    """Raise ValueError as Lambda refuses an alias (reference §5.2): weights in [0, 1], one extra version at
+    most, not the primary again, published versions only."""
+    if not ALIAS_NAME.match(name):
+        raise ValueError(f"alias {name!r}: 1-128 letters, digits, '-' or '_', not only digits")
+    if primary == "$LATEST" and weights:
+        raise ValueError(f"alias {name}: a weighted alias cannot point to $LATEST; publish a version")
+    if primary != "$LATEST" and primary not in published:
+        raise ValueError(f"alias {name}: functionVersion {primary} is not a published version "
+                         f"(versions: {', '.join(sorted(published)) or 'none'})")
+    if len(weights) > 1:
+        raise ValueError(f"alias {name}: routing config allows at most one additional version")
+    for version, weight in weights.items():
+        if version == primary:
+            raise ValueError(f"alias {name}: the additional version {version} is the alias's own version")
+        if version == "$LATEST" or version not in published:
+            raise ValueError(f"alias {name}: additional version {version} is not a published version")
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"alias {name}: weight {weight} for version {version} is outside [0.0, 1.0]")
+
+
 class AliasConfig(Model):
     """An alias: a primary version and optionally one weighted extra version."""
 
@@ -101,6 +125,19 @@ class FunctionConfig(Model):
         if isinstance(value, dict):
             return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _versions_and_aliases(self) -> FunctionConfig:
+        for number, version in self.versions.items():
+            if not number.isdigit() or number.startswith("0"):
+                raise ValueError(f"version {number!r}: published versions are numbered 1, 2, 3...")
+            if version.runtime is not None and version.runtime not in catalogue():
+                raise ValueError(f"version {number}: unknown runtime {version.runtime!r}; allowed: {known_runtimes()}")
+        for name, alias in self.aliases.items():
+            alias_error(name, alias.function_version,
+                        alias.routing_config.additional_version_weights if alias.routing_config else {},
+                        set(self.versions))
+        return self
 
 
 class IntegrationResponseConfig(Model):

@@ -1,0 +1,26 @@
+"""`make bench`: every benchmark in one run, so the figures sit side by side."""
+
+from __future__ import annotations
+
+import importlib
+
+from rich.console import Console
+
+SUITES = ("benchmarks.runtime_bench", "benchmarks.gateway_bench", "benchmarks.docker_bench")
+
+
+def main() -> None:
+    """Run each suite that exists; a missing prerequisite is reported, not hidden."""
+    console = Console()
+    for name in SUITES:
+        console.rule(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            console.print(f"skipped: {error}")
+            continue
+        module.run(console)
+
+
+if __name__ == "__main__":
+    main()
