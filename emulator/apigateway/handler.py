@@ -83,7 +83,7 @@ class ApiGateway:
         return response, exchange.record
 
     def _find_api(self, exchange: Exchange) -> GatewayResponse | None:
-        host = exchange.request.header("Host") or ""
+        host = (exchange.request.header("Host") or "").lower()  # host names are case-insensitive
         match = HOST_PATTERN.match(host)
         apis = self.state.apis
         if match is not None:
@@ -174,9 +174,13 @@ class ApiGateway:
         record = exchange.record
         uri = integration.uri or ""
         resolved_uri, undefined = substitute_or_empty(uri, exchange.variant.variables)
-        for name in undefined:
-            self._log(exchange, f"lambda-canary: stage variable {name} is not defined on stage "
-                      f"{exchange.stage_name} ({exchange.variant.name}); it resolved to an empty string")
+        if undefined:
+            # Refused even when the rest of the URI names a function: what remains is not the function meant
+            # (reference §1.3 suggests 500).
+            for name in undefined:
+                self._log(exchange, f"lambda-canary: stage variable {name} is not defined on stage "
+                          f"{exchange.stage_name} ({exchange.variant.name})")
+            return self._configuration_error(exchange, "Invalid permissions on Lambda function")
         target = parse_lambda_uri(resolved_uri)
         if target is None:
             return self._configuration_error(exchange, "Invalid lambda function ARN in the integration uri")
@@ -222,7 +226,7 @@ class ApiGateway:
             return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
 
     def _domain_name(self, exchange: Exchange) -> str:
-        host = (exchange.request.header("Host") or "").split(":", 1)[0]
+        host = (exchange.request.header("Host") or "").split(":", 1)[0].lower()
         assert exchange.api is not None
         return host if HOST_PATTERN.match(host) else f"{exchange.api.id}.execute-api.localhost"
 

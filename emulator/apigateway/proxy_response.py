@@ -42,16 +42,19 @@ def _scalar(value: Any) -> str:
 
 
 def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
-    """Multi-value headers first, then single ones unless the same pair is already there."""
+    """Multi-value headers first, then single ones unless the same pair is already there; a name in both maps is
+    spelled as in multiValueHeaders."""
     if single is not None and not isinstance(single, dict):
         raise MalformedProxyResponse("headers is not an object")
     if multi is not None and not isinstance(multi, dict):
         raise MalformedProxyResponse("multiValueHeaders is not an object")
     pairs: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
+    spelled: dict[str, str] = {}
     for name, values in (multi or {}).items():
         if not isinstance(values, list):
             raise MalformedProxyResponse(f"multiValueHeaders.{name} is not a list")
+        spelled.setdefault(name.lower(), name)
         for value in values:
             pair = (name, _scalar(value))
             pairs.append(pair)
@@ -59,7 +62,7 @@ def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
     for name, value in (single or {}).items():
         text = _scalar(value)
         if (name.lower(), text) not in seen:
-            pairs.append((name, text))
+            pairs.append((spelled.get(name.lower(), name), text))
     return pairs
 
 

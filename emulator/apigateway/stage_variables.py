@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
-VALUE_PATTERN = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]+$")
+# Matched with fullmatch: `$` in a pattern also matches before a final newline, which AWS does not accept.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_]+")
+VALUE_PATTERN = re.compile(r"[A-Za-z0-9\-._~:/?#&=,]+")
 MAX_NAME_LENGTH = 64
 MAX_VALUE_LENGTH = 512
 MAX_VARIABLES = 100
@@ -22,7 +23,7 @@ class StageVariableError(ValueError):
 
 def name_error(name: str) -> str | None:
     """AWS's message for an invalid stage-variable name, or None."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         return f"Invalid stage variable name: {name}.  Please use names with only word characters."
     if len(name) > MAX_NAME_LENGTH:
         return f"Stage variable name {name} is longer than {MAX_NAME_LENGTH} characters."
@@ -31,7 +32,7 @@ def name_error(name: str) -> str | None:
 
 def value_error(value: str) -> str | None:
     """AWS's message for an invalid stage-variable value, or None."""
-    if not VALUE_PATTERN.match(value):
+    if not VALUE_PATTERN.fullmatch(value):
         return (f"Invalid stage variable value: {value}.  Please use values with alphanumeric characters and "
                 "the symbols ' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
     if len(value) > MAX_VALUE_LENGTH:

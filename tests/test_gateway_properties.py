@@ -1,0 +1,241 @@
+"""Property tests: the canary choice (reference §2.3, §2.4) and stage-variable rules and substitution (§1.1)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from scipy.stats import binom
+
+from emulator.apigateway.canary import choose_variant
+from emulator.apigateway.lambda_uri import parse_lambda_uri
+from emulator.apigateway.model import CanarySettings, Stage
+from emulator.apigateway.stage_variables import (
+    StageVariableError,
+    UndefinedStageVariable,
+    name_error,
+    referenced_names,
+    substitute,
+    substitute_or_empty,
+    validate_variables,
+    value_error,
+)
+
+TAIL = 0.5e-6  # false-failure probability allowed on each side of the binomial bound
+NAME_MESSAGE = "Invalid stage variable name: {}.  Please use names with only word characters."
+VALUE_MESSAGE = ("Invalid stage variable value: {}.  Please use values with alphanumeric characters and the symbols "
+                 "' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
+LAMBDA_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+              "function:{}/invocations")
+NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
+VALUE_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#&=,]+")
+
+valid_names = st.from_regex(r"[A-Za-z0-9_]{1,64}", fullmatch=True)
+valid_values = st.from_regex(r"[A-Za-z0-9\-._~:/?#&=,]{1,512}", fullmatch=True)
+variable_maps = st.dictionaries(valid_names, valid_values, max_size=8)
+percents = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
+seeds = st.integers(min_value=0, max_value=2**64)
+# Literal URI text: no `$`, so no `${stageVariables.` can appear except where a test puts one.
+literals = st.text(st.characters(codec="utf-8", exclude_characters="$"), max_size=20)
+PROPERTY = settings(derandomize=True, deadline=None)
+
+
+def canary_bound(n: int, percent: float) -> tuple[int, int]:
+    """[low, high] for the canary count of n requests at `percent`, by exact binomial quantiles.
+
+    low = binom.ppf(0.5e-6) and high = binom.isf(0.5e-6), so P(X < low) < 0.5e-6 and P(X > high) <= 0.5e-6:
+    a correct choice falls outside with probability at most 1e-6.
+    """
+    p = percent / 100.0
+    return int(binom.ppf(TAIL, n, p)), int(binom.isf(TAIL, n, p))
+
+
+def canary_stage(percent: float, variables: dict[str, str] | None = None,
+                 overrides: dict[str, str] | None = None) -> Stage:
+    """A stage on deployment `base` whose canary serves deployment `canary`."""
+    return Stage("prod", "base", dict(variables or {}), CanarySettings(percent, "canary", overrides))
+
+
+# ---- canary share -------------------------------------------------------------------------------------------
+@PROPERTY
+@given(percent=percents, seed=seeds, n=st.sampled_from([200, 1000, 3000]))
+def test_canary_share_stays_inside_the_binomial_bound(percent: float, seed: int, n: int) -> None:
+    """The canary count of n choices lies in [binom.ppf(0.5e-6), binom.isf(0.5e-6)] for p = percentTraffic/100.
+
+    A correct implementation fails one example with probability at most 1e-6 (0.5e-6 per tail). At 0 and 100 the
+    bound is exactly [0, 0] and [n, n].
+    """
+    stage = canary_stage(percent)
+    rng = random.Random(seed)
+    canary = sum(choose_variant(stage, rng).is_canary for _ in range(n))
+    low, high = canary_bound(n, percent)
+    assert low <= canary <= high, f"{canary}/{n} canary requests at {percent}% (bound [{low}, {high}])"
+
+
+@PROPERTY
+@given(percent=st.floats(min_value=0.5, max_value=99.5))
+def test_the_bound_narrows_as_n_grows(percent: float) -> None:
+    """The bound's width as a share of n shrinks strictly from 100 to 400 to 1600 to 6400 requests."""
+    widths = []
+    for n in (100, 400, 1600, 6400):
+        low, high = canary_bound(n, percent)
+        assert low <= n * percent / 100 <= high
+        widths.append((high - low) / n)
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(widths), widths
+
+
+def test_the_bound_is_exact_at_the_edges() -> None:
+    """0 % and 100 % allow no deviation at all."""
+    assert canary_bound(1000, 0.0) == (0, 0)
+    assert canary_bound(1000, 100.0) == (1000, 1000)
+
+
+# ---- stage-variable overrides -------------------------------------------------------------------------------
+@PROPERTY
+@given(variables=variable_maps, overrides=variable_maps, percent=percents, seed=seeds)
+def test_overrides_reach_canary_requests_only(variables: dict[str, str], overrides: dict[str, str],
+                                              percent: float, seed: int) -> None:
+    """Base requests see the stage's variables only; canary requests see them merged with the overrides winning."""
+    stage = canary_stage(percent, variables, overrides)
+    rng = random.Random(seed)
+    for _ in range(50):
+        variant = choose_variant(stage, rng)
+        if variant.is_canary:
+            assert variant.variables == {**variables, **overrides}
+            assert variant.deployment_id == "canary"
+        else:
+            assert variant.variables == variables
+            assert not set(variant.variables) & (set(overrides) - set(variables))
+            assert variant.deployment_id == "base"
+    assert stage.variables == variables, "choosing a variant changed the stage's variables"
+
+
+@PROPERTY
+@given(variables=variable_maps, overrides=variable_maps, seed=seeds)
+def test_every_request_goes_one_way_at_0_and_100(variables: dict[str, str], overrides: dict[str, str],
+                                                 seed: int) -> None:
+    """percentTraffic 0 sends every request to the base, 100 every request to the canary (reference §2.3)."""
+    rng = random.Random(seed)
+    base, canary = canary_stage(0.0, variables, overrides), canary_stage(100.0, variables, overrides)
+    assert not any(choose_variant(base, rng).is_canary for _ in range(200))
+    assert all(choose_variant(canary, rng).variables == {**variables, **overrides} for _ in range(200))
+
+
+def test_a_stage_without_canary_is_always_base() -> None:
+    """No canarySettings: the stage's deployment and variables."""
+    stage = Stage("prod", "d1", {"a": "b"})
+    for seed in range(50):
+        variant = choose_variant(stage, random.Random(seed))
+        assert (variant.is_canary, variant.deployment_id, variant.variables) == (False, "d1", {"a": "b"})
+
+
+# ---- names and values ---------------------------------------------------------------------------------------
+@PROPERTY
+@given(variables=st.dictionaries(valid_names, valid_values, max_size=100))
+def test_valid_names_and_values_are_accepted(variables: dict[str, str]) -> None:
+    """Letters, digits and `_` (at most 64) for names; the documented value set (at most 512) for values."""
+    for name, value in variables.items():
+        assert name_error(name) is None
+        assert value_error(value) is None
+    validate_variables(variables)
+
+
+@PROPERTY
+@given(name=st.text(max_size=70).filter(lambda text: not NAME_CHARS.fullmatch(text)))
+@example(name="trailing_newline\n")  # `^...$` matching would let this through
+def test_invalid_names_are_refused_with_aws_message(name: str) -> None:
+    """A name with any other character (or empty) gets AWS's exact message, two spaces after the full stop."""
+    assert name_error(name) == NAME_MESSAGE.format(name)
+    try:
+        validate_variables({name: "value"})
+    except StageVariableError as error:
+        assert str(error) == NAME_MESSAGE.format(name)
+    else:
+        raise AssertionError(f"{name!r} was accepted")
+
+
+@PROPERTY
+@given(value=st.text(max_size=70).filter(lambda text: not VALUE_CHARS.fullmatch(text)))
+@example(value="stable\n")
+def test_invalid_values_are_refused_with_aws_message(value: str) -> None:
+    """A value outside the documented set (including the empty value and `$LATEST`) gets AWS's exact message."""
+    assert value_error(value) == VALUE_MESSAGE.format(value)
+    try:
+        validate_variables({"name": value})
+    except StageVariableError as error:
+        assert str(error) == VALUE_MESSAGE.format(value)
+    else:
+        raise AssertionError(f"{value!r} was accepted")
+
+
+def test_documented_examples_of_bad_names_and_values() -> None:
+    """The examples of reference §1.1, verbatim."""
+    assert name_error("owner:application-name") == ("Invalid stage variable name: owner:application-name.  "
+                                                     "Please use names with only word characters.")
+    assert value_error("") == ("Invalid stage variable value: .  Please use values with alphanumeric characters and "
+                               "the symbols ' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
+    assert value_error("$LATEST") is not None
+    assert name_error("x" * 64) is None and name_error("x" * 65) is not None
+    assert value_error("v" * 512) is None and value_error("v" * 513) is not None
+
+
+def test_more_than_100_variables_are_refused() -> None:
+    """At most 100 stage variables per stage."""
+    validate_variables({f"v{index}": "x" for index in range(100)})
+    try:
+        validate_variables({f"v{index}": "x" for index in range(101)})
+    except StageVariableError:
+        return
+    raise AssertionError("101 variables were accepted")
+
+
+# ---- substitution -------------------------------------------------------------------------------------------
+@PROPERTY
+@given(variables=variable_maps.filter(bool), data=st.data())
+def test_defined_variables_substitute(variables: dict[str, str], data: st.DataObject) -> None:
+    """Each `${stageVariables.name}` becomes its value; the text around it stays as written."""
+    names = data.draw(st.lists(st.sampled_from(sorted(variables)), min_size=1, max_size=5))
+    texts = data.draw(st.lists(literals, min_size=len(names) + 1, max_size=len(names) + 1))
+    template = texts[0] + "".join(f"${{stageVariables.{name}}}{text}" for name, text in zip(names, texts[1:],
+                                                                                          strict=True))
+    expected = texts[0] + "".join(variables[name] + text for name, text in zip(names, texts[1:], strict=True))
+    assert referenced_names(template) == names
+    assert substitute(template, variables) == expected
+    assert substitute_or_empty(template, variables) == (expected, [])
+
+
+@PROPERTY
+@given(variables=variable_maps, missing=valid_names, before=literals, after=literals)
+def test_undefined_variables_are_reported(variables: dict[str, str], missing: str, before: str, after: str) -> None:
+    """`substitute` raises for an undefined variable; `substitute_or_empty` makes it "" and names it."""
+    variables.pop(missing, None)
+    template = f"{before}${{stageVariables.{missing}}}{after}"
+    try:
+        substitute(template, variables)
+    except UndefinedStageVariable as error:
+        assert error.name == missing
+    else:
+        raise AssertionError("an undefined stage variable was substituted")
+    assert substitute_or_empty(template, variables) == (before + after, [missing])
+
+
+@PROPERTY
+@given(uri=st.text(max_size=200).filter(lambda text: "${stageVariables." not in text), variables=variable_maps)
+def test_uris_without_variables_stay_unchanged(uri: str, variables: dict[str, str]) -> None:
+    """No reference, no change: the same string comes back, with or without variables."""
+    assert substitute(uri, variables) is uri
+    assert substitute(uri, None) is uri
+    assert substitute_or_empty(uri, variables) == (uri, [])
+
+
+@PROPERTY
+@given(function=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+       qualifier=st.none() | st.from_regex(r"[A-Za-z0-9_]{1,20}", fullmatch=True))
+def test_a_substituted_lambda_uri_names_the_function(function: str, qualifier: str | None) -> None:
+    """`function:${stageVariables.fn}` with `fn` = `name` or `name:alias` invokes that function (and alias)."""
+    value = f"{function}:{qualifier}" if qualifier else function
+    target = parse_lambda_uri(substitute(LAMBDA_URI.format("${stageVariables.fn}"), {"fn": value}))
+    assert target is not None
+    assert (target.function_name, target.qualifier) == (function, qualifier)
