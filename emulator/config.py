@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasGenerator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -18,7 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from emulator.apigateway.stage_variables import StageVariableError, validate_variables
+from emulator.apigateway.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.errors import UserError
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.yaml_source import YamlDocument, load_yaml
@@ -202,13 +204,31 @@ class DeploymentConfig(Model):
         return None if value is None else _check_resources(value)
 
 
-def _check_stage_variables(value: dict[str, Any]) -> dict[str, str]:
-    variables = {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-    try:
-        validate_variables(variables)
-    except StageVariableError as error:
-        raise ValueError(str(error)) from None
+def _variable_name(name: str) -> str:
+    message = name_error(name)
+    if message:
+        raise ValueError(message)
+    return name
+
+
+def _variable_value(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    message = value_error(text)
+    if message:
+        raise ValueError(message)
+    return text
+
+
+def _at_most_100(variables: dict[str, str]) -> dict[str, str]:
+    if len(variables) > MAX_VARIABLES:
+        raise ValueError(f"a stage can have at most {MAX_VARIABLES} stage variables")
     return variables
+
+
+StageVariables = Annotated[
+    dict[Annotated[str, AfterValidator(_variable_name)], Annotated[str, BeforeValidator(_variable_value)]],
+    AfterValidator(_at_most_100),
+]
 
 
 class CanarySettingsConfig(Model):
@@ -216,27 +236,17 @@ class CanarySettingsConfig(Model):
 
     percent_traffic: float = Field(default=0.0, ge=0.0, le=100.0)
     deployment_id: str | None = None
-    stage_variable_overrides: dict[str, str] = Field(default_factory=dict)
+    stage_variable_overrides: StageVariables = Field(default_factory=dict)
     use_stage_cache: bool = False
-
-    @field_validator("stage_variable_overrides", mode="before")
-    @classmethod
-    def _overrides(cls, value: Any) -> Any:
-        return _check_stage_variables(value) if isinstance(value, dict) else value
 
 
 class StageConfig(Model):
     """A stage: its deployment, variables and optional canary."""
 
     deployment_id: str | None = None
-    variables: dict[str, str] = Field(default_factory=dict)
+    variables: StageVariables = Field(default_factory=dict)
     canary_settings: CanarySettingsConfig | None = None
     description: str = ""
-
-    @field_validator("variables", mode="before")
-    @classmethod
-    def _variables(cls, value: Any) -> Any:
-        return _check_stage_variables(value) if isinstance(value, dict) else value
 
 
 class RestApiConfig(Model):
@@ -338,10 +348,11 @@ def format_validation_error(document: YamlDocument, error: ValidationError) -> s
     """One line: `file:line: key.path: what is wrong` (plus how many more errors)."""
     errors = error.errors()
     first = errors[0]
-    loc = tuple(part for part in first["loc"] if not str(part).startswith("function-"))
+    loc = tuple(part for part in first["loc"] if not str(part).startswith("function-") and part != "[key]")
     key = ".".join(str(part) for part in loc) or "(top level)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{document.where(loc)}: {key}: {_describe(first)}{more}"
+    line = f"{document.where(loc)}: {key}: {_describe(first)}{more}"
+    return line.encode("unicode_escape").decode("ascii") if not line.isprintable() else line
 
 
 def parse_config(document: YamlDocument) -> LoadedConfig:

@@ -59,6 +59,19 @@ def line_of(path: Path, key: str) -> int:
     raise AssertionError(f"{key} not in {path}")
 
 
+def line_containing(path: Path, text: str) -> int:
+    """1-based line of the first line holding `text`."""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def variable_name(entry: str) -> str:
+    """The key of a `name: value` YAML entry (quotes removed)."""
+    return entry.rsplit(":", 1)[0].strip('"') if entry.startswith('"') else entry.split(":", 1)[0]
+
+
 def load_error(path: Path) -> str:
     """The UserError message of loading `path`."""
     with pytest.raises(UserError) as caught:
@@ -80,12 +93,12 @@ def load_error(path: Path) -> str:
 ])
 def test_a_bad_stage_variable_is_a_one_line_error(tmp_path: Path, old: str, new: str, block: str,
                                                   message: str) -> None:
-    """`file:line: key.path: AWS's message`, on one line; the line is the line of the variables block."""
+    """`file:line: key.path: AWS's message`, on one line, pointing at the offending variable's own line."""
     path = write(tmp_path, old, new)
     text = load_error(path)
     assert "\n" not in text
-    line = line_of(path, block.rsplit(".", 1)[-1])
-    assert text == f"{path}:{line}: {STAGE}.{block}: {message}"
+    name = variable_name(new)
+    assert text == f"{path}:{line_containing(path, new)}: {STAGE}.{block}.{name}: {message}"
 
 
 @pytest.mark.parametrize(("old", "new", "block"), [
@@ -97,7 +110,8 @@ def test_too_long_names_and_values_are_refused(tmp_path: Path, old: str, new: st
     path = write(tmp_path, old, new)
     text = load_error(path)
     assert "\n" not in text
-    assert text.startswith(f"{path}:{line_of(path, block.rsplit('.', 1)[-1])}: {STAGE}.{block}: ")
+    name = variable_name(new)
+    assert text.startswith(f"{path}:{line_containing(path, new)}: {STAGE}.{block}.{name}: ")
     assert "longer than" in text
 
 
