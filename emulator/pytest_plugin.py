@@ -1,1 +1,159 @@
-"""pytest plugin (entry point `pytest11`): fixtures to run a lambda-canary stack in a test session."""
+"""pytest plugin (entry point `pytest11`): a lambda-canary stack for a test session, and split assertions.
+
+Use in a test suite:
+
+    # pytest.ini / pyproject: [tool.pytest.ini_options] lambda_canary_config = "canary.yaml"
+    def test_split(lambda_canary):
+        result = lambda_canary.split("/ping", requests=2000)
+        assert_split(result, expected_percent=10)
+
+Pick the config with `--lambda-canary-config FILE`, the ini option `lambda_canary_config`, or
+`@pytest.mark.lambda_canary(config="other.yaml", backend="docker", seed=7)` on a test (a stack of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from emulator.split import SplitResult, split_url
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+
+@dataclass
+class HttpResponse:
+    """A response from the stack."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class LambdaCanaryClient:
+    """What the `lambda_canary` fixture yields: the running stack's URL and helpers."""
+
+    def __init__(self, running: StackThread, stage: str | None) -> None:
+        self.running = running
+        self.stage = stage or self._only_stage()
+
+    def _only_stage(self) -> str:
+        assert self.running.stack is not None
+        stages = [name for api in self.running.stack.state.apis.values() for name in api.stages]
+        return stages[0] if len(stages) == 1 else ""
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:PORT."""
+        return self.running.url
+
+    def stage_url(self, path: str = "/") -> str:
+        """URL of a path on the stage."""
+        return f"{self.url}/{self.stage}{path}"
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> HttpResponse:
+        """GET a path on the stage; HTTP errors are returned, not raised."""
+        request = urllib.request.Request(self.stage_url(path), headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return HttpResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return HttpResponse(error.code, dict(error.headers), error.read())
+
+    def split(self, path: str, requests: int = 1000, concurrency: int = 8, by: str = "variant") -> SplitResult:
+        """Send `requests` GETs and classify each by the gateway's decision."""
+        result = split_url(self.stage_url(path), requests, concurrency, by=by, classifier=None)
+        canary = self._canary_percent()
+        if by == "variant":
+            result.expected_percent = canary
+        return result
+
+    def _canary_percent(self) -> float | None:
+        assert self.running.stack is not None
+        for api in self.running.stack.state.apis.values():
+            stage = api.stages.get(self.stage)
+            if stage is not None:
+                return stage.canary_settings.percent_traffic if stage.canary_settings else 0.0
+        return None
+
+    def stats(self) -> object:
+        """The admin endpoint's per-variant counters."""
+        with urllib.request.urlopen(f"{self.url}/_lambda_canary/stats", timeout=10) as response:
+            return json.loads(response.read())
+
+
+def assert_split(result: SplitResult, expected_percent: float | None = None, alpha: float = 1e-6) -> None:
+    """Fail unless the canary share is consistent with `expected_percent` (exact binomial test at `alpha`)."""
+    from emulator.stats.statistics import verdict
+
+    expected = expected_percent if expected_percent is not None else result.expected_percent
+    if expected is None:
+        raise ValueError("assert_split needs expected_percent (the split was not from a config with a canary)")
+    outcome = verdict(result.canary_count, result.n, expected, alpha)
+    if not outcome.passed:
+        pytest.fail(outcome.message, pytrace=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lambda-canary")
+    group.addoption("--lambda-canary-config", help="config file for the lambda_canary fixture")
+    group.addoption("--lambda-canary-backend", default=None, help="process (default), docker or auto")
+    group.addoption("--lambda-canary-seed", type=int, default=None, help="seed the canary choices")
+    parser.addini("lambda_canary_config", "config file for the lambda_canary fixture")
+    parser.addini("lambda_canary_stage", "stage the lambda_canary client uses")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "lambda_canary(config=None, backend=None, seed=None, stage=None): run this test against a "
+        "stack of its own")
+
+
+def _config_path(config: pytest.Config, marker_value: str | None) -> Path:
+    value = marker_value or config.getoption("--lambda-canary-config") or config.getini("lambda_canary_config")
+    if not value:
+        raise pytest.UsageError("lambda_canary: name a config with --lambda-canary-config, the ini option "
+                                "lambda_canary_config or @pytest.mark.lambda_canary(config=...)")
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.rootpath) / path
+
+
+def _start(path: Path, backend: str | None, seed: int | None) -> StackThread:
+    options = StackOptions(port=0, seed=seed, backend=backend or "process", access_log=False,
+                           function_logs=False)
+    return StackThread(path, options).__enter__()
+
+
+@pytest.fixture(scope="session")
+def _lambda_canary_session(pytestconfig: pytest.Config) -> Iterator[StackThread]:
+    running = _start(_config_path(pytestconfig, None), pytestconfig.getoption("--lambda-canary-backend"),
+                     pytestconfig.getoption("--lambda-canary-seed"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def lambda_canary(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Iterator[LambdaCanaryClient]:
+    """A client for a running lambda-canary stack (one per session; a marker asks for one of its own)."""
+    marker = request.node.get_closest_marker("lambda_canary")
+    stage = pytestconfig.getini("lambda_canary_stage") or None
+    if marker is None:
+        yield LambdaCanaryClient(request.getfixturevalue("_lambda_canary_session"), stage)
+        return
+    options = marker.kwargs
+    running = _start(_config_path(pytestconfig, options.get("config")), options.get("backend"), options.get("seed"))
+    try:
+        yield LambdaCanaryClient(running, options.get("stage") or stage)
+    finally:
+        running.stop()
