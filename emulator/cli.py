@@ -126,6 +126,17 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
     aio.run(run_serve(config_file, options, err_console))
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules."""
+    from emulator.formats_cli import check_command, export_command
+
+    cli.add_command(check_command)
+    cli.add_command(export_command)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point: user errors are one line on stderr and exit code 2, never a traceback."""
     try:

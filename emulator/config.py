@@ -367,5 +367,12 @@ def parse_config(document: YamlDocument) -> LoadedConfig:
 
 
 def load_config(path: Path | str) -> LoadedConfig:
-    """Load and validate a config file."""
+    """Load and validate a config: canary.yaml, serverless.yml, a CloudFormation/SAM template or an OpenAPI export."""
+    from emulator.importers import load_any  # late: emulator.importers imports this module
+
+    return load_any(Path(path))
+
+
+def load_canary_yaml(path: Path | str) -> LoadedConfig:
+    """Load and validate lambda-canary's own config format."""
     return parse_config(load_yaml(Path(path)))

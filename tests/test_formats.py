@@ -1,0 +1,478 @@
+"""Formats in and out: the seed's own serverless.yml checked (as written) and served (fixed), the ping stack as a
+CloudFormation template and an OpenAPI export, export/import round trips, cfn-lint on exports, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from scipy.stats import binom
+
+from emulator.check import check, run_check
+from emulator.config import load_config
+from emulator.errors import UserError
+from emulator.export import export
+from emulator.formats_cli import check_command, export_command
+from emulator.importers import detect_format, load_any
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+SEED = EXAMPLES / "seed" / "serverless.yml"
+FIXED = EXAMPLES / "seed-fixed" / "serverless.yml"
+PING = EXAMPLES / "ping" / "canary.yaml"
+ALIAS = EXAMPLES / "alias-routing" / "canary.yaml"
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+NODE18, NODE22 = '"node":"v18.', '"node":"v22.'
+SEED_RNG = 20251126
+TAIL = 0.5e-6  # false-failure probability allowed on each side of a binomial bound (1e-6 in all)
+
+
+def line_of(path: Path, needle: str, after: str | None = None) -> int:
+    """1-based line of the first line containing `needle` (after the first line containing `after`)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(index for index, line in enumerate(lines) if after in line) if after else 0
+    return next(index for index, line in enumerate(lines) if index >= start and needle in line) + 1
+
+
+def options(**changes: object) -> StackOptions:
+    """A quiet, seeded, process-backend stack on a free port."""
+    return StackOptions(port=0, seed=SEED_RNG, backend="process", access_log=False, function_logs=False,
+                        **changes)  # type: ignore[arg-type]
+
+
+def get(url: str) -> tuple[int, str]:
+    """Status and body of one GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def code_dirs(loaded: object) -> dict[str, Path]:
+    """Each function's absolute code folder."""
+    return {name: loaded.code_dir(name) for name in loaded.config.functions}  # type: ignore[attr-defined]
+
+
+def without_code(loaded: object) -> dict[str, object]:
+    """The config dump with code paths left out (they are relative to different folders)."""
+    dump = loaded.config.model_dump()  # type: ignore[attr-defined]
+    for function in dump["functions"].values():
+        function.pop("code")
+    return dump
+
+
+# ---- check: the seed as written ------------------------------------------------------------------------------
+def test_check_reports_the_seeds_real_problems_with_file_line_and_fix() -> None:
+    """Each mistake of the seed's serverless.yml is found once, at its line, with a fix."""
+    findings = check(SEED)
+    where = {finding.code: finding.line for finding in findings}
+    assert where == {
+        "provider-missing": line_of(SEED, "service: multi-runtime-canary"),
+        "function-unreached": line_of(SEED, "ping-stable:"),
+        "provider-stage-missing": line_of(SEED, "name: ping-stable-${self:provider.stage}"),
+        "runtime-blocked": line_of(SEED, "runtime: nodejs18.x"),
+        "deployment-depends-on": line_of(SEED, "ApiGatewayDeployment:"),
+        "stage-variable-undefined": line_of(SEED, "ApiGatewayStage:"),
+        "cfn-unknown-property": line_of(SEED, "CanarySettings:"),
+        "permission-missing": line_of(SEED, "lambdaAlias: canary"),
+        "lambda-uri-not-arn": line_of(SEED, "Uri: !Sub"),
+    }
+    for finding in findings:
+        assert finding.file == SEED and finding.fix and finding.key
+        assert finding.format().startswith(f"{SEED}:{finding.line}: ") and ". Fix: " in finding.format()
+    by_code = {finding.code: finding for finding in findings}
+    assert "DependsOn: [PingMethod]" in by_code["deployment-depends-on"].fix
+    assert "CanarySetting" in by_code["cfn-unknown-property"].fix
+    assert "${!stageVariables.lambdaAlias}" in by_code["lambda-uri-not-arn"].fix
+    assert "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:" in by_code["lambda-uri-not-arn"].fix
+    assert "ping-canary-dev" in by_code["permission-missing"].message
+    assert "lambdaAlias=stable" in by_code["function-unreached"].fix
+    assert "2026-02-03" in by_code["runtime-blocked"].message and "2026-03-09" in by_code["runtime-blocked"].message
+
+
+def test_the_seed_as_written_serves_what_aws_would_do() -> None:
+    """Without provider.stage the stage is `dev`, not `prod`; no request reaches a function (500s)."""
+    loaded = load_any(SEED, stage="prod")
+    assert list(loaded.config.rest_apis["multi-runtime-api"].stages) == ["dev"]
+    assert set(loaded.config.functions) == {"ping-stable-dev", "ping-canary-dev"}
+    with StackThread(loaded, options()) as running:
+        assert get(running.url + "/prod/ping")[0] == 403
+        statuses = {get(running.url + "/dev/ping")[0] for _ in range(30)}
+    assert statuses == {500}
+
+
+def test_shell_steps_of_the_seed_are_checked() -> None:
+    """update-stage without ids, percent-only canaries and `remove /canarySettings` as a promotion are reported."""
+    steps = EXAMPLES / "seed" / "steps.sh"
+    found = sorted((finding.line, finding.code) for finding in check(steps))
+    step3 = line_of(steps, "aws apigateway update-stage")
+    step4a = line_of(steps, "aws apigateway update-stage", after="Aumentar canary")
+    step4b = line_of(steps, "aws apigateway update-stage", after="Full promotion")
+    assert found == [(step3, "update-stage-percent"), (step4a, "cli-missing-argument"),
+                     (step4a, "update-stage-percent"), (step4b, "cli-missing-argument"),
+                     (step4b, "promotion-removes-canary")]
+
+
+# ---- the fixed seed: clean, and served as configured ---------------------------------------------------------
+def test_the_fixed_seed_is_clean() -> None:
+    """After the fixes check reports nothing; ping-stable's Node 18 runtime is acknowledged in the file."""
+    for stage in (None, "prod"):
+        report = run_check(FIXED, stage=stage)
+        assert report.findings == []
+        assert [finding.code for finding in report.acknowledged] == ["runtime-blocked"]
+    assert load_any(FIXED, stage="prod").unsupported == []
+
+
+def test_the_fixed_seed_splits_between_node_18_and_node_22() -> None:
+    """300 GET /prod/ping: 10 % Node 22 within the exact binomial bounds (false failure <= 1e-6)."""
+    n = 300
+    loaded = load_any(FIXED, stage="prod")
+    with StackThread(loaded, options()) as running:
+        bodies = [get(running.url + "/prod/ping") for _ in range(n)]
+    assert all(status == 200 for status, _ in bodies)
+    node18 = sum(NODE18 in body for _, body in bodies)
+    node22 = sum(NODE22 in body for _, body in bodies)
+    assert node18 + node22 == n
+    low, high = int(binom.ppf(TAIL, n, 0.1)), int(binom.isf(TAIL, n, 0.1))
+    assert low <= node22 <= high, (node22, low, high)
+    functions = {json.loads(body)["function"] for _, body in bodies}
+    assert functions == {"ping-stable-prod", "ping-canary-prod"}
+
+
+# ---- the ping stack as CloudFormation and as OpenAPI ------------------------------------------------------------
+@pytest.mark.parametrize("name", ["template.yaml", "openapi.yaml"])
+def test_ping_template_and_openapi_serve_what_canary_yaml_serves(name: str) -> None:
+    """Same model, same routes, and with the same seed the same bodies in the same order as canary.yaml."""
+    reference = load_config(PING)
+    imported = load_any(EXAMPLES / "ping" / name)
+    assert imported.config == reference.config
+    assert code_dirs(imported) == code_dirs(reference)
+    answers = []
+    for loaded in (reference, imported):
+        with StackThread(loaded, options()) as running:
+            routes = [line.replace(running.url, "") for line in running.stack.routes()]
+            answers.append((routes, [get(running.url + "/prod/ping") for _ in range(60)]))
+    assert answers[0] == answers[1]
+    assert {NODE18 in body for _, body in answers[1][1]} == {True, False}
+
+
+def test_load_any_reads_our_own_config_unchanged() -> None:
+    """A canary.yaml goes through load_any as through load_config."""
+    loaded = load_any(PING)
+    assert loaded.format == "lambda-canary" and loaded.unsupported == []
+    assert loaded.config == load_config(PING).config
+    assert detect_format(PING) == "lambda-canary" and detect_format(SEED) == "serverless"
+    assert detect_format(EXAMPLES / "ping" / "template.yaml") == "cloudformation"
+    assert detect_format(EXAMPLES / "ping" / "openapi.yaml") == "openapi"
+
+
+# ---- export, then import ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("source", [PING, ALIAS, FIXED])
+def test_cloudformation_export_round_trips(source: Path, tmp_path: Path) -> None:
+    """export → import gives the same model (versions' own runtimes excepted, and named in the notes)."""
+    loaded = load_any(source, stage="prod")
+    notes: list[str] = []
+    target = tmp_path / "template.yaml"
+    target.write_text(export(loaded, "cloudformation", relative_to=tmp_path, notes=notes))
+    again = load_any(target)
+    assert code_dirs(again) == code_dirs(loaded)
+    if source == ALIAS:
+        assert any("version 1 has its own runtime" in note for note in notes)
+        expected = without_code(loaded)
+        for version in expected["functions"]["ping"]["versions"].values():
+            version["runtime"] = None
+        assert without_code(again) == expected
+    else:
+        assert notes == []
+        assert without_code(again) == without_code(loaded)
+    assert again.unsupported == ["LambdaExecutionRole: resource type AWS::IAM::Role is not emulated"]
+
+
+def test_openapi_export_round_trips_through_its_companion(tmp_path: Path) -> None:
+    """openapi + functions companion → import gives the same model; without the companion the error says so."""
+    loaded = load_any(FIXED, stage="prod")
+    (tmp_path / "api.yaml").write_text(export(loaded, "openapi", relative_to=tmp_path))
+    with pytest.raises(UserError, match="companion"):
+        load_any(tmp_path / "api.yaml")
+    (tmp_path / "api.functions.yaml").write_text(export(loaded, "functions", relative_to=tmp_path))
+    again = load_any(tmp_path / "api.yaml")
+    assert without_code(again) == without_code(loaded)
+    assert code_dirs(again) == code_dirs(loaded)
+
+
+@pytest.mark.parametrize("source", [PING, ALIAS, FIXED])
+def test_cfn_lint_accepts_the_exported_template(source: Path, tmp_path: Path) -> None:
+    """No cfn-lint errors; the only warning allowed is W2531 (nodejs18.x is deprecated)."""
+    target = tmp_path / "template.yaml"
+    target.write_text(export(load_any(source, stage="prod"), "cloudformation", relative_to=tmp_path))
+    result = subprocess.run([str(CFN_LINT), "--format", "parseable", str(target)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode & 2 == 0, result.stdout + result.stderr
+    rules = set(re.findall(r":([EWI]\d{4}):", result.stdout))
+    assert rules <= {"W2531"}, result.stdout
+
+
+def test_the_shipped_ping_template_passes_cfn_lint() -> None:
+    """examples/ping/template.yaml as committed."""
+    result = subprocess.run([str(CFN_LINT), "--format", "parseable", str(EXAMPLES / "ping" / "template.yaml")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode & 2 == 0, result.stdout
+
+
+# ---- CloudFormation details -------------------------------------------------------------------------------------
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Metadata:
+  lambda-canary: {region: eu-west-1, accountId: "111122223333"}
+Parameters:
+  Suffix: {Type: String, Default: v1}
+Conditions:
+  IsV1: !Equals [!Ref Suffix, v1]
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: !Join ["-", [ping, !Select [0, !Split [",", "stable,other"]]]]
+      Runtime: !If [IsV1, nodejs22.x, nodejs24.x]
+      Handler: index.handler
+      Code: {ZipFile: "exports.handler = async () => ({statusCode: 200, body: 'inline'});"}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: !Sub "api-${Suffix}"}
+  Res:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: ping}
+  Child:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Api, ParentId: !Ref Res, PathPart: "{id}"}
+  Get:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Child
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub
+          - "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Prefix}${!stageVariables.fn}/${Tail}"
+          - Prefix: !Sub "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+            Tail: invocations
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: [Get]
+    Properties: {RestApiId: !Ref Api}
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: live
+      Variables: {fn: !Ref Fn}
+  Allow:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !GetAtt Fn.Arn
+      Action: lambda:InvokeFunction
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/ping/*"
+"""
+
+
+def test_intrinsics_short_and_long_forms(tmp_path: Path) -> None:
+    """!Sub (list form, ${!Literal}), !Join, !Select, !Split, !If, !Equals, !GetAtt, parameters and Metadata region;
+    the same template as JSON (long forms) gives the same config; ZipFile code is served."""
+    yaml_file = tmp_path / "t.yaml"
+    yaml_file.write_text(TEMPLATE)
+    loaded = load_any(yaml_file)
+    api = loaded.config.rest_apis["api-v1"]
+    uri = api.resources["/ping/{id}"]["GET"].integration.uri
+    assert uri == ("arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:"
+                   "111122223333:function:${stageVariables.fn}/invocations")
+    assert api.stages["live"].variables == {"fn": "ping-stable"}
+    assert loaded.config.functions["ping-stable"].runtime == "nodejs22.x"
+    assert check(yaml_file) == []
+    from emulator.importers.cloudformation import parse_template_text
+
+    data, _ = parse_template_text(TEMPLATE, yaml_file)
+    json_file = tmp_path / "t.json"
+    json_file.write_text(json.dumps(data))
+    assert load_any(json_file).config == loaded.config
+    with StackThread(loaded, options()) as running:
+        assert get(running.url + "/live/ping/7") == (200, "inline")
+
+
+def test_a_stage_variable_in_a_sub_string_is_reported(tmp_path: Path) -> None:
+    """`${stageVariables.fn}` unescaped in Fn::Sub: CloudFormation rejects it; check names the line and the escape."""
+    path = tmp_path / "t.yaml"
+    path.write_text(TEMPLATE.replace("${Prefix}${!stageVariables.fn}", "${Prefix}${stageVariables.fn}"))
+    (finding,) = check(path)
+    assert finding.code == "sub-stage-variable" and finding.line == line_of(path, "Uri: !Sub")
+    assert "${!stageVariables.fn}" in finding.fix
+    assert load_any(path).config.rest_apis["api-v1"].stages["live"].variables == {"fn": "ping-stable"}
+
+
+def test_missing_function_permission_and_canary_checks(tmp_path: Path) -> None:
+    """A variable naming no function, a canary without overrides, no permission, bad variable values."""
+    text = (TEMPLATE.replace("Variables: {fn: !Ref Fn}",
+                             "Variables: {fn: ping-gone}\n      CanarySetting: {PercentTraffic: 5}")
+            .replace("FunctionName: !GetAtt Fn.Arn", "FunctionName: other"))
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    codes = {finding.code for finding in check(path)}
+    assert codes == {"function-missing", "canary-identical", "function-unreached"}
+    path.write_text(TEMPLATE.replace("FunctionName: !GetAtt Fn.Arn", "FunctionName: other"))
+    assert [finding.code for finding in check(path)] == ["permission-missing"]
+    path.write_text(TEMPLATE.replace("Variables: {fn: !Ref Fn}", "Variables: {fn: !Ref Fn, bad-name: x}"))
+    (finding,) = check(path)
+    assert finding.code == "stage-variable-invalid" and "Invalid stage variable name: bad-name." in finding.message
+
+
+def test_a_canary_deployment_on_a_missing_stage_and_a_bad_value(tmp_path: Path) -> None:
+    """DeploymentCanarySettings naming a stage the template does not create; a `$` in a stage variable value."""
+    path = tmp_path / "t.yaml"
+    path.write_text(TEMPLATE.replace("Properties: {RestApiId: !Ref Api}", "Properties:\n      RestApiId: !Ref Api\n"
+                                     "      StageName: beta\n      DeploymentCanarySettings: {PercentTraffic: 20}")
+                    .replace("Variables: {fn: !Ref Fn}", "Variables: {fn: !Ref Fn, version: $LATEST}"))
+    found = {finding.code: finding for finding in check(path)}
+    assert set(found) == {"canary-stage-missing", "stage-variable-invalid"}
+    assert found["canary-stage-missing"].line == line_of(path, "DeploymentCanarySettings")
+    assert "Stage beta must already be created" in found["canary-stage-missing"].message
+    assert "Invalid stage variable value: $LATEST." in found["stage-variable-invalid"].message
+    assert found["stage-variable-invalid"].line == line_of(path, "version: $LATEST")
+
+
+def test_unsupported_items_are_named(tmp_path: Path) -> None:
+    """S3 code, other resource types, other auth, unknown properties: listed, never dropped silently."""
+    text = TEMPLATE.replace("AuthorizationType: NONE", "AuthorizationType: AWS_IAM") + """\
+  Queue:
+    Type: AWS::SQS::Queue
+  FromS3:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: nodejs22.x
+      Handler: index.handler
+      Code: {S3Bucket: bucket, S3Key: key.zip}
+      Architectures: [arm64]
+"""
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    unsupported = "\n".join(load_any(path).unsupported)
+    assert "Queue: resource type AWS::SQS::Queue is not emulated" in unsupported
+    assert "FromS3" in unsupported and "S3" in unsupported
+    assert "property Architectures is not supported" in unsupported
+    assert "AuthorizationType AWS_IAM is not emulated" in unsupported
+
+
+def test_errors_name_the_template_line_and_key(tmp_path: Path) -> None:
+    """A value our model refuses is reported at the template's line and key."""
+    path = tmp_path / "t.yaml"
+    path.write_text(TEMPLATE.replace("!If [IsV1, nodejs22.x, nodejs24.x]", "nodejs10.x"))
+    with pytest.raises(UserError) as caught:
+        load_any(path)
+    assert str(caught.value).startswith(f"{path}:{line_of(path, 'Runtime: nodejs10.x')}: "
+                                        "Resources.Fn.Properties.Runtime: unknown runtime 'nodejs10.x'")
+
+
+def test_sam_function_api_event_and_api(tmp_path: Path) -> None:
+    """SAM: an Api event on an explicit Serverless::Api with stage variables and a canary."""
+    path = tmp_path / "sam.yaml"
+    path.write_text("""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ping:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      Handler: src/handlers/ping.handler
+      CodeUri: %s
+      Events:
+        Get: {Type: Api, Properties: {Path: /ping, Method: get, RestApiId: !Ref Api}}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Variables: {color: blue}
+      CanarySetting: {PercentTraffic: 0, StageVariableOverrides: {color: green}}
+""" % (EXAMPLES / "ping"))
+    loaded = load_any(path)
+    api = loaded.config.rest_apis["Api"]
+    assert api.resources["/ping"]["GET"].integration.uri.endswith(":function:Ping/invocations")
+    assert api.stages["prod"].variables == {"color": "blue"}
+    assert api.stages["prod"].canary_settings.stage_variable_overrides == {"color": "green"}
+    assert check(path) == []
+
+
+# ---- serverless variables --------------------------------------------------------------------------------------
+def test_serverless_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """${opt:stage, 'x'}, nesting, env, fallbacks; CloudFormation's ${...} untouched; other sources named."""
+    monkeypatch.setenv("CANARY_MEMORY", "256")
+    (tmp_path / "src" / "handlers").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "ping" / "src" / "handlers" / "ping.js", tmp_path / "src" / "handlers")
+    path = tmp_path / "serverless.yml"
+    path.write_text("""\
+service: svc
+provider: {name: aws, stage: "${opt:stage, 'qa'}", region: eu-central-1, runtime: nodejs22.x}
+custom:
+  sizes: {qa: 512, prod: 1024}
+  secret: ${ssm:/some/parameter}
+functions:
+  one:
+    handler: src/handlers/ping.handler
+    memorySize: ${self:custom.sizes.${opt:stage}}
+    environment: {STAGE: "${sls:stage}", MEM: "${env:CANARY_MEMORY}", REGION: "${aws:region}"}
+  two:
+    handler: src/handlers/ping.handler
+    memorySize: ${env:CANARY_MEMORY}
+""")
+    qa = load_any(path)
+    assert set(qa.config.functions) == {"svc-qa-one", "svc-qa-two"}
+    one = qa.config.functions["svc-qa-one"]
+    assert (one.memory_size, one.timeout, one.runtime) == (512, 6, "nodejs22.x")
+    assert one.environment == {"STAGE": "qa", "MEM": "256", "REGION": "eu-central-1"}
+    assert qa.config.functions["svc-qa-two"].memory_size == 256
+    assert any("source `ssm`" in item for item in qa.unsupported)
+    assert load_any(path, stage="prod").config.functions["svc-prod-one"].memory_size == 1024
+
+
+# ---- CLI ------------------------------------------------------------------------------------------------------
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    """1 with one `file:line: message. Fix: ...` line per finding, 0 when clean, 2 on unreadable input."""
+    runner = CliRunner()
+    result = runner.invoke(check_command, [str(SEED)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(check(SEED)) and all(line.startswith(f"{SEED}:") and ". Fix: " in line
+                                                  for line in lines)
+    assert runner.invoke(check_command, [str(FIXED)]).exit_code == 0
+    assert runner.invoke(check_command, [str(tmp_path / "missing.yaml")]).exit_code == 2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("Resources: [unclosed\n")
+    result = runner.invoke(check_command, [str(broken)])
+    assert result.exit_code == 2 and f"{broken}:" in result.stderr
+    assert runner.invoke(check_command, [str(PING), "--ack", "runtime-blocked"]).exit_code == 0
+
+
+def test_export_command_writes_files_atomically(tmp_path: Path) -> None:
+    """-o writes the file (and an OpenAPI export's companion) with nothing left behind; both load back."""
+    runner = CliRunner()
+    target = tmp_path / "out" / "api.yaml"
+    result = runner.invoke(export_command, [str(PING), "--format", "openapi", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in target.parent.iterdir()) == ["api.functions.yaml", "api.yaml"]
+    assert without_code(load_any(target)) == without_code(load_config(PING))
+    result = runner.invoke(export_command, [str(SEED), "--format", "cloudformation", "-o", str(tmp_path / "t.yaml")])
+    assert result.exit_code == 0 and (tmp_path / "t.yaml").is_file()
+    assert runner.invoke(export_command, [str(tmp_path / "nope.yaml"), "--format", "openapi"]).exit_code == 2
