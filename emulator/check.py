@@ -18,15 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from emulator.apigateway.lambda_uri import _FUNCTION_ARN as FUNCTION_ARN
-from emulator.apigateway.stage_variables import (
-    MAX_VARIABLES,
-    REFERENCE,
-    UndefinedStageVariable,
-    name_error,
-    referenced_names,
-    substitute,
-    value_error,
-)
 from emulator.errors import UserError
 from emulator.importers import detect_format, translate, validate
 from emulator.importers.cloudformation import (
@@ -41,6 +32,15 @@ from emulator.importers.cloudformation import (
 )
 from emulator.importers.translation import Finding, Translation
 from emulator.runtimes.catalogue import catalogue
+from emulator.stage_variables import (
+    MAX_VARIABLES,
+    REFERENCE,
+    UndefinedStageVariable,
+    name_error,
+    referenced_names,
+    substitute,
+    value_error,
+)
 from emulator.yaml_source import KeyPath
 
 __all__ = ["CheckReport", "Finding", "check", "check_script", "run_check"]

@@ -72,6 +72,38 @@ def runtimes_use(name: str, node: Path) -> None:
     err_console.print(f"{name}: using {node} ({version})")
 
 
+# ---- backend options ------------------------------------------------------------------------
+def docker_options(base: tuple[str, ...], network: str | None, code_mode: str | None) -> dict[str, object]:
+    """`--docker-base RUNTIME=IMAGE` (repeatable), `--docker-network`, `--code-mode` as backend options."""
+    images: dict[str, str] = {}
+    for item in base:
+        runtime, sep, image = item.partition("=")
+        if not sep or not image:
+            raise UserError(f"--docker-base {item!r}: use RUNTIME=IMAGE, e.g. nodejs22.x=my/base:22")
+        images[runtime] = image
+    options: dict[str, object] = {"base_images": images} if images else {}
+    if network:
+        options["network_mode"] = network
+    if code_mode:
+        options["code_mode"] = code_mode
+    return options
+
+
+def backend_options(function: click.decorators.FC) -> click.decorators.FC:
+    """The options every command that runs functions takes."""
+    for decorator in reversed((
+        click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto)."),
+        click.option("--docker-base", "docker_base", multiple=True, metavar="RUNTIME=IMAGE",
+                     help="Base image for a runtime on the docker backend (default: the public Lambda image)."),
+        click.option("--docker-network", type=click.Choice(["bridge", "host"]), default=None,
+                     help="How containers reach the Runtime API (default: bridge)."),
+        click.option("--code-mode", type=click.Choice(["build", "mount"]), default=None,
+                     help="docker: build an image per code (default) or mount the code read-only."),
+    )):
+        function = decorator(function)
+    return function
+
+
 # ---- invoke ---------------------------------------------------------------------------------
 def _read_event(event: str | None) -> bytes:
     if event is None:
@@ -94,14 +126,16 @@ def _read_event(event: str | None) -> bytes:
 @click.option("--config", "-c", "config_path", default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(path_type=Path), help="Config file that defines the function.")
 @click.option("--qualifier", "-q", help="Version or alias to invoke.")
-@click.option("--backend", default=None, help="auto, process or docker (default: the config's).")
-def invoke(function: str, event: str | None, config_path: Path, qualifier: str | None, backend: str | None) -> None:
+@backend_options
+def invoke(function: str, event: str | None, config_path: Path, qualifier: str | None, backend: str | None,
+           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None) -> None:
     """Invoke FUNCTION once: the payload on stdout, the logs on stderr; exit 1 on a function error."""
     from emulator.invoke import invoke_once
 
     payload = _read_event(event)
     result = aio.run(invoke_once(config_path, function, payload, qualifier, backend,
-                                 lambda line: err_console.out(line, highlight=False)))
+                                 lambda line: sys.stderr.write(line + "\n"),
+                                 docker_options(docker_base, docker_network, code_mode)))
     sys.stdout.buffer.write(result.payload + b"\n")
     sys.stdout.flush()
     if result.function_error:
@@ -114,24 +148,28 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", "-p", default=3000, show_default=True, type=int)
 @click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
-@click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
+@backend_options
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
-def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None, quiet: bool) -> None:
+def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
+          docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None, quiet: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
 
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
-                           function_logs=not quiet)
+                           function_logs=not quiet,
+                           docker_options=docker_options(docker_base, docker_network, code_mode))
     aio.run(run_serve(config_file, options, err_console))
 
 
 def _register_commands() -> None:
     """Commands that live in their own modules."""
+    from emulator.deploy_cli import canary_group, deploy_command, plan_command
     from emulator.formats_cli import check_command, export_command
+    from emulator.images_cli import images
 
-    cli.add_command(check_command)
-    cli.add_command(export_command)
+    for command in (images, check_command, export_command, plan_command, deploy_command, canary_group):
+        cli.add_command(command)
 
 
 _register_commands()

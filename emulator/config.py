@@ -20,9 +20,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from emulator.apigateway.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.errors import UserError
 from emulator.runtimes.catalogue import catalogue, known_runtimes
+from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument, load_yaml
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")

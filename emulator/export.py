@@ -24,9 +24,9 @@ from emulator.apigateway.lambda_uri import parse_lambda_uri
 from emulator.apigateway.loader import resources_from_config
 from emulator.apigateway.model import RestApi
 from emulator.apigateway.openapi import openapi_from_rest_api
-from emulator.apigateway.stage_variables import UndefinedStageVariable, substitute
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
 from emulator.errors import UserError
+from emulator.stage_variables import UndefinedStageVariable, substitute
 
 EXPORT_FORMATS = ("cloudformation", "openapi", "functions")
 _HEADER = {

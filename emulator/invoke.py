@@ -19,7 +19,8 @@ _USER_INIT_ERRORS = ("Runtime.HandlerNotFound", "Runtime.ImportModuleError", "Ru
 
 
 async def invoke_once(config_path: Path, function: str, payload: bytes, qualifier: str | None,
-                      backend_name: str | None, log: Callable[[str], None]) -> InvocationResult:
+                      backend_name: str | None, log: Callable[[str], None],
+                      docker_options: dict[str, object] | None = None) -> InvocationResult:
     """Invoke a configured function; setup mistakes are UserErrors naming file and key."""
     loaded = load_config(config_path)
     config = loaded.config
@@ -29,9 +30,21 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
     where = loaded.document.where(("functions", function, "handler")) if loaded.document else str(config_path)
     require_handler_file(loaded.code_dir(function), config.functions[function].handler, where)
     runtime = config.functions[function].runtime
-    backend, _reason = choose_backend(backend_name or config.backend, [runtime])
-    service = LambdaService(backend, lambda _name, line: log(line), region=config.region,
-                            account_id=config.account_id)
+    backend, _reason = choose_backend(backend_name or config.backend, [runtime], **(docker_options or {}))
+    held: list[str] | None = []  # init-phase lines, held until we know the error is not a setup mistake
+
+    def sink(_name: str, line: str) -> None:
+        nonlocal held
+        if held is not None and line.startswith("START RequestId:"):
+            for early in held:
+                log(early)
+            held = None
+        if held is None:
+            log(line)
+        else:
+            held.append(line)
+
+    service = LambdaService(backend, sink, region=config.region, account_id=config.account_id)
     for record in records_from_config(loaded):
         service.put_function(record)
     try:
@@ -45,7 +58,9 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
     error = result.error_payload
     if result.init_duration_ms is not None and error and error.get("errorType") in _USER_INIT_ERRORS:
         message = str(error.get("errorMessage", "")).splitlines()[0]
-        raise UserError(f"{where}: {error['errorType']}: {message}")
+        raise UserError(f"{where}: {error['errorType']}: {message}")  # one line: the held logs are dropped
+    for line in held or []:
+        log(line)
     return result
 
 

@@ -12,7 +12,7 @@ from scipy.stats import binom
 from emulator.apigateway.canary import choose_variant
 from emulator.apigateway.lambda_uri import parse_lambda_uri
 from emulator.apigateway.model import CanarySettings, Stage
-from emulator.apigateway.stage_variables import (
+from emulator.stage_variables import (
     StageVariableError,
     UndefinedStageVariable,
     name_error,

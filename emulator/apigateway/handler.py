@@ -26,10 +26,10 @@ from emulator.apigateway.proxy_event import build_event
 from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
 from emulator.apigateway.request import IncomingRequest, RequestIds
 from emulator.apigateway.routing import RouteMatch
-from emulator.apigateway.stage_variables import UndefinedStageVariable, substitute, substitute_or_empty
 from emulator.lambda_service.errors import LambdaApiError
 from emulator.lambda_service.loader import APIGATEWAY_PRINCIPAL
 from emulator.lambda_service.service import LambdaService
+from emulator.stage_variables import UndefinedStageVariable, substitute, substitute_or_empty
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")

@@ -24,8 +24,8 @@ from emulator.apigateway.model import (
     new_id,
     now,
 )
-from emulator.apigateway.stage_variables import name_error, value_error
 from emulator.control_plane.protocol import AwsError, RawResponse
+from emulator.stage_variables import name_error, value_error
 
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")

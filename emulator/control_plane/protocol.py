@@ -115,7 +115,7 @@ class RestJsonService:
     async def handle(self, request: web.BaseRequest) -> web.Response:
         """Serve one request."""
         query = dict(request.query)
-        found = self.match(request.method, request.path, query)
+        found = self.match(request.method, raw_path(request), query)
         if found is None:
             return self.error_response(AwsError("UnknownOperationException", "Unknown operation", 404))
         route, labels = found
@@ -212,6 +212,11 @@ class RestJsonService:
         body = error.body if error.body is not None else {"message": error.message}
         return web.Response(status=error.status, body=json.dumps(body).encode(),
                             headers={"x-amzn-ErrorType": error.code, "Content-Type": "application/json"})
+
+
+def raw_path(request: web.BaseRequest) -> str:
+    """The path as sent (still percent-encoded), so an encoded `/` stays inside one URI label."""
+    return request.raw_path.split("?", 1)[0]
 
 
 def _scalar(shape: Shape, text: str) -> Any:

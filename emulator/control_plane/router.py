@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from emulator.control_plane.protocol import AwsError, RestJsonService
+from emulator.control_plane.protocol import AwsError, RestJsonService, raw_path
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 
@@ -22,7 +22,7 @@ class ControlPlane:
         service = self.services.get(scope.group("service")) if scope else None
         if service is None:
             for candidate in self.services.values():
-                if candidate.handles(request.method, request.path, dict(request.query)):
+                if candidate.handles(request.method, raw_path(request), dict(request.query)):
                     service = candidate
                     break
         if service is None:

@@ -36,7 +36,7 @@ class RuntimeApiPeer(Protocol):
 
 
 def _error(status: int, error_type: str, message: str) -> web.Response:
-    body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    body = json.dumps({"errorMessage": message, "errorType": error_type}, separators=(",", ":")).encode()
     return web.Response(status=status, body=body, content_type=_JSON)
 
 
@@ -44,8 +44,27 @@ def _accepted() -> web.Response:
     return web.Response(status=202, body=_OK, content_type=_JSON)
 
 
-def error_body(payload: bytes, error_type_header: str | None) -> bytes:
+async def read_body(request: web.BaseRequest, limit: int = MAX_SYNC_PAYLOAD) -> bytes | None:
+    """The whole body, or None when it is over `limit` bytes (the rest is still read, and dropped).
+
+    Not `request.read()`: aiohttp's low-level server caps that at 1 MiB (client_max_size), far
+    below the 6 MB a Lambda response may have.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()
+    return None if size > limit else b"".join(chunks)
+
+
+def error_body(payload: bytes | None, error_type_header: str | None) -> bytes:
     """The error JSON; without a readable body Lambda builds it from the error-type header."""
+    if payload is None:
+        payload = b""
     try:
         parsed = json.loads(payload) if payload else None
     except ValueError:
@@ -87,7 +106,8 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
         if request.method != "POST":
             return _error(405, "MethodNotAllowed", "Method Not Allowed")
         if tail == "init/error":
-            peer.report_init_error(error_body(await request.read(), request.headers.get("Lambda-Runtime-Function-Error-Type")))
+            body = await read_body(request)
+            peer.report_init_error(error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type")))
             return _accepted()
         parts = tail.split("/")
         if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
@@ -103,17 +123,19 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
             return _error(403, "InvalidStateTransition",
                           f"State transition from Ready to {kind.capitalize()}Sent failed for runtime. "
                           "Error: invocation already answered")
-        body = await request.read()
+        body = await read_body(request)
         if kind == "response":
-            if len(body) > MAX_SYNC_PAYLOAD:
+            if body is None:
                 message = f"Exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes)."
                 peer.report_error(invocation, json.dumps({
-                    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
+                    "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                    f"({MAX_SYNC_PAYLOAD} bytes).",
                     "errorType": "Function.ResponseSizeTooLarge"}).encode())
                 return _error(413, "RequestEntityTooLarge", message)
             peer.report_response(invocation, body)
         else:
-            peer.report_error(invocation, error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type")))
+            error_type = request.headers.get("Lambda-Runtime-Function-Error-Type")
+            peer.report_error(invocation, error_body(body, error_type))
         return _accepted()
 
     return handle

@@ -1,0 +1,288 @@
+"""What the config asks AWS to hold: function settings, methods, deployments (with content markers) and the
+Lambda permissions every stage variable and canary override needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.config import IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+
+MANAGED_TAG = "lambda-canary:managed"
+CONFIG_TAG = "lambda-canary:config"
+MARKER_PREFIX = "lambda-canary:"
+SID_PREFIX = "lambda-canary-"
+APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+LAMBDA_URI = re.compile(r"^arn:aws:apigateway:(?P<region>[^:]+):lambda:path/2015-03-31/functions/"
+                        r"arn:aws:lambda:(?P<fregion>[^:]*):(?P<account>[^:]*):function:(?P<name>[^:/]+)"
+                        r"(?::(?P<qualifier>[^/]+))?/invocations$")
+
+
+def tags(loaded: LoadedConfig) -> dict[str, str]:
+    """The tags on everything a deploy creates."""
+    return {MANAGED_TAG: "true", CONFIG_TAG: loaded.path.stem}
+
+
+def is_managed(found: dict[str, str] | None) -> bool:
+    """Does a resource carry our ownership tag?"""
+    return (found or {}).get(MANAGED_TAG) == "true"
+
+
+def digest(value: Any, length: int = 12) -> str:
+    """A short stable hash of JSON-able content."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+# ---- functions --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function's (or one published version's) runtime, code and configuration."""
+
+    name: str
+    runtime: str
+    handler: str
+    code_dir: Path
+    memory_size: int
+    timeout: int
+    environment: dict[str, str]
+    description: str
+
+    def configuration(self) -> dict[str, Any]:
+        """The UpdateFunctionConfiguration fields compared with GetFunctionConfiguration."""
+        return {"Runtime": self.runtime, "Handler": self.handler, "MemorySize": self.memory_size,
+                "Timeout": self.timeout, "Environment": {"Variables": dict(self.environment)},
+                "Description": self.description}
+
+
+def function_spec(loaded: LoadedConfig, name: str, version: str | None = None) -> FunctionSpec:
+    """The function's own settings, or those of one configured version (which override them)."""
+    function = loaded.config.functions[name]
+    spec = FunctionSpec(name, function.runtime, function.handler, loaded.code_dir(name), function.memory_size,
+                        function.timeout, dict(function.environment), function.description)
+    if version is None:
+        return spec
+    override = function.versions[version]
+    return FunctionSpec(name, override.runtime or spec.runtime, override.handler or spec.handler,
+                        loaded.code_dir(name, version), override.memory_size or spec.memory_size,
+                        override.timeout or spec.timeout,
+                        dict(spec.environment if override.environment is None else override.environment),
+                        override.description)
+
+
+def actual_configuration(found: dict[str, Any]) -> dict[str, Any]:
+    """GetFunctionConfiguration's answer, reduced to FunctionSpec.configuration()'s keys."""
+    return {"Runtime": found.get("Runtime"), "Handler": found.get("Handler"), "MemorySize": found.get("MemorySize"),
+            "Timeout": found.get("Timeout"),
+            "Environment": {"Variables": dict((found.get("Environment") or {}).get("Variables") or {})},
+            "Description": found.get("Description") or ""}
+
+
+# ---- the REST API ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method with its integration, as compared with GetResources(embed=methods)."""
+
+    path: str
+    http_method: str
+    authorization_type: str
+    operation_name: str | None
+    integration: dict[str, Any]
+    integration_responses: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """`GET /ping`."""
+        return f"{self.http_method} {self.path}"
+
+    def comparable(self) -> dict[str, Any]:
+        """Everything that makes two methods the same."""
+        return {"authorizationType": self.authorization_type, "operationName": self.operation_name,
+                "integration": self.integration, "integrationResponses": self.integration_responses}
+
+
+class UriRewriter:
+    """The config's accountId and region stand for the target's: Lambda URIs naming them are rewritten.
+    Stage-variable references stay literal."""
+
+    def __init__(self, loaded: LoadedConfig, region: str, account_id: str) -> None:
+        self.config = loaded.config
+        self.region = region
+        self.account_id = account_id
+
+    def __call__(self, uri: str | None) -> str | None:
+        if not uri:
+            return uri
+        own_gateway = f"arn:aws:apigateway:{self.config.region}:lambda:"
+        own_function = f"arn:aws:lambda:{self.config.region}:{self.config.account_id}:function:"
+        if uri.startswith(own_gateway):
+            uri = f"arn:aws:apigateway:{self.region}:lambda:" + uri[len(own_gateway):]
+        return uri.replace(own_function, f"arn:aws:lambda:{self.region}:{self.account_id}:function:")
+
+
+def integration_spec(integration: IntegrationConfig, rewrite: UriRewriter) -> dict[str, Any]:
+    """PutIntegration's fields (without ids)."""
+    spec: dict[str, Any] = {"type": integration.type, "timeoutInMillis": integration.timeout_in_millis,
+                            "requestTemplates": dict(integration.request_templates)}
+    if integration.type != "MOCK":
+        spec["uri"] = rewrite(integration.uri)
+        spec["integrationHttpMethod"] = integration.integration_http_method
+    return spec
+
+
+def parent_paths(path: str) -> list[str]:
+    """`/a/b/c` -> [`/a`, `/a/b`, `/a/b/c`]."""
+    parts = [part for part in path.split("/") if part]
+    return ["/" + "/".join(parts[: index + 1]) for index in range(len(parts))]
+
+
+def methods_of(resources: Resources, rewrite: UriRewriter) -> list[MethodSpec]:
+    """Every configured method, sorted by path then method."""
+    methods = []
+    for path, by_method in resources.items():
+        for http_method, method in by_method.items():
+            responses = {status: {"responseTemplates": dict(response.response_templates),
+                                  "responseParameters": dict(response.response_parameters)}
+                         for status, response in method.integration.integration_responses.items()}
+            methods.append(MethodSpec(path, http_method, method.authorization_type, method.operation_name,
+                                      integration_spec(method.integration, rewrite), responses))
+    return sorted(methods, key=lambda item: (item.path, item.http_method))
+
+
+def paths_of(methods: list[MethodSpec]) -> list[str]:
+    """Every resource path the methods need, parents first."""
+    found = {"/"}
+    for method in methods:
+        found.update(parent_paths(method.path))
+    return sorted(found, key=lambda path: (path.count("/") if path != "/" else 0, path))
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """A configured deployment: its snapshot content and the marker that finds it again in AWS."""
+
+    name: str
+    description: str
+    methods: list[MethodSpec]
+    own_resources: bool
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of what the deployment snapshots."""
+        return digest([method.key for method in self.methods] + [m.comparable() for m in self.methods])
+
+    @property
+    def marker(self) -> str:
+        """`lambda-canary:<name>:<content hash>`, carried in the AWS deployment's description."""
+        return f"{MARKER_PREFIX}{self.name}:{self.content_hash}"
+
+    @property
+    def aws_description(self) -> str:
+        """The description the AWS deployment gets."""
+        return f"{self.description} [{self.marker}]".strip()
+
+
+IMPLICIT = "{stage}-current"
+
+
+def deployment_specs(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter) -> dict[str, DeploymentSpec]:
+    """Every configured deployment of the API, plus an implicit one per stage that names none."""
+    api = loaded.config.rest_apis[api_name]
+    api_methods = methods_of(api.resources, rewrite)
+    specs = {}
+    for name, deployment in api.deployments.items():
+        own = deployment.resources is not None
+        methods = methods_of(deployment.resources, rewrite) if deployment.resources is not None else api_methods
+        specs[name] = DeploymentSpec(name, deployment.description, methods, own)
+    for stage_name, stage in api.stages.items():
+        if stage.deployment_id is None:
+            name = IMPLICIT.format(stage=stage_name)
+            specs[name] = DeploymentSpec(name, "the API's resources", api_methods, False)
+    return specs
+
+
+def stage_deployment_names(api: RestApiConfig, stage_name: str) -> tuple[str, str | None]:
+    """The stage's base deployment name and its canary's (None without a canary)."""
+    stage = api.stages[stage_name]
+    base = stage.deployment_id or IMPLICIT.format(stage=stage_name)
+    if stage.canary_settings is None:
+        return base, None
+    return base, stage.canary_settings.deployment_id or base
+
+
+# ---- permissions ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grant:
+    """lambda:InvokeFunction for API Gateway on one function (and qualifier), from one method."""
+
+    function: str
+    qualifier: str | None
+    http_method: str
+    path: str
+
+    def statement_id(self, api_id: str) -> str:
+        """Deterministic, so a re-run finds its own statement instead of adding another."""
+        method = "ANY" if self.http_method == "ANY" else self.http_method
+        return f"{SID_PREFIX}{api_id}-{method}-{digest(self.path, 8)}"
+
+    def source_arn(self, region: str, account_id: str, api_id: str) -> str:
+        """`arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/METHOD/PATH` (path parameters and ANY as `*`)."""
+        method = "*" if self.http_method == "ANY" else self.http_method
+        parts = ["*" if part.startswith("{") else part for part in self.path.strip("/").split("/") if part]
+        return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/*/{method}/{'/'.join(parts)}"
+
+    @property
+    def reference(self) -> str:
+        """`name` or `name:qualifier`."""
+        return f"{self.function}:{self.qualifier}" if self.qualifier else self.function
+
+
+def variable_sets(api: RestApiConfig) -> list[dict[str, str]]:
+    """Each stage's variables, and each canary's merged variables (stage variables overlaid by overrides)."""
+    sets = []
+    for stage in api.stages.values():
+        sets.append(dict(stage.variables))
+        if stage.canary_settings is not None:
+            sets.append({**stage.variables, **stage.canary_settings.stage_variable_overrides})
+    return sets or [{}]
+
+
+def grants(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter, account_id: str) -> tuple[list[Grant],
+                                                                                                list[str]]:
+    """Every (function, qualifier, method) any stage or canary of the API can invoke, and warnings for the URIs
+    that name something a deploy cannot grant (undefined variables, other accounts, functions not configured)."""
+    api = loaded.config.rest_apis[api_name]
+    methods = {method.key: method for method in methods_of(api.resources, rewrite)}
+    for deployment in api.deployments.values():
+        if deployment.resources is not None:
+            methods.update({method.key: method for method in methods_of(deployment.resources, rewrite)})
+    found: set[Grant] = set()
+    warnings: set[str] = set()
+    for method in methods.values():
+        uri = method.integration.get("uri") or ""
+        if method.integration["type"] != "AWS_PROXY":
+            continue
+        for variables in variable_sets(api):
+            resolved = VARIABLE.sub(lambda match, values=variables: values.get(match.group(1), "\0"), uri)
+            if "\0" in resolved:
+                warnings.add(f"{method.key}: {uri} uses a stage variable some stage or canary does not define")
+                continue
+            parsed = LAMBDA_URI.match(resolved)
+            if parsed is None:
+                warnings.add(f"{method.key}: {resolved} is not a Lambda function URI")
+                continue
+            if parsed.group("account") != account_id:
+                warnings.add(f"{method.key}: {resolved} names account {parsed.group('account')}; grant it there")
+                continue
+            name = parsed.group("name")
+            if name not in loaded.config.functions:
+                warnings.add(f"{method.key}: function {name} is not in the config; add its permission yourself")
+                continue
+            found.add(Grant(name, parsed.group("qualifier"), method.http_method, method.path))
+    return sorted(found, key=lambda grant: (grant.function, grant.qualifier or "", grant.path,
+                                            grant.http_method)), sorted(warnings)

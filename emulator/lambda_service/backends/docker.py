@@ -1,0 +1,564 @@
+"""The docker backend: each execution environment is a container of a Lambda Node.js image.
+
+The container runs the image's own /lambda-entrypoint.sh with AWS_LAMBDA_RUNTIME_API pointing at the
+environment's Runtime API listener. How a container reaches that listener:
+
+* `network_mode="bridge"` (default, local engine): the container sits on Docker's default bridge and
+  dials the bridge gateway (e.g. 172.17.0.1); the listener binds to that gateway address only.
+* `network_mode="host"`: the container shares the host's network; listener and address are 127.0.0.1.
+* a remote engine (DOCKER_HOST=tcp://... or ssh://...): `runtime_api_host` names this machine as the
+  containers reach it (and `runtime_api_bind_host` the local address to listen on, by default the same).
+
+Nothing is ever bound to 0.0.0.0 unless asked for. Containers carry `lambda-canary.*` labels naming
+their owner process; `close()` removes this backend's containers and `connect()` removes those of
+owners that are gone (`cleanup_stale`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from requests.exceptions import RequestException
+from rich.console import Console
+
+from emulator.errors import UserError
+from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.images import (
+    build_function_image,
+    engine_platform,
+    ensure_base_image,
+    image_platform,
+    offline_hint,
+    pull_problem,
+)
+from emulator.lambda_service.backends.process import describe_exit
+from emulator.lambda_service.model import FunctionVersion
+from emulator.runtimes.catalogue import get_runtime
+
+LABEL_OWNER = "lambda-canary.owner"
+LABEL_OWNER_HOST = "lambda-canary.owner-host"
+LABEL_OWNER_PID = "lambda-canary.owner-pid"
+LABEL_OWNER_STARTED = "lambda-canary.owner-started"
+LABEL_FUNCTION = "lambda-canary.function"
+LABEL_VERSION = "lambda-canary.version"
+LABEL_ENVIRONMENT = "lambda-canary.environment"
+CODE_MODES = ("build", "mount")
+NETWORK_MODES = ("bridge", "host")
+TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
+_CONTAINER_NAME = re.compile(r"[^a-zA-Z0-9_.-]+")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "")
+T = TypeVar("T")
+
+
+# ---- owners and stale containers -------------------------------------------------------------
+def process_started(pid: int) -> str:
+    """The start time of a process in clock ticks since boot ("" when unknown): tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def owner_alive(pid: int, started: str) -> bool:
+    """Is the process that labelled a container still running (and the same process)?"""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    now = process_started(pid)
+    return not (started and now and now != started)
+
+
+def owner_labels() -> dict[str, str]:
+    """Labels naming this process as the owner of a container."""
+    host, pid, started = socket.gethostname(), os.getpid(), process_started(os.getpid())
+    return {LABEL_OWNER: f"{host}-{pid}-{started}", LABEL_OWNER_HOST: host, LABEL_OWNER_PID: str(pid),
+            LABEL_OWNER_STARTED: started}
+
+
+def cleanup_stale(client: docker.DockerClient) -> list[str]:
+    """Remove our containers whose owner process (on this host) is gone; returns their names."""
+    host = socket.gethostname()
+    removed = []
+    for summary in client.api.containers(all=True, filters={"label": LABEL_OWNER}):
+        labels = summary.get("Labels") or {}
+        if labels.get(LABEL_OWNER_HOST) != host:
+            continue  # another machine's, through a shared engine: not ours to judge
+        try:
+            pid = int(labels.get(LABEL_OWNER_PID, "0"))
+        except ValueError:
+            pid = 0
+        if owner_alive(pid, labels.get(LABEL_OWNER_STARTED, "")):
+            continue
+        with contextlib.suppress(NotFound, APIError):
+            client.api.remove_container(summary["Id"], force=True)
+            removed.append(",".join(name.lstrip("/") for name in summary.get("Names") or [summary["Id"][:12]]))
+    return removed
+
+
+# ---- the container's output -----------------------------------------------------------------
+class AttachedOutput:
+    """A container's stdout and stderr from docker's multiplexed attach stream, as lines in order.
+
+    A plain socket (unix or tcp engine) is read without blocking in the event loop, so `drain()` hands
+    on whatever has arrived at the moment it is called; TLS and ssh streams are read by a thread.
+    """
+
+    def __init__(self, stream: Any, on_line: Callable[[str], None]) -> None:
+        self._stream = stream
+        self._on_line = on_line
+        self._buffer = bytearray()
+        self._partial: dict[int, bytes] = {}
+        self._loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future[None] = self._loop.create_future()
+        raw = getattr(stream, "_sock", stream)
+        self._socket: socket.socket | None = None
+        if isinstance(raw, socket.socket) and not isinstance(raw, ssl.SSLSocket):
+            self._socket = raw
+            raw.setblocking(False)
+            self._loop.add_reader(raw.fileno(), self.drain)
+        else:
+            threading.Thread(target=self._read_in_thread, name="lambda-canary-attach", daemon=True).start()
+
+    def drain(self) -> None:
+        """Read what the socket holds now and hand on every complete line."""
+        if self._socket is None or self.ended.done():
+            return
+        while True:
+            try:
+                chunk = self._socket.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._end()
+                return
+            self._feed(chunk)
+
+    def _read_in_thread(self) -> None:
+        read = getattr(self._stream, "recv", None) or self._stream.read
+        while True:
+            try:
+                chunk = read(65536)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                self._loop.call_soon_threadsafe(self._end)
+                return
+            self._loop.call_soon_threadsafe(self._feed, bytes(chunk))
+
+    def _feed(self, chunk: bytes) -> None:
+        if self.ended.done():
+            return
+        self._buffer += chunk
+        while len(self._buffer) >= 8:
+            size = int.from_bytes(self._buffer[4:8], "big")
+            if len(self._buffer) < 8 + size:
+                break
+            kind, payload = self._buffer[0], bytes(self._buffer[8:8 + size])
+            del self._buffer[:8 + size]
+            *lines, rest = (self._partial.get(kind, b"") + payload).split(b"\n")
+            for line in lines:
+                self._on_line(line.decode("utf-8", "replace"))
+            self._partial[kind] = rest
+
+    def _end(self) -> None:
+        if self.ended.done():
+            return
+        for rest in self._partial.values():
+            if rest:
+                self._on_line(rest.decode("utf-8", "replace"))
+        self._partial.clear()
+        self.close()
+        self.ended.set_result(None)
+
+    def close(self) -> None:
+        """Stop reading."""
+        if self._socket is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(self._socket.fileno())
+            self._socket.close()
+        with contextlib.suppress(OSError):
+            self._stream.close()
+
+
+# ---- one container ---------------------------------------------------------------------------
+class Container(RunningRuntime):
+    """A running container of one execution environment."""
+
+    def __init__(self, backend: DockerBackend, container_id: str, output: AttachedOutput) -> None:
+        self.backend = backend
+        self.id = container_id
+        self._output = output
+        self._killed = False
+        self._memory_file: Path | None = None
+
+    async def wait(self) -> str:
+        await asyncio.shield(self._output.ended)
+        api = self.backend.client.api
+        try:
+            status = await self.backend.call(api.wait, self.id)
+            code = int(status.get("StatusCode", -1))
+            oom = code == 137 and bool(
+                (await self.backend.call(api.inspect_container, self.id))["State"].get("OOMKilled"))
+        except (DockerException, RequestException, RuntimeError):
+            code, oom = -1, False
+        await self.backend.remove(self.id)
+        if self._killed or oom or code == 137:
+            return "signal: killed"
+        return describe_exit(code) if code >= 0 else "signal: killed"
+
+    def kill(self) -> None:
+        if self._killed:
+            return
+        self._killed = True
+        self.backend.submit(self.backend.client.api.kill, self.id)
+
+    def drain_logs(self) -> None:
+        self._output.drain()
+
+    def max_memory_mb(self) -> int:
+        if not self.backend.local_engine:
+            return 0
+        if self._memory_file is None:
+            candidates = (f"/sys/fs/cgroup/memory/docker/{self.id}/memory.max_usage_in_bytes",
+                          f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/memory.peak",
+                          f"/sys/fs/cgroup/docker/{self.id}/memory.peak")
+            self._memory_file = next((Path(p) for p in candidates if os.path.exists(p)), Path("/nonexistent"))
+        try:
+            return int(self._memory_file.read_text()) // (1024 * 1024)
+        except (OSError, ValueError):
+            return 0
+
+
+# ---- options ---------------------------------------------------------------------------------
+@dataclass
+class DockerOptions:
+    """What `--backend docker` can be told (keyword options of connect() and probe())."""
+
+    base_images: Mapping[str, str] = field(default_factory=dict)  # runtime -> image, e.g. a stand-in
+    code_mode: str = "build"  # build: a function image per code; mount: base image + code at /var/task:ro
+    network_mode: str = "bridge"  # bridge or host (see the module docstring)
+    runtime_api_host: str | None = None  # the address containers dial to reach this machine
+    runtime_api_bind_host: str | None = None  # the local address to listen on (default: runtime_api_host)
+    docker_host: str | None = None  # engine URL; default DOCKER_HOST, else the local socket
+    console: Console | None = None  # where build and pull progress goes (default: stderr)
+    clean_stale: bool = True  # remove containers of owners that are gone, at connect
+
+    @classmethod
+    def parse(cls, options: Mapping[str, object]) -> DockerOptions:
+        """Options from keywords; unknown ones and bad values are UserErrors."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise UserError(f"docker backend: unknown option(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(known))}")
+        parsed = cls(**{key: value for key, value in options.items() if value is not None})  # type: ignore[arg-type]
+        if parsed.code_mode not in CODE_MODES:
+            raise UserError(f"docker backend: code_mode {parsed.code_mode!r}; allowed: {', '.join(CODE_MODES)}")
+        if parsed.network_mode not in NETWORK_MODES:
+            raise UserError(f"docker backend: network_mode {parsed.network_mode!r}; allowed: "
+                            f"{', '.join(NETWORK_MODES)}")
+        parsed.base_images = dict(parsed.base_images)
+        for runtime in parsed.base_images:
+            get_runtime(runtime)
+        return parsed
+
+    @property
+    def engine_url(self) -> str:
+        """The engine this talks to."""
+        return self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    @property
+    def local_engine(self) -> bool:
+        """Does the engine run on this machine (so it sees our files and our addresses)?"""
+        url = urlparse(self.engine_url)
+        return url.scheme in ("unix", "npipe") or (url.scheme in ("tcp", "http", "https")
+                                                   and (url.hostname or "") in _LOCAL_HOSTS)
+
+    def base_image(self, runtime: str) -> str:
+        """The base image of a runtime: the override, else the public image from the catalogue."""
+        return self.base_images.get(runtime) or get_runtime(runtime).image
+
+
+def open_client(options: DockerOptions, timeout: int = 120) -> docker.DockerClient:
+    """A client of an engine that answers, or a UserError saying how to get one."""
+    try:
+        if options.docker_host:
+            client = docker.DockerClient(base_url=options.docker_host, timeout=timeout, max_pool_size=64)
+        else:
+            client = docker.from_env(timeout=timeout, max_pool_size=64)
+        client.ping()
+    except (DockerException, RequestException, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"no Docker engine answers at {options.engine_url} ({reason[:200]}); start one "
+                        "(as root: `dockerd > /tmp/dockerd.log 2>&1 &`) or use --backend process") from None
+    return client
+
+
+def _bindable(address: str) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
+def bridge_gateway(client: docker.DockerClient) -> str:
+    """The IPv4 gateway of Docker's default bridge network (its first address when not recorded)."""
+    configs = (client.api.inspect_network("bridge").get("IPAM") or {}).get("Config") or []
+    for config in configs:
+        if config.get("Gateway") and ":" not in config["Gateway"]:
+            return str(config["Gateway"]).split("/")[0]
+        subnet = config.get("Subnet")
+        if subnet and ":" not in subnet:
+            return str(next(ipaddress.ip_network(subnet, strict=False).hosts()))
+    raise UserError("docker backend: the default bridge network has no IPv4 subnet; use network_mode='host'")
+
+
+def runtime_api_addresses(client: docker.DockerClient, options: DockerOptions) -> tuple[str, str]:
+    """(bind address, address the containers dial) for Runtime API listeners; UserError when none works."""
+    if options.runtime_api_host:
+        bind = options.runtime_api_bind_host or options.runtime_api_host
+        if not _bindable(bind):
+            raise UserError(f"docker backend: cannot listen on {bind} (not an address of this machine); set "
+                            "runtime_api_bind_host to the local address the containers' traffic arrives on")
+        return bind, options.runtime_api_host
+    if not options.local_engine:
+        raise UserError(f"docker backend: the engine {options.engine_url} is remote, so its containers cannot "
+                        "dial this machine's loopback; set runtime_api_host to this machine's address as the "
+                        "containers reach it")
+    if options.network_mode == "host":
+        return "127.0.0.1", "127.0.0.1"
+    gateway = bridge_gateway(client)
+    if not _bindable(gateway):
+        raise UserError(f"docker backend: the bridge gateway {gateway} is not an address of this machine "
+                        "(Docker Desktop or a VM?); use network_mode='host', or runtime_api_host and "
+                        "runtime_api_bind_host")
+    return gateway, gateway
+
+
+def container_variables(variables: Mapping[str, str]) -> dict[str, str]:
+    """Lambda's variables as a container sees them: paths inside the image, the image's own PATH."""
+    translated = dict(variables)
+    translated["LAMBDA_TASK_ROOT"] = TASK_ROOT
+    translated["LAMBDA_RUNTIME_DIR"] = RUNTIME_DIR
+    return translated
+
+
+# ---- the backend -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What a version's containers run: the image, the command (None: the image's CMD), the mounts."""
+
+    image: str
+    command: list[str] | None
+    binds: dict[str, dict[str, str]] | None
+
+
+class DockerBackend(Backend):
+    """Runs each execution environment as a container of the function's image (or of its base image
+    with the code mounted read-only at /var/task)."""
+
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient, options: DockerOptions, bind_host: str, dial_host: str) -> None:
+        self.client = client
+        self.options = options
+        self.local_engine = options.local_engine
+        self.console = options.console or Console(stderr=True)
+        self.labels = owner_labels()
+        self.session_id = self.labels[LABEL_OWNER]
+        self.platform = engine_platform(client)
+        self._bind_host = bind_host
+        self._dial_host = dial_host
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda-canary-docker")
+        self._specs: dict[tuple[object, ...], ContainerSpec] = {}
+        self._spec_locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        self._closed = False
+
+    # ---- construction --------------------------------------------------------------------
+    @classmethod
+    def connect(cls, **options: object) -> DockerBackend:
+        """A backend on an engine that answers; UserError (one actionable line) otherwise."""
+        parsed = DockerOptions.parse(options)
+        if parsed.code_mode == "mount" and not parsed.local_engine:
+            raise UserError(f"docker backend: code_mode='mount' needs a local engine ({parsed.engine_url} is "
+                            "remote and cannot see this machine's files); use code_mode='build'")
+        client = open_client(parsed)
+        try:
+            bind_host, dial_host = runtime_api_addresses(client, parsed)
+            if parsed.clean_stale:
+                cleanup_stale(client)
+        except BaseException:
+            client.close()
+            raise
+        return cls(client, parsed, bind_host, dial_host)
+
+    @classmethod
+    def probe(cls, runtimes: list[str], **options: object) -> tuple[bool, str]:
+        """(usable, why): an engine answers and each runtime's base image is present or pullable."""
+        try:
+            parsed = DockerOptions.parse(options)
+            client = open_client(parsed, timeout=10)
+        except UserError as error:
+            return False, error.message
+        try:
+            runtime_api_addresses(client, parsed)
+            platform = engine_platform(client)
+            ready = []
+            for runtime in runtimes:
+                image = parsed.base_image(runtime)
+                try:
+                    found = client.images.get(image)
+                except ImageNotFound:
+                    problem = pull_problem(client, image)
+                    if problem:
+                        return False, (f"base image {image} for {runtime} is not present and not pullable "
+                                       f"({problem[:160]}); {offline_hint(runtime)}")
+                    ready.append(f"{image} (pullable)")
+                    continue
+                if image_platform(found) != platform:
+                    return False, f"base image {image} is {image_platform(found)}, the engine runs {platform}"
+                ready.append(image)
+            return True, "Docker engine answers" + (f"; base images: {', '.join(ready)}" if ready else "")
+        except UserError as error:
+            return False, error.message
+        except (DockerException, RequestException) as error:
+            return False, f"Docker engine at {parsed.engine_url}: {error}"
+        finally:
+            client.close()
+
+    # ---- Runtime API addresses --------------------------------------------------------------
+    @property
+    def runtime_api_bind_host(self) -> str:
+        return self._bind_host
+
+    def runtime_api_address(self, port: int) -> str:
+        host = f"[{self._dial_host}]" if ":" in self._dial_host else self._dial_host
+        return f"{host}:{port}"
+
+    # ---- engine calls off the event loop -------------------------------------------------------
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking SDK call on the backend's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
+    def submit(self, function: Callable[..., object], *args: Any) -> None:
+        """Fire and forget an SDK call (errors ignored: used to kill what may be gone already)."""
+
+        def quietly() -> None:
+            with contextlib.suppress(DockerException, RequestException, OSError):
+                function(*args)
+
+        with contextlib.suppress(RuntimeError):  # executor shut down: the container goes at close()
+            self._executor.submit(quietly)
+
+    async def remove(self, container_id: str) -> None:
+        """Remove a container, running or not (gone already is fine)."""
+        with contextlib.suppress(DockerException, RequestException, RuntimeError):
+            await self.call(self.client.api.remove_container, container_id, force=True)
+
+    # ---- images --------------------------------------------------------------------------------
+    async def prepare(self, version: FunctionVersion) -> None:
+        await self.container_spec(version)
+
+    async def container_spec(self, version: FunctionVersion) -> ContainerSpec:
+        """The image (built once per code, config and base) and mounts a version's containers use."""
+        base_image = self.options.base_image(version.runtime.name)
+        key = (version.pool_key, version.code_sha256, version.handler, base_image, str(version.code_dir))
+        lock = self._spec_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            spec = self._specs.get(key)
+            if spec is None:
+                if self.options.code_mode == "mount":
+                    await self.call(ensure_base_image, self.client, base_image, version.runtime.name,
+                                    self.console, self.platform)
+                    binds = {str(version.code_dir.resolve()): {"bind": TASK_ROOT, "mode": "ro"}}
+                    spec = ContainerSpec(base_image, [version.handler], binds)
+                else:
+                    image = await self.call(build_function_image, self.client, version, base_image,
+                                            self.console, self.platform)
+                    spec = ContainerSpec(image.tag, None, None)
+                self._specs[key] = spec
+        return spec
+
+    # ---- environments ---------------------------------------------------------------------------
+    async def launch(self, request: LaunchRequest) -> RunningRuntime:
+        if self._closed:
+            raise RuntimeError("the docker backend is closed")
+        version = request.version
+        spec = await self.container_spec(version)
+        labels = {**self.labels, LABEL_FUNCTION: version.function_name, LABEL_VERSION: version.version,
+                  LABEL_ENVIRONMENT: request.environment_id}
+        name = f"lambda-canary-{_CONTAINER_NAME.sub('-', version.function_name)}-{request.environment_id[:12]}"
+        api = self.client.api
+        host_config = api.create_host_config(
+            mem_limit=f"{version.memory_size}m", memswap_limit=f"{version.memory_size}m",
+            network_mode="host" if self.options.network_mode == "host" else "bridge",
+            binds=spec.binds, read_only=True, tmpfs={"/tmp": "rw,size=512m"})
+
+        def create_and_start() -> tuple[str, Any]:
+            created = api.create_container(
+                spec.image, command=spec.command, environment=container_variables(request.variables),
+                labels=labels, name=name, host_config=host_config, detach=True, tty=False, stdin_open=False)
+            container_id = str(created["Id"])
+            try:
+                stream = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+                api.start(container_id)
+            except BaseException:
+                with contextlib.suppress(DockerException, RequestException):
+                    api.remove_container(container_id, force=True)
+                raise
+            return container_id, stream
+
+        try:
+            container_id, stream = await self.call(create_and_start)
+        except (APIError, RequestException) as error:
+            explanation = getattr(error, "explanation", None) or str(error)
+            raise UserError(f"cannot start a container of {spec.image} for {version.function_name}: "
+                            f"{explanation}") from None
+        return Container(self, container_id, AttachedOutput(stream, request.on_log))
+
+    def our_containers(self) -> list[dict[str, Any]]:
+        """Every container this backend labelled, running or not (summaries from the engine)."""
+        return list(self.client.api.containers(all=True, filters={"label": f"{LABEL_OWNER}={self.session_id}"}))
+
+    async def close(self) -> None:
+        """Remove every container of this backend, then let go of the engine."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            leftovers = await self.call(self.our_containers)
+            await asyncio.gather(*(self.remove(summary["Id"]) for summary in leftovers))
+        except (DockerException, RequestException):
+            pass
+        finally:
+            self._executor.shutdown(wait=False)
+            self.client.close()

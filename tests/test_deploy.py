@@ -1,0 +1,531 @@
+"""`plan`, `deploy` and `canary` through the real boto3: against the emulator's AWS API (an empty account, the data
+plane's split checked after each canary step) and against moto's server (an AWS-like target: the Lambda calls,
+the Node 18 guard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import click
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+from click.testing import CliRunner, Result
+from moto.server import ThreadedMotoServer
+from scipy.stats import binom
+
+from emulator import deploy_cli
+from emulator.config import LoadedConfig, load_config
+from emulator.deploy import canary as canary_ops
+from emulator.deploy.apply import deploy
+from emulator.deploy.desired import MANAGED_TAG
+from emulator.deploy.errors import Call, DeployFailed, explain
+from emulator.deploy.package import package_dir
+from emulator.deploy.plan import compute_plan
+from emulator.deploy.session import Target, is_mutating, open_target
+from emulator.errors import UserError
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+REPO = Path(__file__).resolve().parent.parent
+PING_DIR = REPO / "examples" / "ping"
+PING = PING_DIR / "canary.yaml"
+SEED = 20240611
+BEFORE_BLOCKS = dt.date(2026, 1, 1)  # before AWS blocked creating nodejs18.x functions
+API = "multi-runtime-api"
+
+
+# ---- fixtures -----------------------------------------------------------------------------------------------
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials, a fixed region, and no profile or shared files from the machine."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _control_plane(stack: Any) -> Any:
+    try:
+        from emulator.control_plane.wiring import build_control_plane
+    except ModuleNotFoundError:  # before the Lambda control plane existed: API Gateway only
+        from emulator.control_plane.apigateway_api import ApiGatewayApi
+        from emulator.control_plane.protocol import RestJsonService
+        from emulator.control_plane.router import ControlPlane
+
+        return ControlPlane({"apigateway": RestJsonService("apigateway", ApiGatewayApi(stack.state),
+                                                           validation_error="BadRequestException")})
+    return build_control_plane(stack)
+
+
+@pytest.fixture
+def emulator(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[StackThread]:
+    """An empty, seeded emulator account serving the AWS API; AWS_ENDPOINT_URL points at it."""
+    options = StackOptions(port=0, seed=SEED, backend="process", access_log=False, function_logs=False)
+    with StackThread(None, options) as running:
+        assert running.stack is not None
+        running.stack.server.control_plane = _control_plane(running.stack)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", running.url)
+        yield running
+
+
+@pytest.fixture
+def moto_url(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server (AWS-like: it has no /_lambda_canary/health); AWS_ENDPOINT_URL points at it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+class CallLog:
+    """Every AWS operation a target's clients make (a `before-call.*.*` hook), optionally failing one."""
+
+    def __init__(self, target: Target, fail_after: int | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # (operation, the caller's parameters)
+        self.fail_after = fail_after
+        self._params: dict[str, Any] = {}
+        target.session.events.register("before-parameter-build.*.*", self._keep_params)
+        target.session.events.register("before-call.*.*", self)
+
+    def _keep_params(self, params: dict[str, Any], **_: Any) -> None:
+        self._params = dict(params)
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        if self.fail_after is not None and is_mutating(model.name) and len(self.mutating) >= self.fail_after:
+            raise ConnectionError(f"injected failure before {model.name}")
+        self.calls.append((model.name, self._params))
+
+    @property
+    def mutating(self) -> list[str]:
+        """Names of the mutating calls made."""
+        return [name for name, _ in self.calls if is_mutating(name)]
+
+
+def fresh_target(config: LoadedConfig) -> Target:
+    """A target from the environment, as the CLI opens it."""
+    return open_target(default_region=config.config.region, default_account=config.config.account_id)
+
+
+def cli() -> click.Group:
+    """The deploy commands under a group, as emulator/cli.py registers them."""
+    group = click.Group("lambda-canary")
+    group.add_command(deploy_cli.plan_command)
+    group.add_command(deploy_cli.deploy_command)
+    group.add_command(deploy_cli.canary_group)
+    return group
+
+
+def run_cli(*args: str, ok: bool = True) -> Result:
+    """Invoke the CLI in-process; with ok, fail the test on any exception."""
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli(), list(args), catch_exceptions=True)
+    if ok:
+        assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
+    return result
+
+
+def write_config(tmp_path: Path, name: str, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of examples/ping/canary.yaml (code path made absolute) changed by `edit`."""
+    data = yaml.safe_load(PING.read_text())
+    for function in data["functions"].values():
+        function["code"] = str(PING_DIR)
+    edit(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def without_canary(data: dict[str, Any]) -> None:
+    """Stable only: the stage has no canary."""
+    del data["restApis"][API]["stages"]["prod"]["canarySettings"]
+
+
+# ---- the data plane's split ------------------------------------------------------------------------------------
+def node_majors(url: str, n: int) -> Counter[str]:
+    """GET /prod/ping n times; count the Node major of each answer."""
+    counts: Counter[str] = Counter()
+    for _ in range(n):
+        with urllib.request.urlopen(f"{url}/prod/ping", timeout=30) as response:
+            counts[json.loads(response.read())["node"].split(".")[0]] += 1
+    return counts
+
+
+def assert_share(counts: Counter[str], percent: float) -> None:
+    """The Node 22 (canary) share is inside the binomial bounds for `percent` (false failure <= 1e-6)."""
+    n = sum(counts.values())
+    assert set(counts) <= {"v18", "v22"}, counts
+    p = percent / 100.0
+    low, high = binom.ppf(0.5e-6, n, p), binom.isf(0.5e-6, n, p)
+    assert low <= counts["v22"] <= high, f"{counts} outside [{low}, {high}] for {percent}%"
+
+
+# ---- plan and deploy against the emulator ------------------------------------------------------------------------
+def test_plan_on_an_empty_account_lists_every_resource_and_changes_nothing(emulator: StackThread) -> None:
+    result = run_cli("plan", str(PING), "--stage", "prod")
+    out = result.output
+    lines = out.splitlines()
+    note = next(index for index, line in enumerate(lines) if "nodejs18.x (Node 18) is past end of support" in line)
+    where = next(index for index, line in enumerate(lines) if line.startswith("Target: lambda-canary emulator"))
+    assert note < where, "the end-of-support note comes before any AWS call"
+    assert "the emulator allows creating and updating it, with a warning" in out
+    for kind, name in [("function", "ping-stable"), ("function", "ping-canary"), ("rest api", API),
+                       ("resource", "/ping"), ("method", "GET /ping"), ("permission", "ping-stable"),
+                       ("permission", "ping-canary"), ("deployment", "d1"), ("stage", "prod")]:
+        assert any("create" in line and kind in line and name in line for line in lines), (kind, name, out)
+    assert "No changes." not in out
+    loaded = load_config(PING)
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    assert len(compute_plan(loaded, "prod", target).pending) == 9
+    assert log.mutating == [] and log.calls
+    account = boto3.client("apigateway"), boto3.client("lambda")
+    assert account[0].get_rest_apis()["items"] == []
+    assert account[1].list_functions()["Functions"] == []
+
+
+def test_deploy_then_plan_shows_no_changes_and_a_second_deploy_makes_no_mutating_call(
+        emulator: StackThread) -> None:
+    first = run_cli("deploy", str(PING), "--stage", "prod")
+    assert "create" in first.output and "changes made" in first.output
+    assert "No changes." in run_cli("plan", str(PING), "--stage", "prod").output.splitlines()
+    loaded = load_config(PING)
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    _plan, done = deploy(loaded, "prod", target)
+    assert log.mutating == [] and done.changes == []
+    assert {name for name, _ in log.calls} >= {"GetFunction", "GetRestApis", "GetResources", "GetPolicy",
+                                               "GetDeployments", "GetStage"}
+    assert "No changes." in run_cli("deploy", str(PING), "--stage", "prod").output.splitlines()
+    apis = boto3.client("apigateway").get_rest_apis()["items"]
+    assert len(apis) == 1 and apis[0]["tags"] == {MANAGED_TAG: "true", "lambda-canary:config": "canary"}
+    assert boto3.client("lambda").list_tags(
+        Resource="arn:aws:lambda:us-east-1:123456789012:function:ping-stable")["Tags"][MANAGED_TAG] == "true"
+
+
+def test_the_seed_flow_stable_10_50_promote_rollback(emulator: StackThread, tmp_path: Path) -> None:
+    """Stable only, canary at 10 %, 50 %, promote, roll back: the data plane's split after each step."""
+    stable = write_config(tmp_path, "stable", without_canary)
+    run_cli("deploy", str(stable), "--stage", "prod")
+    n = 300
+    assert_share(node_majors(emulator.url, n), 0.0)
+
+    set10 = run_cli("canary", "set", "10", "--config", str(PING), "--stage", "prod")
+    assert "canary at 10%" in set10.output
+    assert_share(node_majors(emulator.url, n), 10.0)
+
+    run_cli("canary", "set", "50", "--api", API, "--stage", "prod")
+    assert_share(node_majors(emulator.url, n), 50.0)
+    status = run_cli("canary", "status", "--api", API, "--stage", "prod").output
+    assert "ping-stable (nodejs18.x" in status and "ping-canary (nodejs22.x" in status and "50%" in status
+
+    loaded = load_config(PING)
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    ref = canary_ops.resolve_stage(target, "prod", API)
+    canary_ops.promote(target, ref)
+    updates = [params["patchOperations"] for name, params in log.calls if name == "UpdateStage"]
+    assert updates == [canary_ops.PROMOTE_OPERATIONS, [{"op": "remove", "path": "/canarySettings"}]]
+    assert updates[0] == [  # reference §2.5, exactly
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
+        {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
+        {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"}]
+    assert_share(node_majors(emulator.url, n), 100.0)
+    assert "no canary" in run_cli("canary", "status", "--api", API, "--stage", "prod").output
+
+    rolled = run_cli("canary", "rollback", "--api", API, "--stage", "prod")
+    assert "promotion undone" in rolled.output
+    assert_share(node_majors(emulator.url, n), 0.0)
+    again = run_cli("canary", "rollback", "--api", API, "--stage", "prod", ok=False)
+    assert isinstance(again.exception, UserError) and "no promotion to undo" in str(again.exception)
+
+    run_cli("canary", "set", "30", "--config", str(PING), "--stage", "prod")
+    assert "canary removed" in run_cli("canary", "rollback", "--config", str(PING), "--stage", "prod").output
+    assert_share(node_majors(emulator.url, n), 0.0)
+
+
+def test_a_deploy_interrupted_midway_reports_and_converges(emulator: StackThread) -> None:
+    loaded = load_config(PING)
+    reports = []
+    for fail_after in (2, 2, 1, 3):  # the third run stops between PutMethod and PutIntegration
+        target = fresh_target(loaded)
+        CallLog(target, fail_after=fail_after)
+        with pytest.raises(DeployFailed) as failed:
+            deploy(loaded, "prod", target)
+        assert failed.value.pending
+        assert "injected failure" in failed.value.reason and "run deploy again" in str(failed.value)
+        reports.append(failed.value)
+    assert [line.split(" (")[0] for line in reports[0].completed] == ["create function ping-canary",
+                                                                      "create function ping-stable"]
+    assert any(line.startswith("create rest api") for line in reports[0].pending)
+    assert any(line.startswith("update method") for line in reports[3].completed)  # the half-made method
+    target = fresh_target(loaded)
+    deploy(loaded, "prod", target)
+    assert compute_plan(loaded, "prod", fresh_target(loaded)).empty
+    apis = boto3.client("apigateway").get_rest_apis()["items"]
+    assert len(apis) == 1
+    deployments = boto3.client("apigateway").get_deployments(restApiId=apis[0]["id"])["items"]
+    assert len(deployments) == 1
+    policy = json.loads(boto3.client("lambda").get_policy(FunctionName="ping-canary")["Policy"])
+    assert len(policy["Statement"]) == 1
+    assert_share(node_majors(emulator.url, 200), 10.0)
+
+
+def test_cli_reports_completed_and_pending_steps(emulator: StackThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = deploy_cli._target
+
+    def failing(*args: Any) -> Target:
+        target = opened(*args)
+        CallLog(target, fail_after=3)
+        return target
+
+    monkeypatch.setattr(deploy_cli, "_target", failing)
+    result = run_cli("deploy", str(PING), "--stage", "prod", ok=False)
+    assert isinstance(result.exception, DeployFailed)
+    assert result.output.count("  done: ") == 3 and "  pending: " in result.output
+    monkeypatch.setattr(deploy_cli, "_target", opened)
+    run_cli("deploy", str(PING), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(PING), "--stage", "prod").output
+
+
+def more_integrations(data: dict[str, Any]) -> None:
+    """Add a MOCK method, an ANY method on a path parameter (AWS_PROXY) and an HTTP_PROXY method."""
+    api = data["restApis"][API]
+    uri = api["resources"]["/ping"]["GET"]["integration"]["uri"]
+    api["resources"]["/mock"] = {"GET": {"integration": {
+        "type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+        "integrationResponses": {"200": {"responseTemplates": {"application/json": '{"mock": true}'}}}}}}
+    api["resources"]["/items/{id}"] = {"ANY": {"integration": {"type": "AWS_PROXY", "uri": uri}}}
+    api["resources"]["/proxy"] = {"GET": {"integration": {
+        "type": "HTTP_PROXY", "integrationHttpMethod": "GET", "uri": "http://${stageVariables.upstream}/x"}}}
+    api["stages"]["prod"]["variables"]["upstream"] = "127.0.0.1:9"
+
+
+def test_mock_http_proxy_and_path_parameters_deploy_once(emulator: StackThread, tmp_path: Path) -> None:
+    path = write_config(tmp_path, "more", more_integrations)
+    run_cli("deploy", str(path), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(path), "--stage", "prod").output.splitlines()
+    with urllib.request.urlopen(f"{emulator.url}/prod/mock", timeout=30) as response:
+        assert json.loads(response.read()) == {"mock": True}
+    with urllib.request.urlopen(f"{emulator.url}/prod/items/42", timeout=30) as response:
+        assert json.loads(response.read())["path"] == "/items/42"
+    api_id = boto3.client("apigateway").get_rest_apis()["items"][0]["id"]
+    statements = json.loads(boto3.client("lambda").get_policy(FunctionName="ping-stable")["Policy"])["Statement"]
+    assert sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"].split(":")[-1] for s in statements) == [
+        f"{api_id}/*/*/items/*", f"{api_id}/*/GET/ping"]
+
+
+def test_updates_touch_only_what_differs(emulator: StackThread, tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    (code / "src" / "handlers").mkdir(parents=True)
+    (code / "src" / "handlers" / "ping.js").write_text((PING_DIR / "src/handlers/ping.js").read_text())
+
+    def own_code(data: dict[str, Any]) -> None:
+        data["functions"]["ping-canary"]["code"] = str(code)
+
+    path = write_config(tmp_path, "canary", own_code)
+    run_cli("deploy", str(path), "--stage", "prod")
+    def more_memory(data: dict[str, Any]) -> None:
+        own_code(data)
+        data["functions"]["ping-canary"]["memorySize"] = 256
+
+    bigger = write_config(tmp_path, "canary", more_memory)
+    loaded = load_config(bigger)
+    plan = compute_plan(loaded, "prod", fresh_target(loaded))
+    assert [change.label() for change in plan.pending] == [
+        "update function configuration ping-canary (MemorySize 128 -> 256)"]
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    deploy(loaded, "prod", target)
+    assert log.mutating == ["UpdateFunctionConfiguration"]
+    (code / "src" / "handlers" / "ping.js").write_text((PING_DIR / "src/handlers/ping.js").read_text() + "\n// v2\n")
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    deploy(loaded, "prod", target)
+    assert log.mutating == ["UpdateFunctionCode"]
+    assert compute_plan(loaded, "prod", fresh_target(loaded)).empty
+
+
+def test_nothing_the_config_does_not_own_is_changed(emulator: StackThread) -> None:
+    apigw, lam = boto3.client("apigateway"), boto3.client("lambda")
+    foreign = apigw.create_rest_api(name=API)
+    loaded = load_config(PING)
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    with pytest.raises(UserError, match=f"REST API '{API}' .* is not managed by lambda-canary"):
+        deploy(loaded, "prod", target)
+    assert log.mutating == []
+    apigw.delete_rest_api(restApiId=foreign["id"])
+    lam.create_function(FunctionName="ping-canary", Runtime="nodejs22.x", Handler="src/handlers/ping.handler",
+                        Role="arn:aws:iam::123456789012:role/theirs", Code={"ZipFile": package_dir(PING_DIR).data},
+                        MemorySize=512, Timeout=3)
+    plan = run_cli("plan", str(PING), "--stage", "prod").output
+    assert "deploy would refuse: function ping-canary exists but is not managed by lambda-canary" in plan
+    refused = run_cli("deploy", str(PING), "--stage", "prod", ok=False)
+    assert isinstance(refused.exception, UserError) and "not managed" in str(refused.exception)
+    assert lam.get_function(FunctionName="ping-canary")["Configuration"]["MemorySize"] == 512
+    assert apigw.get_rest_apis()["items"] == []
+
+
+# ---- the Lambda side against moto -------------------------------------------------------------------------------
+def weighted(data: dict[str, Any]) -> None:
+    """One function `ping` with version 1 on Node 18, version 2 on Node 22, alias live (1, with 2 at 10 %) and
+    alias next (2); the stage picks the alias through ${stageVariables.alias}."""
+    code = data["functions"]["ping-stable"]["code"]
+    data["functions"] = {"ping": {
+        "runtime": "nodejs22.x", "handler": "src/handlers/ping.handler", "code": code,
+        "versions": {"1": {"runtime": "nodejs18.x"}, "2": {"runtime": "nodejs22.x"}},
+        "aliases": {"live": {"functionVersion": "1", "routingConfig": {"additionalVersionWeights": {"2": 0.1}}},
+                    "next": {"functionVersion": "2"}}}}
+    api = data["restApis"][API]
+    api["resources"]["/ping"]["GET"]["integration"]["uri"] = (
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+        "function:ping:${stageVariables.alias}/invocations")
+    api["stages"]["prod"]["variables"] = {"alias": "live"}
+    api["stages"]["prod"]["canarySettings"]["stageVariableOverrides"] = {"alias": "next"}
+
+
+def test_lambda_calls_against_moto(moto_url: str, tmp_path: Path) -> None:
+    loaded = load_config(write_config(tmp_path, "weighted", weighted))
+    target = fresh_target(loaded)
+    assert target.is_aws and "treated as AWS" in target.describe()
+    log = CallLog(target)
+    deploy(loaded, "prod", target, today=BEFORE_BLOCKS, phases=("functions", "permissions"))
+    lambda_calls = [(name, params) for name, params in log.calls
+                    if is_mutating(name) and name not in ("CreateRole", "PutRolePolicy")]
+    assert [name for name, _ in lambda_calls] == [
+        "CreateFunction", "UpdateFunctionConfiguration", "PublishVersion", "UpdateFunctionConfiguration",
+        "PublishVersion", "CreateAlias", "CreateAlias", "AddPermission", "AddPermission"]
+    runtimes = [params.get("Runtime") for name, params in lambda_calls if name.endswith("Configuration")]
+    assert runtimes == ["nodejs18.x", "nodejs22.x"]
+    assert lambda_calls[0][1]["Tags"] == {MANAGED_TAG: "true", "lambda-canary:config": "weighted"}
+    lam = boto3.client("lambda")
+    versions = {v["Version"]: v["Runtime"] for v in lam.list_versions_by_function(FunctionName="ping")["Versions"]}
+    assert versions == {"$LATEST": "nodejs22.x", "1": "nodejs18.x", "2": "nodejs22.x"}
+    assert lam.get_alias(FunctionName="ping", Name="live")["RoutingConfig"] == {"AdditionalVersionWeights": {"2": 0.1}}
+    api_id = loaded.api_id(API)
+    for alias in ("live", "next"):
+        statements = json.loads(lam.get_policy(FunctionName="ping", Qualifier=alias)["Policy"])["Statement"]
+        ours = [s for s in statements if s["Resource"].endswith(f":ping:{alias}")]
+        assert [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in ours] == [
+            f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/GET/ping"]
+    again = CallLog(target := fresh_target(loaded))
+    deploy(loaded, "prod", target, today=BEFORE_BLOCKS, phases=("functions", "permissions"))
+    assert again.mutating == []
+
+    for args, expected in [(("set", "30"), {"2": 0.3}), (("promote",), {}), (("rollback",), {})]:
+        run_cli("canary", *args, "--alias", "ping:live")
+        alias = lam.get_alias(FunctionName="ping", Name="live")
+        assert (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}) == expected
+    assert lam.get_alias(FunctionName="ping", Name="live")["FunctionVersion"] == "2"
+    status = run_cli("canary", "status", "--alias", "ping:live").output
+    assert "nodejs22.x" in status and "100%" in status
+
+
+def test_node18_guard_refuses_a_new_function_and_leaves_an_existing_one(moto_url: str, tmp_path: Path) -> None:
+    loaded = load_config(PING)
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    with pytest.raises(UserError) as refused:
+        deploy(loaded, "prod", target, today=dt.date(2026, 11, 26), phases=("functions", "permissions"))
+    message = str(refused.value)
+    assert "ping-stable" in message and "nodejs18.x" in message
+    assert "2026-02-03" in message and "2026-03-09" in message
+    assert log.mutating == [], "the guard runs before any mutating call"
+    plan = run_cli("plan", str(PING), "--stage", "prod").output
+    assert "this target enforces AWS's blocks" in plan and "deploy would refuse" in plan
+
+    # ping-stable created before the block (by an earlier deploy): referenced, never updated.
+    lam = boto3.client("lambda")
+    role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName="ping-stable", Runtime="nodejs18.x", Handler="src/handlers/ping.handler",
+                        Role=role, Code={"ZipFile": package_dir(PING_DIR).data}, MemorySize=128, Timeout=3,
+                        Tags={MANAGED_TAG: "true"})
+    target = fresh_target(loaded)
+    log = CallLog(target)
+    plan_obj, _ = deploy(loaded, "prod", target, phases=("functions", "permissions"))
+    assert any(c.action == "unchanged" and c.kind == "function" and c.name == "ping-stable" for c in plan_obj.changes)
+    touched = [params.get("FunctionName") for name, params in log.calls
+               if name.startswith(("UpdateFunction", "CreateFunction", "PublishVersion"))]
+    assert touched == ["ping-canary"]
+    granted = [params for name, params in log.calls if name == "AddPermission"]
+    assert {params["FunctionName"] for params in granted} == {"ping-stable", "ping-canary"}
+
+    bigger = load_config(write_config(tmp_path, "bigger", lambda d: d["functions"]["ping-stable"].update(
+        memorySize=256)))
+    with pytest.raises(UserError, match=r"refusing to update function ping-stable on nodejs18.x.*2026-03-09"):
+        deploy(bigger, "prod", fresh_target(bigger), phases=("functions",))
+
+
+# ---- errors, packaging, imports -------------------------------------------------------------------------------------
+def test_errors_are_one_line_user_errors(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(UserError, match="no AWS credentials found"):
+        open_target()
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": (
+        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: lambda:CreateFunction on resource: "
+        "arn:aws:lambda:us-east-1:123456789012:function:ping-stable")}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+        "CreateFunction")
+    assert "needs the IAM permission lambda:CreateFunction on arn:aws:lambda" in str(explain(denied))
+    bare = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "Forbidden"},
+                        "ResponseMetadata": {"HTTPStatusCode": 403}}, "CreateRestApi")
+    assert "apigateway:POST" in str(explain(bare, Call("apigateway", "CreateRestApi", "POST")))
+    assert "lambda:AddPermission" in str(explain(bare, Call("lambda", "AddPermission", "POST")))
+
+
+def test_unknown_api_and_stage(emulator: StackThread) -> None:
+    missing = run_cli("canary", "status", "--api", "nope", "--stage", "prod", ok=False)
+    assert isinstance(missing.exception, UserError) and "no REST API named 'nope'" in str(missing.exception)
+    run_cli("deploy", str(PING), "--stage", "prod")
+    stage = run_cli("canary", "set", "5", "--api", API, "--stage", "beta", ok=False)
+    assert isinstance(stage.exception, UserError) and "has no stage 'beta' (stages: prod)" in str(stage.exception)
+    plan = run_cli("plan", str(PING), "--stage", "beta", ok=False)
+    assert isinstance(plan.exception, UserError) and "no REST API has a stage 'beta'" in str(plan.exception)
+
+
+def test_package_is_deterministic(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    (code / "lib").mkdir(parents=True)
+    (code / "index.js").write_text("exports.handler = async () => 1;\n")
+    (code / "lib" / "run.sh").write_text("#!/bin/sh\n")
+    (code / "lib" / "run.sh").chmod(0o755)
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    first = package_dir(code)
+    (code / "index.js").touch()
+    assert package_dir(code) == first
+    (tmp_path / "first.zip").write_bytes(first.data)
+    with zipfile.ZipFile(tmp_path / "first.zip") as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == ["index.js", "lib/run.sh"]
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert [(info.external_attr >> 16) & 0o777 for info in infos] == [0o644, 0o755]
+    (code / "index.js").write_text("exports.handler = async () => 2;\n")
+    assert package_dir(code).code_sha256 != first.code_sha256
+
+
+def test_deploy_never_imports_the_data_plane() -> None:
+    code = ("import sys, emulator.deploy_cli, emulator.deploy.apply, emulator.deploy.canary; "
+            "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('emulator'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    data_plane = [name for name in loaded if name.startswith(("emulator.lambda_service", "emulator.apigateway"))]
+    assert data_plane == [], data_plane
