@@ -22,6 +22,10 @@ async def serve(config_path: Path | None, options: StackOptions, console: Consol
         await stack.start()
         console.print(f"lambda-canary: {stack.backend_reason}")
         console.print(f"lambda-canary: serving on {stack.url}  (Ctrl-C to stop)")
+        console.print(f"lambda-canary: AWS API (apigateway, lambda): export AWS_ENDPOINT_URL={stack.url}  "
+                      "(any credentials and region are accepted)")
+        if options.state_dir is not None:
+            console.print(f"lambda-canary: state kept in {options.state_dir}")
         for api in stack.state.apis.values():
             for stage_name, stage in api.stages.items():
                 canary = stage.canary_settings

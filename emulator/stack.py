@@ -8,12 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 from emulator.apigateway.handler import ApiGateway
 from emulator.apigateway.loader import state_from_config
 from emulator.apigateway.model import ApiGatewayState
 from emulator.apigateway.observability import DecisionRecord
 from emulator.apigateway.server import GatewayServer
 from emulator.config import LoadedConfig, load_config
+from emulator.control_plane import persistence
+from emulator.control_plane.wiring import build_control_plane
 from emulator.lambda_service.backends.select import choose_backend
 from emulator.lambda_service.handler_check import require_handler_file
 from emulator.lambda_service.loader import records_from_config
@@ -36,6 +40,7 @@ class StackOptions:
     function_logs: bool = True
     max_environments: int = 64
     docker_options: dict[str, object] | None = None
+    state_dir: Path | None = None
 
 
 class Stack:
@@ -53,17 +58,38 @@ class Stack:
         rng = random.Random(options.seed)
         region = config.region if config else "us-east-1"
         account = config.account_id if config else "123456789012"
-        self.lambdas = LambdaService(backend, self._function_log, region=region, account_id=account,
-                                     max_environments=options.max_environments,
-                                     rng=random.Random(rng.random()))
+        sink = self._function_log if options.function_logs else None
+        self.lambdas = LambdaService(backend, sink, region=region, account_id=account,
+                                     max_environments=options.max_environments, rng=random.Random(rng.random()))
         self.state = state_from_config(loaded) if loaded else ApiGatewayState(region, account)
         if loaded is not None:
             self._check_handlers(loaded)
             for record in records_from_config(loaded):
                 self.lambdas.put_function(record)
+        saved = persistence.load(options.state_dir) if options.state_dir else None
+        if saved is not None:
+            self.state = saved[0]
         self.gateway = ApiGateway(self.state, self.lambdas, rng=rng, execution_log=log,
                                   access_log=self._access_log if options.access_log else None)
         self.server = GatewayServer(self.gateway)
+        self.control_plane = build_control_plane(self, options.state_dir / "code" if options.state_dir else None)
+        self._lambda_api = self.control_plane.services["lambda"].implementation
+        if saved is not None:
+            self._lambda_api.from_dict(saved[1])  # type: ignore[attr-defined]
+        self.server.control_plane = self._serve_control_plane
+
+    async def _serve_control_plane(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The AWS API; with a state folder, every successful change is saved before the answer."""
+        response = await self.control_plane(request)
+        if (self.options.state_dir is not None and request.method in ("POST", "PUT", "PATCH", "DELETE")
+                and response.status < 300 and not request.path.endswith("/invocations")):
+            self.save_state()
+        return response
+
+    def save_state(self) -> None:
+        """Write the account's state to the state folder (atomically)."""
+        if self.options.state_dir is not None:
+            persistence.save(self.options.state_dir, self.state, self._lambda_api.to_dict())  # type: ignore[attr-defined]
 
     @classmethod
     def from_file(cls, path: Path | str | None, options: StackOptions) -> Stack:

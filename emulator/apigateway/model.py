@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from emulator.apigateway.routing import RouteTable
 
@@ -84,10 +85,11 @@ class Deployment:
     resources: dict[str, Resource]
     description: str = ""
     created_date: dt.datetime = field(default_factory=now)
-    routes: RouteTable = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.routes = RouteTable.build(self.resources.values())
+    @cached_property
+    def routes(self) -> RouteTable:
+        """The frozen resources compiled for matching (built once)."""
+        return RouteTable.build(self.resources.values())
 
 
 @dataclass

@@ -54,7 +54,7 @@ def new_trace_id() -> str:
 class ExecutionEnvironment:
     """One sandbox: its runtime (process or container) and its own Runtime API listener."""
 
-    def __init__(self, version: FunctionVersion, backend: Backend, sink: logs.LogSink,
+    def __init__(self, version: FunctionVersion, backend: Backend, sink: logs.LogSink | None,
                  extra_variables: Mapping[str, str] | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.version = version
@@ -131,7 +131,8 @@ class ExecutionEnvironment:
             self._server = None
 
     def _log(self, line: str) -> None:
-        self._sink(self.version.function_name, line)
+        if self._sink is not None:
+            self._sink(self.version.function_name, line)
 
     # ---- invoke --------------------------------------------------------------------------
     async def invoke(self, invocation: Invocation) -> InvocationResult:
@@ -141,7 +142,8 @@ class ExecutionEnvironment:
         self._current = invocation
         invocation.deadline_ms = int(time.time() * 1000) + version.timeout * 1000
         invocation.started_at = time.perf_counter()
-        self._log(logs.start_line(invocation.request_id, version.version))
+        if self._sink is not None:
+            self._log(logs.start_line(invocation.request_id, version.version))
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(invocation)
         else:
@@ -156,14 +158,15 @@ class ExecutionEnvironment:
             self._current = None
             self.last_used = time.monotonic()
         duration_ms = (time.perf_counter() - invocation.started_at) * 1000
-        if self._runtime is not None:
-            self._runtime.drain_logs()
-        status = invocation.status or (None if self.alive else "error")
-        self._log(logs.end_line(invocation.request_id))
-        memory = self._runtime.max_memory_mb() if self._runtime is not None else 0
         init = self.init_duration_ms if self._cold else None
-        self._log(logs.report_line(invocation.request_id, duration_ms, version.memory_size, memory, init, status))
         self._cold = False
+        if self._sink is not None:  # the platform lines, after every line the function wrote
+            if self._runtime is not None:
+                self._runtime.drain_logs()
+            status = invocation.status or (None if self.alive else "error")
+            self._log(logs.end_line(invocation.request_id))
+            memory = self._runtime.max_memory_mb() if self._runtime is not None else 0
+            self._log(logs.report_line(invocation.request_id, duration_ms, version.memory_size, memory, init, status))
         return InvocationResult(invocation.request_id, payload, version.version, function_error,
                                 duration_ms, init, version.runtime.name)
 

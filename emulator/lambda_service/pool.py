@@ -24,7 +24,7 @@ class ConcurrencyLimiter:
 class EnvironmentPool:
     """The environments of one function version; each serves one invocation at a time."""
 
-    def __init__(self, version: FunctionVersion, backend: Backend, sink: LogSink, account: ConcurrencyLimiter,
+    def __init__(self, version: FunctionVersion, backend: Backend, sink: LogSink | None, account: ConcurrencyLimiter,
                  reserved: int | None = None, extra_variables: Mapping[str, str] | None = None) -> None:
         self.version = version
         self._backend = backend
@@ -71,7 +71,9 @@ class EnvironmentPool:
                     raise
                 if init_error is not None:
                     self._all.discard(environment)
-                    self._sink(self.version.function_name, init_report_line(environment.init_duration_ms, init_error))
+                    if self._sink is not None:
+                        self._sink(self.version.function_name,
+                                   init_report_line(environment.init_duration_ms, init_error))
                     return InvocationResult(invocation.request_id, init_error, self.version.version, "Unhandled",
                                             0.0, environment.init_duration_ms, self.version.runtime.name)
             try:

@@ -64,6 +64,7 @@ class FunctionRecord:
     policy: list[PolicyStatement] = field(default_factory=list)
     reserved_concurrency: int | None = None
     from_config: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -89,7 +90,7 @@ def arn_like(pattern: str, value: str) -> bool:
 class LambdaService:
     """Holds functions and runs invocations on environment pools of one backend."""
 
-    def __init__(self, backend: Backend, sink: LogSink, *, region: str = "us-east-1",
+    def __init__(self, backend: Backend, sink: LogSink | None, *, region: str = "us-east-1",
                  account_id: str = "123456789012", max_environments: int = 64,
                  idle_timeout: float = 600.0, rng: random.Random | None = None) -> None:
         self.backend = backend

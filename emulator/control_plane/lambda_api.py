@@ -1,0 +1,1033 @@
+"""The Lambda (2015-03-31) control-plane API over the LambdaService: functions from zip uploads, code and
+configuration updates, versions, weighted aliases, resource policies, tags and Invoke, with AWS's shapes and
+error messages. Served by `RestJsonService("lambda", LambdaApi(...))`.
+
+Every change takes effect on the next invoke: an update replaces `record.latest` with a new snapshot and retires
+the environments of the old one. Published versions keep their own snapshot (code folder, runtime, settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import uuid
+import zipfile
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
+from io import BytesIO
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from emulator.control_plane.protocol import AwsError, RawResponse
+from emulator.errors import UserError
+from emulator.lambda_service.errors import LambdaApiError, function_not_found
+from emulator.lambda_service.model import FunctionVersion
+from emulator.lambda_service.service import (
+    ANY_QUALIFIER,
+    LATEST,
+    Alias,
+    FunctionRecord,
+    LambdaService,
+    PolicyStatement,
+    Resolved,
+    with_revision,
+)
+from emulator.runtimes.catalogue import RuntimeSpec, catalogue
+
+T = TypeVar("T")
+Operation = Callable[["LambdaApi", dict[str, Any]], Awaitable[Any]]
+
+DEFAULT_TIMEOUT = 3
+DEFAULT_MEMORY = 128
+MAX_UNZIPPED_BYTES = 262_144_000  # 250 MB, Lambda's limit for an unzipped deployment package
+MAX_ENVIRONMENT_BYTES = 4096
+MAX_TAGS = 50
+TAIL_BYTES = 4096
+RECENT_LOG_LINES = 1000  # per function, for LogType=Tail
+PAGE_SIZE = 50
+BAD_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
+REVISION_MISMATCH = ("The Revision Id provided does not match the latest Revision Id. "
+                     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+_FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
+_STATEMENT_ID = re.compile(r"[a-zA-Z0-9_.-]{1,100}")
+_ACTION = re.compile(r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
+_HEX_SHA = re.compile(r"[0-9a-f]{64}")
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+_CREATE_HANDLED = frozenset({"FunctionName", "Runtime", "Role", "Handler", "Code", "Description", "Timeout",
+                             "MemorySize", "Publish", "PackageType", "Environment", "Tags", "Architectures"})
+_UPDATE_CONFIG_HANDLED = frozenset({"FunctionName", "Role", "Handler", "Description", "Timeout", "MemorySize",
+                                    "Environment", "Runtime", "RevisionId"})
+_UPDATE_CODE_HANDLED = frozenset({"FunctionName", "ZipFile", "Publish", "DryRun", "RevisionId", "Architectures"})
+_LIST_ONLY_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+                    "LastUpdateStatusReasonCode")
+
+
+# ---- errors ---------------------------------------------------------------------------------
+def _error(code: str, message: str, status: int = 400) -> AwsError:
+    """A Lambda error: x-amzn-ErrorType plus AWS's `{"Type": "User", "Message": ...}` body."""
+    return AwsError(code, message, status, body={"Type": "User", "Message": message})
+
+
+def _invalid(message: str) -> AwsError:
+    return _error("InvalidParameterValueException", message)
+
+
+def _not_found(message: str) -> AwsError:
+    return _error("ResourceNotFoundException", message, 404)
+
+
+def _conflict(message: str) -> AwsError:
+    return _error("ResourceConflictException", message, 409)
+
+
+def _validation(value: object, member: str, constraint: str) -> AwsError:
+    return _error("ValidationException",
+                  f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+                  f"{constraint}")
+
+
+def _operation(method: Operation) -> Operation:
+    """Answer the service's LambdaApiError (not found, throttled...) as the AwsError it stands for."""
+
+    @functools.wraps(method)
+    async def wrapper(self: LambdaApi, params: dict[str, Any]) -> Any:
+        try:
+            return await method(self, params)
+        except LambdaApiError as error:
+            raise AwsError(error.code, error.message, error.status, body=error.body()) from None
+
+    return wrapper
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> str:
+    """AWS's LastModified form: 2024-01-01T00:00:00.000+0000."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def aws_sha256(value: str) -> str:
+    """CodeSha256 as AWS shows it (base64); config functions carry a hex digest of their folder."""
+    return base64.b64encode(bytes.fromhex(value)).decode() if _HEX_SHA.fullmatch(value) else value
+
+
+def _folder_size(folder: Path) -> int:
+    if not folder.is_dir():
+        return 0
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _fingerprint(version: FunctionVersion, role: str) -> str:
+    """What PublishVersion compares: code and configuration."""
+    return json.dumps([version.code_sha256, version.runtime.name, version.handler, version.memory_size,
+                       version.timeout, sorted(version.environment.items()), version.description, role])
+
+
+def unpack_zip(data: bytes, target: Path) -> None:
+    """Unzip a deployment package into `target` (created here); entries may not leave it."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        raise _invalid(BAD_ZIP) from None
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    root = staging.resolve()
+    try:
+        total = 0
+        with archive:
+            for info in archive.infolist():
+                name = info.filename.replace("\\", "/")
+                parts = PurePosixPath(name).parts
+                if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in parts:
+                    raise _invalid(f"{BAD_ZIP} (lambda-canary: entry {info.filename!r} would be written outside "
+                                   "the function's folder)")
+                total += info.file_size
+                if total > MAX_UNZIPPED_BYTES:
+                    raise _invalid(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
+                if not parts:
+                    continue
+                destination = staging.joinpath(*parts)
+                mode = info.external_attr >> 16
+                if info.is_dir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if not destination.parent.resolve().is_relative_to(root):
+                    raise _invalid(f"{BAD_ZIP} (lambda-canary: entry {info.filename!r} leaves the function's folder)")
+                if stat.S_ISLNK(mode):
+                    link = archive.read(info).decode()
+                    pointed = (destination.parent / link).resolve()
+                    if link.startswith("/") or not pointed.is_relative_to(root):
+                        raise _invalid(f"{BAD_ZIP} (lambda-canary: symbolic link {info.filename!r} points outside "
+                                       "the function's folder)")
+                    os.symlink(link, destination)
+                    continue
+                with archive.open(info) as source, open(destination, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                os.chmod(destination, (mode & 0o777) | 0o444 if mode & 0o777 else 0o644)
+    except (zipfile.BadZipFile, RuntimeError, EOFError, UnicodeDecodeError):
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _invalid(BAD_ZIP) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        staging.rename(target)
+    except OSError:  # the same package was unpacked meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():
+            raise
+
+
+@dataclass
+class SnapshotInfo:
+    """What the API shows about one snapshot beyond its FunctionVersion."""
+
+    revision: int  # the FunctionVersion.revision this describes
+    role: str
+    code_size: int
+    last_modified: str = field(default_factory=_now)
+    revision_id: str = field(default_factory=_new_id)
+    published_from: str | None = None  # for a published version: the $LATEST fingerprint it was made from
+
+
+class LambdaApi:
+    """The Lambda control-plane operations over a LambdaService (one method per operation).
+
+    `code_root` holds uploaded code, one folder per function and package digest. `warn` receives notes about
+    things AWS would refuse or that lambda-canary ignores. State for a future `--state-dir`: `to_dict` /
+    `from_dict` (functions created through the API; config functions come back from the config).
+    """
+
+    def __init__(self, service: LambdaService, code_root: Path, warn: Callable[[str], None], *,
+                 today: Callable[[], dt.date] = _today) -> None:
+        self.service = service
+        self.code_root = code_root
+        self.warn = warn
+        self._today = today
+        self._info: dict[str, dict[str, SnapshotInfo]] = {}
+        self._next_version: dict[str, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._recent: dict[str, deque[str]] = {}
+        self._tee_logs()
+
+    # ---- functions ---------------------------------------------------------------------------
+    @_operation
+    async def CreateFunction(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Create a function from a zip; Publish=true also publishes version 1."""
+        name = self._new_function_name(params["FunctionName"])
+        if params.get("PackageType", "Zip") != "Zip":
+            raise _invalid("lambda-canary runs Zip functions only; PackageType Image is not supported")
+        if not params.get("Runtime") or not params.get("Handler"):
+            raise _invalid("Runtime and Handler are mandatory parameters for functions created with deployment "
+                           "packages.")
+        runtime = self._runtime(params["Runtime"])
+        zip_file = params["Code"].get("ZipFile")
+        if not zip_file:
+            raise _invalid("lambda-canary accepts function code as Code.ZipFile only (S3Bucket/S3Key and "
+                           "ImageUri are not supported)")
+        timeout, memory = self._limits(params.get("Timeout", DEFAULT_TIMEOUT), params.get("MemorySize",
+                                                                                            DEFAULT_MEMORY))
+        environment = self._environment(params.get("Environment"))
+        if runtime.blocks_create(self._today()):
+            self.warn(f"CreateFunction {name}: AWS has refused to create {runtime.name} functions since "
+                      f"{runtime.block_create}; lambda-canary creates it anyway, standing for a function "
+                      "created before the block")
+        self._warn_ignored("CreateFunction", name, params, _CREATE_HANDLED)
+        self._warn_architectures(name, params.get("Architectures"))
+        code_dir, sha = await self._store_code(name, zip_file)
+        if name in self.service.functions:  # created meanwhile
+            raise _conflict(f"Function already exist: {name}")
+        latest = FunctionVersion(
+            function_name=name, version=LATEST, runtime=runtime, handler=params["Handler"], code_dir=code_dir,
+            memory_size=memory, timeout=timeout, environment=environment, region=self.service.region,
+            account_id=self.service.account_id, code_sha256=sha, description=params.get("Description", ""))
+        record = FunctionRecord(latest, tags=dict(params.get("Tags") or {}))
+        self._info[name] = {LATEST: SnapshotInfo(latest.revision, params["Role"], len(zip_file))}
+        self._next_version[name] = 1
+        self.service.put_function(record)
+        await self._prepare(latest)
+        if params.get("Publish"):
+            version = self._publish(record, None)
+            return self._configuration(record, version, latest.function_arn)
+        return self._configuration(record, latest, latest.function_arn)
+
+    @_operation
+    async def GetFunction(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Configuration, a code location placeholder, tags and reserved concurrency."""
+        record, qualifier = self._lookup(params["FunctionName"], params.get("Qualifier"))
+        version, arn = self._target(record, qualifier)
+        region = self.service.region
+        result: dict[str, Any] = {
+            "Configuration": self._configuration(record, version, arn),
+            "Code": {"RepositoryType": "S3",
+                     "Location": f"https://awslambda-{region}-tasks.s3.{region}.amazonaws.com/snapshots/"
+                                 f"{self.service.account_id}/{record.name}-{version.version}"},
+        }
+        if record.tags:
+            result["Tags"] = dict(record.tags)
+        if record.reserved_concurrency is not None:
+            result["Concurrency"] = {"ReservedConcurrentExecutions": record.reserved_concurrency}
+        return result
+
+    @_operation
+    async def GetFunctionConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The configuration of $LATEST, a version or (the primary version of) an alias."""
+        record, qualifier = self._lookup(params["FunctionName"], params.get("Qualifier"))
+        version, arn = self._target(record, qualifier)
+        return self._configuration(record, version, arn)
+
+    @_operation
+    async def UpdateFunctionCode(self, params: dict[str, Any]) -> dict[str, Any]:
+        """New code for $LATEST (ZipFile); running environments of the old code are retired."""
+        record = self._unqualified(params["FunctionName"])
+        self._check_revision(params, self._info_for(record, record.latest).revision_id)
+        zip_file = params.get("ZipFile")
+        if not zip_file:
+            raise _invalid("lambda-canary accepts function code as ZipFile only (S3Bucket/S3Key and ImageUri "
+                           "are not supported)")
+        self._warn_ignored("UpdateFunctionCode", record.name, params, _UPDATE_CODE_HANDLED)
+        self._warn_architectures(record.name, params.get("Architectures"))
+        self._warn_update_blocked(record.name, record.latest.runtime)
+        code_dir, sha = await self._store_code(record.name, zip_file)
+        latest = record.latest  # read after the unpack: an update made meanwhile is built upon, not lost
+        updated = with_revision(latest, code_dir=code_dir, code_sha256=sha)
+        if params.get("DryRun"):
+            info = replace(self._info_for(record, latest), code_size=len(zip_file))
+            return self._configuration(record, updated, latest.function_arn, info)
+        await self._replace_latest(record, updated, code_size=len(zip_file))
+        if params.get("Publish"):
+            version = self._publish(record, None)
+            return self._configuration(record, version, version.version_arn)
+        return self._configuration(record, updated, updated.function_arn)
+
+    @_operation
+    async def UpdateFunctionConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Runtime, handler, memory, timeout, environment, description or role of $LATEST."""
+        record = self._unqualified(params["FunctionName"])
+        latest = record.latest
+        info = self._info_for(record, latest)
+        self._check_revision(params, info.revision_id)
+        changes: dict[str, Any] = {}
+        if "Runtime" in params:
+            changes["runtime"] = self._runtime(params["Runtime"])
+        if "Handler" in params:
+            changes["handler"] = params["Handler"]
+        if "Timeout" in params or "MemorySize" in params:
+            changes["timeout"], changes["memory_size"] = self._limits(
+                params.get("Timeout", latest.timeout), params.get("MemorySize", latest.memory_size))
+        if "Environment" in params:
+            changes["environment"] = self._environment(params["Environment"])
+        if "Description" in params:
+            changes["description"] = params["Description"]
+        self._warn_ignored("UpdateFunctionConfiguration", record.name, params, _UPDATE_CONFIG_HANDLED)
+        self._warn_update_blocked(record.name, changes.get("runtime", latest.runtime))
+        changes = {key: value for key, value in changes.items() if getattr(latest, key) != value}
+        if changes:
+            await self._replace_latest(record, with_revision(latest, **changes), role=params.get("Role"))
+        else:
+            info.role = params.get("Role", info.role)
+            info.last_modified, info.revision_id = _now(), _new_id()
+        return self._configuration(record, record.latest, record.latest.function_arn)
+
+    @_operation
+    async def DeleteFunction(self, params: dict[str, Any]) -> RawResponse:
+        """Delete a function (every version and alias) or, with a qualifier, one version."""
+        name, qualifier = self.service.split_reference(params["FunctionName"], params.get("Qualifier"))
+        record = self.service.function(name)
+        if qualifier == LATEST:
+            raise _invalid("$LATEST version cannot be deleted without deleting the function.")
+        if qualifier is None:
+            del self.service.functions[name]
+            for snapshot in [record.latest, *record.versions.values()]:
+                await self.service.retire(snapshot)
+            self._info.pop(name, None)
+            self._next_version.pop(name, None)
+            self._recent.pop(name, None)
+            await asyncio.to_thread(shutil.rmtree, self.code_root / name, True)  # uploads only, never config code
+        elif qualifier.isdigit():
+            version = record.versions.get(qualifier)
+            if version is None:
+                raise function_not_found(f"{record.latest.function_arn}:{qualifier}")
+            users = [alias.name for alias in record.aliases.values()
+                     if alias.function_version == qualifier or qualifier in alias.additional_version_weights]
+            if users:
+                raise _conflict(f"Unable to delete version because the following aliases reference it: "
+                                f"[{', '.join(users)}]")
+            del record.versions[qualifier]
+            self._info.get(name, {}).pop(qualifier, None)
+            await self.service.retire(version)
+        else:
+            raise _invalid(f"Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for "
+                           f"{qualifier}")
+        return RawResponse(b"", {}, 204)
+
+    @_operation
+    async def ListFunctions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every function's $LATEST; FunctionVersion=ALL adds the published versions."""
+        every = params.get("FunctionVersion")
+        if every not in (None, "ALL"):
+            raise _validation(every, "functionVersion", "Member must satisfy enum value set: [ALL]")
+        entries = []
+        for record in sorted(self.service.functions.values(), key=lambda item: item.name):
+            arn = record.latest.function_arn
+            entries.append(_list_entry(self._configuration(record, record.latest,
+                                                           f"{arn}:{LATEST}" if every else arn)))
+            if every:
+                entries.extend(_list_entry(self._configuration(record, version, version.version_arn))
+                               for version in _sorted_versions(record))
+        page, marker = _page(entries, params)
+        return {"Functions": page, "NextMarker": marker}
+
+    # ---- versions ------------------------------------------------------------------------------
+    @_operation
+    async def PublishVersion(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Publish $LATEST as the next version, unless nothing changed since the last one (then return it)."""
+        record = self._unqualified(params["FunctionName"])
+        latest = record.latest
+        self._check_revision(params, self._info_for(record, latest).revision_id)
+        expected = params.get("CodeSha256")
+        current = aws_sha256(latest.code_sha256)
+        if expected and expected != current:
+            raise _invalid(f"CodeSHA256 ({expected}) is different from current CodeSHA256 in $LATEST ({current}). "
+                           "Please try again with the CodeSHA256 in $LATEST.")
+        self._warn_update_blocked(record.name, latest.runtime)
+        version = self._publish(record, params.get("Description"))
+        return self._configuration(record, version, version.version_arn)
+
+    @_operation
+    async def ListVersionsByFunction(self, params: dict[str, Any]) -> dict[str, Any]:
+        """$LATEST and every published version, oldest first."""
+        record = self._unqualified(params["FunctionName"])
+        latest = record.latest
+        entries = [_list_entry(self._configuration(record, latest, f"{latest.function_arn}:{LATEST}"))]
+        entries.extend(_list_entry(self._configuration(record, version, version.version_arn))
+                       for version in _sorted_versions(record))
+        page, marker = _page(entries, params)
+        return {"Versions": page, "NextMarker": marker}
+
+    # ---- aliases -------------------------------------------------------------------------------
+    @_operation
+    async def CreateAlias(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A named pointer to a version, optionally sending a share of invokes to one more version."""
+        record = self._unqualified(params["FunctionName"])
+        name = params["Name"]
+        if not _ALIAS_NAME.fullmatch(name):
+            raise _validation(name, "name", r"Member must satisfy regular expression pattern: "
+                                            r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
+        primary = self._check_alias_target(record, params["FunctionVersion"])
+        if name in record.aliases:
+            raise _conflict(f"Alias already exists: {record.latest.function_arn}:{name}")
+        weights = self._routing(record, primary, _weights(params.get("RoutingConfig")))
+        alias = Alias(name, primary, weights, params.get("Description", ""))
+        record.aliases[name] = alias
+        return self._alias_out(record, alias)
+
+    @_operation
+    async def UpdateAlias(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Repoint an alias or change its routing; an empty AdditionalVersionWeights clears the split."""
+        record = self._unqualified(params["FunctionName"])
+        alias = self._alias(record, params["Name"])
+        self._check_revision(params, alias.revision_id)
+        primary = alias.function_version
+        if "FunctionVersion" in params:
+            primary = self._check_alias_target(record, params["FunctionVersion"])
+        weights = alias.additional_version_weights
+        if "RoutingConfig" in params:
+            weights = _weights(params["RoutingConfig"])
+        weights = self._routing(record, primary, weights)
+        updated = replace(alias, function_version=primary, additional_version_weights=weights,
+                          description=params.get("Description", alias.description), revision_id=_new_id())
+        record.aliases[alias.name] = updated
+        return self._alias_out(record, updated)
+
+    @_operation
+    async def GetAlias(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One alias."""
+        record = self._unqualified(params["FunctionName"])
+        return self._alias_out(record, self._alias(record, params["Name"]))
+
+    @_operation
+    async def DeleteAlias(self, params: dict[str, Any]) -> None:
+        """Remove an alias (and the permissions scoped to it)."""
+        record = self._unqualified(params["FunctionName"])
+        alias = self._alias(record, params["Name"])
+        del record.aliases[alias.name]
+        record.policy[:] = [statement for statement in record.policy if statement.qualifier != alias.name]
+
+    @_operation
+    async def ListAliases(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every alias, or those whose primary version is FunctionVersion."""
+        record = self._unqualified(params["FunctionName"])
+        wanted = params.get("FunctionVersion")
+        entries = [self._alias_out(record, alias) for alias in sorted(record.aliases.values(), key=lambda a: a.name)
+                   if wanted is None or alias.function_version == wanted]
+        page, marker = _page(entries, params)
+        return {"Aliases": page, "NextMarker": marker}
+
+    # ---- resource policy ---------------------------------------------------------------------------
+    @_operation
+    async def AddPermission(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Grant a principal an action, on the function or (Qualifier / name:qualifier) a version or alias."""
+        name, qualifier = self.service.split_reference(params["FunctionName"], params.get("Qualifier"))
+        record = self.service.function(name)
+        if qualifier == LATEST:
+            raise _invalid("We currently do not support adding policies for $LATEST.")
+        self._check_scope(record, qualifier)
+        sid, action = params["StatementId"], params["Action"]
+        if not _STATEMENT_ID.fullmatch(sid):
+            raise _validation(sid, "statementId", r"Member must satisfy regular expression pattern: "
+                                                  r"([a-zA-Z0-9-_.]+)")
+        if not _ACTION.fullmatch(action):
+            raise _validation(action, "action", r"Member must satisfy regular expression pattern: "
+                                                r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
+        self._check_revision(params, self._scope_revision(record, qualifier))
+        if any(statement.sid == sid for statement in self._statements(record, qualifier)):
+            raise _conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
+                            "or remove the existing statement.")
+        ignored = sorted(key for key in ("SourceAccount", "EventSourceToken", "PrincipalOrgID",
+                                         "FunctionUrlAuthType", "InvokedViaFunctionUrl") if key in params)
+        if ignored:
+            self.warn(f"AddPermission {name}: lambda-canary does not keep or check {', '.join(ignored)}")
+        statement = PolicyStatement(sid, params["Principal"], action, params.get("SourceArn"), qualifier)
+        record.policy.append(statement)
+        self._bump_scope(record, qualifier)
+        return {"Statement": json.dumps(self._statement_json(record, statement, qualifier))}
+
+    @_operation
+    async def GetPolicy(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The resource policy of the function, a version or an alias."""
+        record, qualifier = self._policy_scope(params)
+        statements = self._statements(record, qualifier)
+        if not statements:
+            raise _not_found("The resource you requested does not exist.")
+        policy = {"Version": "2012-10-17", "Id": "default",
+                  "Statement": [self._statement_json(record, statement, qualifier) for statement in statements]}
+        return {"Policy": json.dumps(policy), "RevisionId": self._scope_revision(record, qualifier)}
+
+    @_operation
+    async def RemovePermission(self, params: dict[str, Any]) -> None:
+        """Remove one statement by its id."""
+        record, qualifier = self._policy_scope(params)
+        statements = self._statements(record, qualifier)
+        if not statements:
+            raise _not_found("No policy is associated with the given resource.")
+        sid = params["StatementId"]
+        found = next((statement for statement in statements if statement.sid == sid), None)
+        if found is None:
+            raise _not_found(f"Statement {sid} is not found in resource policy.")
+        self._check_revision(params, self._scope_revision(record, qualifier))
+        record.policy.remove(found)
+        self._bump_scope(record, qualifier)
+
+    # ---- invoke --------------------------------------------------------------------------------------
+    @_operation
+    async def Invoke(self, params: dict[str, Any]) -> dict[str, Any]:
+        """RequestResponse (200), Event (202, runs in the background) or DryRun (204)."""
+        resolved = self.service.resolve(params["FunctionName"], params.get("Qualifier"))
+        payload = params.get("Payload") or b"{}"
+        try:
+            json.loads(payload)
+        except ValueError as error:
+            raise _error("InvalidRequestContentException",
+                         f"Could not parse request body into json: Could not parse payload into json: {error}") \
+                from None
+        client_context = self._client_context(params.get("ClientContext"))
+        kind = params.get("InvocationType") or "RequestResponse"
+        if kind == "DryRun":
+            return {"StatusCode": 204, "Payload": b""}
+        if kind == "Event":
+            task = asyncio.get_running_loop().create_task(self._invoke_later(resolved, payload, client_context))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return {"StatusCode": 202, "Payload": b""}
+        if kind != "RequestResponse":
+            raise _validation(kind, "invocationType",
+                              "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+        try:
+            result = await self.service.invoke_resolved(resolved, payload, client_context=client_context)
+        except UserError as error:  # e.g. the runtime's Node is not installed
+            raise _error("ServiceException", str(error), 500) from None
+        output: dict[str, Any] = {"StatusCode": 200, "Payload": result.payload,
+                                  "ExecutedVersion": result.executed_version}
+        if result.function_error:
+            output["FunctionError"] = result.function_error
+        if params.get("LogType") == "Tail":
+            tail = self._log_tail(resolved.version.function_name, result.request_id)
+            if tail is not None:
+                output["LogResult"] = tail
+        return output
+
+    async def _invoke_later(self, resolved: Resolved, payload: bytes, client_context: str | None) -> None:
+        try:
+            result = await self.service.invoke_resolved(resolved, payload, client_context=client_context)
+        except (LambdaApiError, UserError) as error:
+            self.warn(f"asynchronous invoke of {resolved.invoked_arn} failed: {error}")
+            return
+        if result.function_error:
+            self.warn(f"asynchronous invoke of {resolved.invoked_arn} ended in a function error "
+                      f"(request {result.request_id}); Lambda would retry it twice, lambda-canary does not")
+
+    @staticmethod
+    def _client_context(value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise _invalid("Client context must be a valid Base64-encoded JSON object.") from None
+
+    def _tee_logs(self) -> None:
+        """Keep each function's recent log lines for LogType=Tail (lines still go to the stack's sink).
+
+        The service hands its sink to each environment pool when the pool is created, so attach this before
+        the first invoke; pools made earlier are not seen. With function logs off (no sink) nothing is kept and
+        Tail omits LogResult.
+        """
+        inner = self.service._sink
+        if inner is None:
+            return
+
+        def tee(function_name: str, line: str) -> None:
+            recent = self._recent.get(function_name)
+            if recent is None:
+                recent = self._recent[function_name] = deque(maxlen=RECENT_LOG_LINES)
+            recent.append(line)
+            inner(function_name, line)
+
+        self.service._sink = tee
+
+    def _log_tail(self, function_name: str, request_id: str) -> str | None:
+        """Base64 of the last 4 KB of one invocation's lines (START..REPORT), or None when not recorded."""
+        lines = list(self._recent.get(function_name, ()))
+        start = next((index for index, line in enumerate(lines)
+                      if line.startswith(f"START RequestId: {request_id}")), None)
+        if start is None:
+            return None
+        kept = []
+        for line in lines[start:]:
+            fields = line.split("\t", 2)
+            other = len(fields) > 1 and _REQUEST_ID.fullmatch(fields[1]) and fields[1] != request_id
+            if not other and not (line.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:"))
+                                  and request_id not in line):
+                kept.append(line)
+            if line.startswith(f"REPORT RequestId: {request_id}"):
+                break
+        text = "".join(line + "\n" for line in kept).encode()
+        return base64.b64encode(text[-TAIL_BYTES:]).decode()
+
+    # ---- tags --------------------------------------------------------------------------------------------
+    @_operation
+    async def ListTags(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A function's tags."""
+        return {"Tags": dict(self._tagged(params["Resource"]).tags)}
+
+    @_operation
+    async def TagResource(self, params: dict[str, Any]) -> None:
+        """Add or overwrite tags."""
+        record = self._tagged(params["Resource"])
+        tags = {**record.tags, **params["Tags"]}
+        if len(tags) > MAX_TAGS:
+            raise _invalid(f"Number of tags exceeds resource tag limit of {MAX_TAGS}.")
+        record.tags = tags
+
+    @_operation
+    async def UntagResource(self, params: dict[str, Any]) -> None:
+        """Remove tags by key."""
+        record = self._tagged(params["Resource"])
+        for key in params["TagKeys"]:
+            record.tags.pop(key, None)
+
+    def _tagged(self, resource: str) -> FunctionRecord:
+        name, qualifier = self.service.split_reference(resource)
+        if qualifier:
+            raise _invalid("Tags are supported on functions only, not on versions or aliases.")
+        return self.service.function(name)
+
+    # ---- persistence seam --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The functions created through this API as JSON-ready data; code stays in `code_root`."""
+        functions = {}
+        for name, record in self.service.functions.items():
+            if record.from_config:
+                continue
+            functions[name] = {
+                "latest": _version_to_dict(record.latest),
+                "versions": {key: _version_to_dict(version) for key, version in record.versions.items()},
+                "aliases": {key: asdict(alias) for key, alias in record.aliases.items()},
+                "policy": [asdict(statement) for statement in record.policy],
+                "reserved_concurrency": record.reserved_concurrency,
+                "tags": dict(record.tags),
+                "info": {key: asdict(self._info_for(record, version))
+                         for key, version in [(LATEST, record.latest), *record.versions.items()]},
+                "next_version": self._next_version.get(name, 1),
+            }
+        return {"functions": functions}
+
+    def from_dict(self, data: dict[str, Any]) -> None:
+        """Put back functions saved by `to_dict` (same `code_root`)."""
+        for name, saved in data.get("functions", {}).items():
+            record = FunctionRecord(
+                _version_from_dict(saved["latest"]),
+                {key: _version_from_dict(value) for key, value in saved["versions"].items()},
+                {key: Alias(**value) for key, value in saved["aliases"].items()},
+                [PolicyStatement(**value) for value in saved["policy"]],
+                saved.get("reserved_concurrency"), tags=dict(saved.get("tags", {})))
+            self.service.put_function(record)
+            self._info[name] = {key: SnapshotInfo(**value) for key, value in saved.get("info", {}).items()}
+            self._next_version[name] = saved.get("next_version", 1)
+
+    # ---- internals: lookups ----------------------------------------------------------------------------
+    def _lookup(self, reference: str, qualifier: str | None) -> tuple[FunctionRecord, str | None]:
+        name, qualifier = self.service.split_reference(reference, qualifier)
+        return self.service.function(name), qualifier
+
+    def _unqualified(self, reference: str) -> FunctionRecord:
+        """A function for operations on $LATEST or the whole function (no version or alias)."""
+        record, qualifier = self._lookup(reference, None)
+        if qualifier is not None and qualifier != LATEST:
+            raise _invalid("Current operation does not support versions other than $LATEST. Please set version to "
+                           "$LATEST or do not set a version in your request.")
+        return record
+
+    def _new_function_name(self, reference: str) -> str:
+        name, qualifier = self.service.split_reference(reference)
+        if qualifier is not None:
+            raise _invalid("Current operation does not support versions other than $LATEST. Please set version to "
+                           "$LATEST or do not set a version in your request.")
+        if not _FUNCTION_NAME.fullmatch(name):
+            raise _validation(name, "functionName", r"Member must satisfy regular expression pattern: "
+                                                    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?"
+                                                    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?")
+        if name in self.service.functions:
+            raise _conflict(f"Function already exist: {name}")
+        return name
+
+    def _target(self, record: FunctionRecord, qualifier: str | None) -> tuple[FunctionVersion, str]:
+        """The snapshot a qualifier names, and the ARN to show for it (an alias shows its own)."""
+        arn = record.latest.function_arn
+        if qualifier is None:
+            return record.latest, arn
+        if qualifier == LATEST:
+            return record.latest, f"{arn}:{LATEST}"
+        if qualifier.isdigit():
+            version = record.versions.get(qualifier)
+            if version is None:
+                raise function_not_found(f"{arn}:{qualifier}")
+            return version, version.version_arn
+        alias = record.aliases.get(qualifier)
+        if alias is None:
+            raise function_not_found(f"{arn}:{qualifier}")
+        primary = record.latest if alias.function_version == LATEST else record.versions[alias.function_version]
+        return primary, f"{arn}:{qualifier}"
+
+    def _alias(self, record: FunctionRecord, name: str) -> Alias:
+        alias = record.aliases.get(name)
+        if alias is None:
+            raise _not_found(f"Cannot find alias arn: {record.latest.function_arn}:{name}")
+        return alias
+
+    def _info_for(self, record: FunctionRecord, version: FunctionVersion) -> SnapshotInfo:
+        """The API's view of a snapshot, made on first sight for snapshots this API did not create."""
+        by_version = self._info.setdefault(record.name, {})
+        info = by_version.get(version.version)
+        if info is None or info.revision != version.revision:
+            if info is not None:
+                role = info.role
+            elif version.version != LATEST and LATEST in by_version:
+                role = by_version[LATEST].role
+            else:
+                role = f"arn:aws:iam::{version.account_id}:role/lambda-canary"
+            info = SnapshotInfo(version.revision, role, _folder_size(version.code_dir))
+            by_version[version.version] = info
+        return info
+
+    # ---- internals: changes ------------------------------------------------------------------------------
+    async def _store_code(self, name: str, zip_file: bytes) -> tuple[Path, str]:
+        """Unpack a package into code_root/<name>/<sha256 hex>/; returns the folder and AWS's CodeSha256."""
+        digest = hashlib.sha256(zip_file)
+        target = self.code_root / name / digest.hexdigest()
+        if not target.is_dir():
+            await asyncio.to_thread(unpack_zip, zip_file, target)
+        return target, base64.b64encode(digest.digest()).decode()
+
+    async def _replace_latest(self, record: FunctionRecord, updated: FunctionVersion, *,
+                              code_size: int | None = None, role: str | None = None) -> None:
+        old = record.latest
+        info = self._info_for(record, old)
+        record.latest = updated
+        self._info[record.name][LATEST] = SnapshotInfo(
+            updated.revision, role or info.role, info.code_size if code_size is None else code_size)
+        await self.service.retire(old)
+        if updated.runtime != old.runtime:
+            await self._prepare(updated)
+
+    def _publish(self, record: FunctionRecord, description: str | None) -> FunctionVersion:
+        latest = record.latest
+        latest_info = self._info_for(record, latest)
+        fingerprint = _fingerprint(latest, latest_info.role)
+        if record.versions:
+            last = record.versions[max(record.versions, key=int)]
+            last_info = self._info_for(record, last)
+            if (last_info.published_from or _fingerprint(last, last_info.role)) == fingerprint:
+                return last
+        highest = max((int(key) for key in record.versions), default=0)
+        number = max(self._next_version.get(record.name, 1), highest + 1)
+        self._next_version[record.name] = number + 1
+        version = replace(latest, version=str(number),
+                          description=latest.description if description is None else description)
+        record.versions[version.version] = version
+        self._info[record.name][version.version] = SnapshotInfo(
+            version.revision, latest_info.role, latest_info.code_size, published_from=fingerprint)
+        return version
+
+    async def _prepare(self, version: FunctionVersion) -> None:
+        try:
+            await self.service.backend.prepare(version)
+        except Exception as error:  # the function still exists; its invokes will report the problem
+            self.warn(f"{version.function_name}: the {self.service.backend.name} backend cannot run "
+                      f"{version.runtime.name} yet: {error}")
+
+    def _check_revision(self, params: dict[str, Any], current: str) -> None:
+        wanted = params.get("RevisionId")
+        if wanted and wanted != current:
+            raise _error("PreconditionFailedException", REVISION_MISMATCH, 412)
+
+    # ---- internals: validation ---------------------------------------------------------------------------
+    def _runtime(self, name: str) -> RuntimeSpec:
+        spec = catalogue().get(name)
+        if spec is None:
+            raise _invalid(f"Value {name} at 'runtime' failed to satisfy constraint: Member must satisfy enum value "
+                           f"set: [{', '.join(catalogue())}] or be a valid ARN")
+        return spec
+
+    @staticmethod
+    def _limits(timeout: int, memory: int) -> tuple[int, int]:
+        if not 1 <= timeout <= 900:
+            raise _validation(timeout, "timeout", "Member must have value less than or equal to 900"
+                              if timeout > 900 else "Member must have value greater than or equal to 1")
+        if not 128 <= memory <= 10240:
+            raise _validation(memory, "memorySize", "Member must have value less than or equal to 10240"
+                              if memory > 10240 else "Member must have value greater than or equal to 128")
+        return timeout, memory
+
+    @staticmethod
+    def _environment(environment: dict[str, Any] | None) -> dict[str, str]:
+        variables = dict((environment or {}).get("Variables") or {})
+        reserved = sorted(key for key in variables if key in RESERVED_VARIABLES)
+        if reserved:
+            raise _invalid("Lambda was unable to configure your environment variables because the environment "
+                           "variables you have provided contains reserved keys that are currently not supported "
+                           f"for modification. Reserved keys used in this request: {', '.join(reserved)}")
+        measured = json.dumps(variables, separators=(",", ":"))
+        if len(measured.encode()) > MAX_ENVIRONMENT_BYTES:
+            raise _invalid("Lambda was unable to configure your environment variables because the environment "
+                           "variables you have provided exceeded the 4KB limit. String measured: " + measured)
+        return variables
+
+    def _warn_ignored(self, operation: str, name: str, params: dict[str, Any], handled: frozenset[str]) -> None:
+        ignored = sorted(key for key in params if key not in handled)
+        if ignored:
+            self.warn(f"{operation} {name}: lambda-canary ignores {', '.join(ignored)}")
+
+    def _warn_architectures(self, name: str, architectures: list[str] | None) -> None:
+        if architectures and architectures != ["x86_64"]:
+            self.warn(f"{name}: lambda-canary runs functions on this machine's architecture and reports x86_64 "
+                      f"(asked for {', '.join(architectures)})")
+
+    def _warn_update_blocked(self, name: str, runtime: RuntimeSpec) -> None:
+        if runtime.blocks_update(self._today()):
+            self.warn(f"{name}: AWS has refused updates to {runtime.name} functions since {runtime.block_update}; "
+                      "lambda-canary applies the update anyway")
+
+    def _check_alias_target(self, record: FunctionRecord, version: str) -> str:
+        if version != LATEST and not version.isdigit():
+            raise _validation(version, "functionVersion",
+                              r"Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)")
+        if version != LATEST and version not in record.versions:
+            raise function_not_found(f"{record.latest.function_arn}:{version}")
+        return version
+
+    def _routing(self, record: FunctionRecord, primary: str, weights: dict[str, float]) -> dict[str, float]:
+        """AdditionalVersionWeights as AWS checks them: one published version other than the primary."""
+        if not weights:
+            return {}
+        if len(weights) > 1:
+            raise _invalid("Number of items in AdditionalVersionWeights cannot be greater than 1")
+        for version, weight in weights.items():
+            if not 0.0 <= weight <= 1.0:
+                raise _validation(f"{{{version}={weight}}}", "routingConfig.additionalVersionWeights",
+                                  "Map value must satisfy constraint: [Member must have value less than or equal to "
+                                  "1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
+            if version == primary:
+                raise _invalid(f"Invalid function version {primary}. Function version {primary} is already included "
+                               "in routing configuration.")
+            if primary == LATEST:
+                raise _invalid("$LATEST is not supported for an alias pointing to more than 1 version")
+            if not version.isdigit():
+                raise _validation(f"{{{version}={weight}}}", "routingConfig.additionalVersionWeights",
+                                  "Map keys must satisfy constraint: [Member must have length less than or equal to "
+                                  "1024, Member must have length greater than or equal to 1, Member must satisfy "
+                                  "regular expression pattern: [0-9]+, Member must not be null]")
+            if version not in record.versions:
+                raise function_not_found(f"{record.latest.function_arn}:{version}")
+        return {version: float(weight) for version, weight in weights.items()}
+
+    # ---- internals: policy ----------------------------------------------------------------------------------
+    def _policy_scope(self, params: dict[str, Any]) -> tuple[FunctionRecord, str | None]:
+        name, qualifier = self.service.split_reference(params["FunctionName"], params.get("Qualifier"))
+        record = self.service.function(name)
+        qualifier = None if qualifier == LATEST else qualifier
+        self._check_scope(record, qualifier)
+        return record, qualifier
+
+    def _check_scope(self, record: FunctionRecord, qualifier: str | None) -> None:
+        if qualifier is None:
+            return
+        known = record.versions if qualifier.isdigit() else record.aliases
+        if qualifier not in known:
+            raise function_not_found(f"{record.latest.function_arn}:{qualifier}")
+
+    @staticmethod
+    def _statements(record: FunctionRecord, qualifier: str | None) -> list[PolicyStatement]:
+        return [statement for statement in record.policy
+                if statement.qualifier == qualifier or statement.qualifier == ANY_QUALIFIER]
+
+    def _scope_revision(self, record: FunctionRecord, qualifier: str | None) -> str:
+        if qualifier is None:
+            return self._info_for(record, record.latest).revision_id
+        if qualifier.isdigit():
+            return self._info_for(record, record.versions[qualifier]).revision_id
+        return record.aliases[qualifier].revision_id
+
+    def _bump_scope(self, record: FunctionRecord, qualifier: str | None) -> None:
+        if qualifier is None:
+            self._info_for(record, record.latest).revision_id = _new_id()
+        elif qualifier.isdigit():
+            self._info_for(record, record.versions[qualifier]).revision_id = _new_id()
+        else:
+            record.aliases[qualifier] = replace(record.aliases[qualifier], revision_id=_new_id())
+
+    @staticmethod
+    def _statement_json(record: FunctionRecord, statement: PolicyStatement, qualifier: str | None) -> dict[str, Any]:
+        arn = record.latest.function_arn
+        scope = statement.qualifier if statement.qualifier not in (None, ANY_QUALIFIER) else qualifier
+        principal = statement.principal
+        shown: str | dict[str, str]
+        if principal == "*":
+            shown = "*"
+        elif principal.isdigit() and len(principal) == 12:
+            shown = {"AWS": f"arn:aws:iam::{principal}:root"}
+        elif principal.startswith("arn:"):
+            shown = {"AWS": principal}
+        else:
+            shown = {"Service": principal}
+        out: dict[str, Any] = {"Sid": statement.sid, "Effect": "Allow", "Principal": shown,
+                               "Action": statement.action, "Resource": f"{arn}:{scope}" if scope else arn}
+        if statement.source_arn:
+            out["Condition"] = {"ArnLike": {"AWS:SourceArn": statement.source_arn}}
+        return out
+
+    # ---- internals: output -------------------------------------------------------------------------------
+    def _configuration(self, record: FunctionRecord, version: FunctionVersion, arn: str,
+                       info: SnapshotInfo | None = None) -> dict[str, Any]:
+        """FunctionConfiguration as Lambda returns it, for an active, fully updated function."""
+        info = info or self._info_for(record, version)
+        out: dict[str, Any] = {
+            "FunctionName": version.function_name,
+            "FunctionArn": arn,
+            "Runtime": version.runtime.name,
+            "Role": info.role,
+            "Handler": version.handler,
+            "CodeSize": info.code_size,
+            "Description": version.description,
+            "Timeout": version.timeout,
+            "MemorySize": version.memory_size,
+            "LastModified": info.last_modified,
+            "CodeSha256": aws_sha256(version.code_sha256),
+            "Version": version.version,
+            "TracingConfig": {"Mode": "PassThrough"},
+            "RevisionId": info.revision_id,
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": "Zip",
+            "Architectures": ["x86_64"],
+            "EphemeralStorage": {"Size": 512},
+            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{version.function_name}"},
+        }
+        if version.environment:
+            out["Environment"] = {"Variables": dict(version.environment)}
+        return out
+
+    @staticmethod
+    def _alias_out(record: FunctionRecord, alias: Alias) -> dict[str, Any]:
+        out: dict[str, Any] = {"AliasArn": f"{record.latest.function_arn}:{alias.name}", "Name": alias.name,
+                               "FunctionVersion": alias.function_version, "Description": alias.description,
+                               "RevisionId": alias.revision_id}
+        if alias.additional_version_weights:
+            out["RoutingConfig"] = {"AdditionalVersionWeights": dict(alias.additional_version_weights)}
+        return out
+
+
+def _weights(routing: dict[str, Any] | None) -> dict[str, float]:
+    return dict((routing or {}).get("AdditionalVersionWeights") or {})
+
+
+def _sorted_versions(record: FunctionRecord) -> list[FunctionVersion]:
+    return [record.versions[key] for key in sorted(record.versions, key=int)]
+
+
+def _list_entry(configuration: dict[str, Any]) -> dict[str, Any]:
+    """List operations leave out the state fields."""
+    return {key: value for key, value in configuration.items() if key not in _LIST_ONLY_OMITS}
+
+
+def _page(items: list[T], params: dict[str, Any]) -> tuple[list[T], str | None]:
+    marker = params.get("Marker")
+    if marker is not None and not marker.isdigit():
+        raise _invalid(f"Invalid marker: {marker}")
+    start = int(marker) if marker else 0
+    end = start + (params.get("MaxItems") or PAGE_SIZE)
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def _version_to_dict(version: FunctionVersion) -> dict[str, Any]:
+    return {"function_name": version.function_name, "version": version.version, "runtime": version.runtime.name,
+            "handler": version.handler, "code_dir": str(version.code_dir), "memory_size": version.memory_size,
+            "timeout": version.timeout, "environment": dict(version.environment), "region": version.region,
+            "account_id": version.account_id, "code_sha256": version.code_sha256,
+            "description": version.description, "revision": version.revision}
+
+
+def _version_from_dict(data: dict[str, Any]) -> FunctionVersion:
+    runtime = catalogue().get(data["runtime"])
+    if runtime is None:
+        raise UserError(f"saved function {data['function_name']} uses runtime {data['runtime']}, which this "
+                        "lambda-canary does not know")
+    return FunctionVersion(**{**data, "runtime": runtime, "code_dir": Path(data["code_dir"])})

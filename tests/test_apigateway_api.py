@@ -1,0 +1,269 @@
+"""The API Gateway control plane driven by the real aws CLI and boto3: the seed's flow end to end, and AWS's
+errors (reference §1.1, §2.2, §2.5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from scipy.stats import binom
+
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+REPO = Path(__file__).resolve().parent.parent
+AWS = REPO / ".venv" / "bin" / "aws"
+REGION, ACCOUNT = "us-east-1", "123456789012"
+PING = (REPO / "examples" / "ping" / "src" / "handlers" / "ping.js").read_text()
+REQUESTS = 200
+FALSE_FAILURE = 1e-6  # per bounded check: two-sided exact binomial quantile bound
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[StackThread]:
+    """An empty account (no config), seeded, with the AWS API on the same port."""
+    with StackThread(None, StackOptions(port=0, seed=5, backend="process", access_log=False,
+                                        function_logs=False)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def cli_env(emulator: StackThread, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("home")
+    return {**os.environ, "AWS_ENDPOINT_URL": emulator.url, "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION, "HOME": str(home),
+            "AWS_CONFIG_FILE": str(home / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "none")}
+
+
+def aws(env: dict[str, str], *args: str) -> Any:
+    """Run the aws CLI; JSON output parsed."""
+    result = subprocess.run([str(AWS), *args, "--output", "json"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def aws_error(env: dict[str, str], *args: str) -> str:
+    """Run an aws CLI call that must fail; returns stderr."""
+    result = subprocess.run([str(AWS), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0, result.stdout
+    return result.stderr
+
+
+def ping_zip(folder: Path) -> Path:
+    path = folder / "ping.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("src/handlers/ping.js", PING)
+    return path
+
+
+def node_counts(url: str, requests: int = REQUESTS) -> tuple[int, int, int]:
+    """(Node 18 bodies, Node 22 bodies, 5xx answers) over `requests` GETs."""
+    v18 = v22 = errors = 0
+    for _ in range(requests):
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                node = json.loads(response.read())["node"]
+        except urllib.error.HTTPError as error:
+            assert error.code >= 500, error.code
+            errors += 1
+            continue
+        v18 += node.startswith("v18.")
+        v22 += node.startswith("v22.")
+    return v18, v22, errors
+
+
+def assert_share(count: int, n: int, percent: float) -> None:
+    """`count` of `n` is within the exact binomial quantile bound for `percent` (false failure <= 1e-6)."""
+    p = percent / 100
+    low, high = binom.ppf(FALSE_FAILURE / 2, n, p), binom.isf(FALSE_FAILURE / 2, n, p)
+    assert low <= count <= high, f"{count}/{n} outside [{low}, {high}] for {percent}%"
+
+
+def test_the_seeds_flow_with_the_aws_cli(emulator: StackThread, cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Create everything with the aws CLI, then canary 10%, 50%, promote, roll back; check the data plane."""
+    archive = ping_zip(tmp_path)
+    for name, runtime in (("ping-stable", "nodejs18.x"), ("ping-canary", "nodejs22.x")):
+        aws(cli_env, "lambda", "create-function", "--function-name", name, "--runtime", runtime,
+            "--handler", "src/handlers/ping.handler", "--role", f"arn:aws:iam::{ACCOUNT}:role/ping",
+            "--zip-file", f"fileb://{archive}")
+    api = aws(cli_env, "apigateway", "create-rest-api", "--name", "multi-runtime-api")["id"]
+    root = aws(cli_env, "apigateway", "get-resources", "--rest-api-id", api)["items"][0]["id"]
+    resource = aws(cli_env, "apigateway", "create-resource", "--rest-api-id", api, "--parent-id", root,
+                   "--path-part", "ping")["id"]
+    aws(cli_env, "apigateway", "put-method", "--rest-api-id", api, "--resource-id", resource, "--http-method", "GET",
+        "--authorization-type", "NONE")
+    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:{REGION}:{ACCOUNT}:"
+           "function:ping-${stageVariables.lambdaAlias}/invocations")
+    aws(cli_env, "apigateway", "put-integration", "--rest-api-id", api, "--resource-id", resource, "--http-method",
+        "GET", "--type", "AWS_PROXY", "--integration-http-method", "POST", "--uri", uri)
+    deployment = aws(cli_env, "apigateway", "create-deployment", "--rest-api-id", api, "--stage-name", "prod",
+                     "--variables", "lambdaAlias=stable")["id"]
+    url = f"{emulator.url}/prod/ping"
+
+    # No permission yet: the data plane answers 500 until AddPermission allows this API.
+    v18, v22, errors = node_counts(url, 5)
+    assert errors == 5
+    for name in ("ping-stable", "ping-canary"):
+        aws(cli_env, "lambda", "add-permission", "--function-name", name, "--statement-id", "apigw",
+            "--action", "lambda:InvokeFunction", "--principal", "apigateway.amazonaws.com",
+            "--source-arn", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*/GET/ping")
+    assert node_counts(url) == (REQUESTS, 0, 0)  # stable only
+
+    # Canary at 10%: the seed's own command, on a stage without a canary, creates one on the stage's deployment.
+    aws(cli_env, "apigateway", "update-stage", "--rest-api-id", api, "--stage-name", "prod", "--patch-operations",
+        "op=replace,path=/canarySettings/percentTraffic,value=10",
+        "op=replace,path=/canarySettings/stageVariableOverrides/lambdaAlias,value=canary")
+    stage = aws(cli_env, "apigateway", "get-stage", "--rest-api-id", api, "--stage-name", "prod")
+    assert stage["canarySettings"] == {"percentTraffic": 10.0, "deploymentId": deployment,
+                                       "stageVariableOverrides": {"lambdaAlias": "canary"}, "useStageCache": False}
+    v18, v22, errors = node_counts(url)
+    assert errors == 0 and v18 + v22 == REQUESTS
+    assert_share(v22, REQUESTS, 10)
+
+    aws(cli_env, "apigateway", "update-stage", "--rest-api-id", api, "--stage-name", "prod", "--patch-operations",
+        "op=replace,path=/canarySettings/percentTraffic,value=50")
+    v18, v22, _ = node_counts(url)
+    assert_share(v22, REQUESTS, 50)
+
+    # Promotion exactly as AWS documents it, then the canary removed.
+    promotion = json.dumps([
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
+        {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
+        {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"}])
+    stage = aws(cli_env, "apigateway", "update-stage", "--rest-api-id", api, "--stage-name", "prod",
+                "--patch-operations", promotion)
+    assert stage["variables"] == {"lambdaAlias": "canary"} and stage["canarySettings"]["percentTraffic"] == 0.0
+    aws(cli_env, "apigateway", "update-stage", "--rest-api-id", api, "--stage-name", "prod", "--patch-operations",
+        "op=remove,path=/canarySettings")
+    assert "canarySettings" not in aws(cli_env, "apigateway", "get-stage", "--rest-api-id", api, "--stage-name", "prod")
+    assert node_counts(url) == (0, REQUESTS, 0)
+
+    # Roll back: production variables back to stable.
+    aws(cli_env, "apigateway", "update-stage", "--rest-api-id", api, "--stage-name", "prod", "--patch-operations",
+        "op=replace,path=/variables/lambdaAlias,value=stable")
+    assert node_counts(url) == (REQUESTS, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def apigateway(emulator: StackThread) -> Any:
+    return boto3.client("apigateway", endpoint_url=emulator.url, region_name=REGION, aws_access_key_id="x",
+                        aws_secret_access_key="y")
+
+
+@pytest.fixture(scope="module")
+def deployed(apigateway: Any) -> tuple[str, str]:
+    """An API with a MOCK GET / and a stage `live` (no canary); returns (api id, deployment id)."""
+    api = apigateway.create_rest_api(name="errors")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    deployment = apigateway.create_deployment(restApiId=api, stageName="live")["id"]
+    return api, deployment
+
+
+def error_of(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response
+    return error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_unknown_rest_api_id(apigateway: Any) -> None:
+    assert error_of(apigateway.get_rest_api, restApiId="nope123") == (
+        "NotFoundException", f"Invalid API identifier specified {ACCOUNT}:nope123", 404)
+
+
+def test_bad_patch_paths(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    code, message, status = error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/badPath", "value": "1"}])
+    assert (code, status) == ("BadRequestException", 400)
+    assert message.startswith("Invalid method setting path: /canarySettings/badPath. Must be one of: [")
+    assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "add", "path": "/canarySettings/deploymentId", "value": "x"}]) == (
+        "BadRequestException", "Invalid add operation with path: /canarySettings/deploymentId", 400)
+
+
+def test_copy_to_a_path_aws_forbids(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "copy", "from": "/variables", "path": "/canarySettings/stageVariableOverrides"}]) == (
+        "BadRequestException", "Invalid copy operation with path: /canarySettings/stageVariableOverrides and from "
+        "/variables. Valid copy:path are [/deploymentId, /variables] and valid copy:from are "
+        "[/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]", 400)
+
+
+def test_promotion_with_no_canary(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"}]) == (
+        "BadRequestException", "Promotion not available. Canary does not exist.", 400)
+
+
+def test_canary_deployments_need_an_existing_stage_and_a_stage_name(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    assert error_of(apigateway.create_deployment, restApiId=api, stageName="non-existing",
+                    canarySettings={"percentTraffic": 10}) == (
+        "BadRequestException", "Invalid deployment content specified.Stage non-existing must already be created "
+        "before making a canary release deployment", 400)
+    assert error_of(apigateway.create_deployment, restApiId=api, canarySettings={"percentTraffic": 10}) == (
+        "BadRequestException", "Invalid deployment content specified.Non null and non empty stageName must be "
+        "provided for canary deployment. Provided value is null", 400)
+
+
+def test_a_non_canary_deployment_to_a_canary_stage_is_refused(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    apigateway.create_stage(restApiId=api, stageName="beta", deploymentId=deployed[1])
+    apigateway.create_deployment(restApiId=api, stageName="beta", canarySettings={"percentTraffic": 5})
+    assert error_of(apigateway.create_deployment, restApiId=api, stageName="beta") == (
+        "BadRequestException", "Invalid deployment content specified.Non canary deployment not supported on stage "
+        "beta because Canary is enabled. Provide CanarySettings in deploymentInput.", 400)
+    assert apigateway.get_stage(restApiId=api, stageName="beta")["deploymentId"] == deployed[1]
+
+
+def test_stage_variable_names_and_values_aws_refuses(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/variables/owner:application-name", "value": "x"}]) == (
+        "BadRequestException", "Invalid stage variable name: owner:application-name.  Please use names with only "
+        "word characters.", 400)
+    code, message, _ = error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/variables/alias", "value": "has space"}])
+    assert message == ("Invalid stage variable value: has space.  Please use values with alphanumeric characters "
+                       "and the symbols ' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
+
+
+def test_remove_of_the_whole_overrides_map(apigateway: Any, deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    apigateway.update_stage(restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "1"}])
+    assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+        {"op": "remove", "path": "/canarySettings/stageVariableOverrides"}]) == (
+        "BadRequestException", "Cannot remove method setting canarySettings/stageVariableOverrides because there is "
+        "no method setting for this method ", 400)
+
+
+def test_openapi_export_then_import_serves_the_same_route(emulator: StackThread, apigateway: Any,
+                                                         deployed: tuple[str, str]) -> None:
+    api, _ = deployed
+    body = apigateway.get_export(restApiId=api, stageName="live", exportType="oas30",
+                                 parameters={"extensions": "integrations"})["body"].read()
+    document = json.loads(body)
+    assert document["openapi"].startswith("3.") and "x-amazon-apigateway-integration" in document["paths"]["/"]["get"]
+    imported = apigateway.import_rest_api(body=body)["id"]
+    apigateway.create_deployment(restApiId=imported, stageName="copy")
+    request = urllib.request.Request(f"{emulator.url}/copy/", headers={"Host": f"{imported}.execute-api.localhost"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
