@@ -239,7 +239,7 @@ def test_stage_variable_names_and_values_aws_refuses(apigateway: Any, deployed: 
         {"op": "replace", "path": "/variables/owner:application-name", "value": "x"}]) == (
         "BadRequestException", "Invalid stage variable name: owner:application-name.  Please use names with only "
         "word characters.", 400)
-    code, message, _ = error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
+    _code, message, _ = error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
         {"op": "replace", "path": "/variables/alias", "value": "has space"}])
     assert message == ("Invalid stage variable value: has space.  Please use values with alphanumeric characters "
                        "and the symbols ' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
