@@ -165,6 +165,104 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
     aio.run(run_serve(config_file, options, err_console))
 
 
+# ---- split ----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("target")
+@click.option("--path", default="/ping", show_default=True, help="Path on the stage to request.")
+@click.option("--stage", help="Stage (config targets; default: the only one).")
+@click.option("--requests", "-n", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--concurrency", "-c", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--expect", type=click.FloatRange(0, 100), help="Expected canary percent (default: the config's).")
+@click.option("--alpha", default=1e-6, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="False-failure probability of the verdict (exact binomial test).")
+@click.option("--confidence", default=0.95, show_default=True, type=click.FloatRange(0, 1, min_open=True,
+                                                                                      max_open=True),
+              help="Confidence of the Wilson intervals in the table.")
+@click.option("--by", type=click.Choice(["variant", "version", "runtime", "function"]), default="variant",
+              show_default=True, help="How responses are grouped (version: a weighted alias's executed version).")
+@click.option("--canary-key", help="The group counted as the canary (default: canary; needed with --by).")
+@click.option("--variant-from", help="URL targets that are not an emulator: body.FIELD or header.NAME.")
+@click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
+@click.option("--seed", type=int, help="Seed the stack's choices (config targets).")
+@click.option("--backend", default=None, help="auto, process or docker (config targets).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw the canary share converging inside its band (.png or .html).")
+def split(target: str, path: str, stage: str | None, requests: int, concurrency: int, expect: float | None,
+          alpha: float, confidence: float, by: str, canary_key: str | None, variant_from: str | None,
+          canary_pattern: str | None, seed: int | None, backend: str | None, as_json: bool, plot: Path | None) -> None:
+    """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
+    from rich.progress import Progress
+
+    from emulator import report
+    from emulator import split as splitting
+
+    if by != "variant" and canary_key is None:
+        raise UserError(f"--by {by}: name the canary's group with --canary-key (e.g. a version number or runtime)")
+    console = Console()
+    with Progress(console=err_console, transient=True, disable=as_json or requests < 200) as progress:
+        task = progress.add_task("requests", total=requests)
+
+        def advance(count: int) -> None:
+            progress.advance(task, count)
+
+        if target.startswith(("http://", "https://")):
+            classifier = splitting.parse_classifier(variant_from, canary_pattern)
+            url = target.rstrip("/") + path
+            result = splitting.split_url(url, requests, concurrency, by=by, classifier=classifier, progress=advance)
+            configured = None
+        else:
+            result, configured = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
+                                                        seed=seed, backend=backend, progress=advance)
+    result.canary_key = canary_key or "canary"
+    expected = expect if expect is not None else configured
+    outcome = report.split_verdict(result, expected, alpha) if expected is not None else None
+    if as_json:
+        click.echo(json.dumps(report.as_json(result, outcome, confidence), indent=2))
+    else:
+        report.render(result, outcome, confidence, console)
+        if outcome is None:
+            console.print("no verdict: give --expect PERCENT")
+    if plot is not None:
+        from emulator.stats.plot import plot_convergence
+
+        written = plot_convergence(result.outcomes(), expected if expected is not None else 0.0, 1 - alpha, plot)
+        err_console.print(f"plot: {written}")
+    if outcome is not None and not outcome.passed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("config_file", type=click.Path(path_type=Path))
+@click.argument("url")
+@click.option("--path", default="/ping", show_default=True)
+@click.option("--stage", help="Local stage (default: the only one).")
+@click.option("--requests", "-n", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--variant-from", help="Classify the remote side by body.FIELD or header.NAME (not an emulator).")
+@click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
+@click.option("--seed", type=int)
+@click.option("--alpha", default=1e-6, show_default=True, type=float, help="Split difference test level.")
+def compare(config_file: Path, url: str, path: str, stage: str | None, requests: int, concurrency: int,
+            variant_from: str | None, canary_pattern: str | None, seed: int | None, alpha: float) -> None:
+    """Send the same requests to CONFIG_FILE run locally and to URL (a stage); exit 1 on any difference."""
+    from emulator import compare as comparing
+    from emulator.split import parse_classifier
+
+    local, remote = comparing.compare(config_file, url, path, requests, concurrency, stage=stage,
+                                      classifier=parse_classifier(variant_from, canary_pattern), seed=seed,
+                                      alpha=alpha)
+    found = comparing.differences(local, remote, alpha)
+    console = Console(highlight=False)
+    console.print(f"local: {local.total} responses, canary {local.canary}; {url}: {remote.total} responses, "
+                  f"canary {remote.canary}")
+    for line in found:
+        console.print(f"difference: {line}")
+    if not found:
+        console.print("No differences.")
+    sys.exit(1 if found else 0)
+
+
 def _register_commands() -> None:
     """Commands that live in their own modules."""
     from emulator.deploy_cli import canary_group, deploy_command, plan_command

@@ -55,7 +55,7 @@ class SplitResult:
         """Per request: was it the canary?"""
         return [sample.key == self.canary_key for sample in self.samples]
 
-    def keys(self) -> list[str]:
+    def groups(self) -> list[str]:
         """Variant keys seen, canary last."""
         seen = sorted({sample.key for sample in self.samples} - {self.canary_key})
         return [*seen, self.canary_key]
@@ -138,10 +138,18 @@ def _fetch_json(url: str) -> Any:
         return json.loads(response.read())
 
 
-def is_emulator(base_url: str) -> bool:
-    """Does a lambda-canary emulator answer at this base URL?"""
+def origin(url: str) -> str:
+    """`scheme://host:port` of a URL."""
+    match = re.match(r"^(https?://[^/]+)", url)
+    if match is None:
+        raise UserError(f"{url}: not an http(s) URL")
+    return match.group(1)
+
+
+def is_emulator(url: str) -> bool:
+    """Does a lambda-canary emulator answer at this URL's origin?"""
     try:
-        return _fetch_json(base_url.rstrip("/") + "/_lambda_canary/health").get("status") == "ok"
+        return _fetch_json(origin(url) + "/_lambda_canary/health").get("status") == "ok"
     except (OSError, ValueError):
         return False
 
@@ -149,10 +157,7 @@ def is_emulator(base_url: str) -> bool:
 def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant", classifier: Classifier | None,
               progress: Callable[[int], None] | None = None) -> SplitResult:
     """Run a split against a URL: a running emulator (decision log) or a real stage (classifier)."""
-    match = re.match(r"^(https?://[^/]+)", url)
-    if match is None:
-        raise UserError(f"{url}: not an http(s) URL")
-    base = match.group(1)
+    base = origin(url)
     result = SplitResult(by=by)
     pending: list[tuple[int, float, str | None]] = []
     use_decisions = classifier is None

@@ -44,7 +44,7 @@ def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, f
     """Wilson score interval for a binomial proportion at the given two-sided confidence."""
     _check_count(successes, n)
     _check_probability("confidence", confidence, open_interval=True)
-    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence - 0.01, method="wilson")
+    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
 
 

@@ -1,0 +1,118 @@
+"""`lambda-canary split` and `compare` as a user runs them, and the pytest plugin from a separate project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator.paths import cache_dir
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parent.parent
+PING = REPO / "examples" / "ping" / "canary.yaml"
+CLI = [sys.executable, "-m", "emulator.cli"]
+CACHE = cache_dir()  # read before pytester points HOME at a temporary folder
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_split_on_examples_ping_at_10_percent_passes() -> None:
+    """Seeded, 2000 requests; the exact test at alpha 1e-6 (false failure at most 1e-6)."""
+    result = run("split", str(PING), "--requests", "2000", "--seed", "21", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["requests"] == 2000 and data["verdict"]["passed"] is True
+    assert data["verdict"]["expected_share"] == pytest.approx(0.10)
+    assert set(data["variants"]) == {"base", "canary"}
+
+
+def test_split_expecting_30_percent_fails_saying_by_how_much_and_how_sure() -> None:
+    result = run("split", str(PING), "--requests", "2000", "--seed", "21", "--expect", "30")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL" in result.stdout
+    verdict = " ".join(result.stdout.split())
+    assert "points below the expected 30.0%" in verdict and "alpha=1e-06" in verdict and "99.9999% CI" in verdict
+
+
+@pytest.mark.parametrize("suffix", [".png", ".html"])
+def test_split_plots_the_convergence(tmp_path: Path, suffix: str) -> None:
+    plot = tmp_path / f"split{suffix}"
+    result = run("split", str(PING), "--requests", "300", "--seed", "2", "--plot", str(plot))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert plot.stat().st_size > 1000
+    if suffix == ".png":
+        assert plot.read_bytes().startswith(b"\x89PNG")
+    else:
+        assert "<svg" in plot.read_text() or "<img" in plot.read_text()
+
+
+def test_split_by_executed_version_through_a_weighted_alias() -> None:
+    config = REPO / "examples" / "alias-routing" / "canary.yaml"
+    result = run("split", str(config), "--by", "version", "--canary-key", "2", "--expect", "10",
+                 "--requests", "1500", "--seed", "5", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(json.loads(result.stdout)["variants"]) == {"1", "2"}
+
+
+def test_split_against_a_running_emulator_url() -> None:
+    with StackThread(PING, StackOptions(port=0, seed=8, access_log=False, function_logs=False)) as running:
+        result = run("split", f"{running.url}/prod", "--requests", "800", "--expect", "10", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["variants"]["canary"]["count"] > 0
+
+
+@pytest.fixture
+def served_ping() -> Iterator[StackThread]:
+    with StackThread(PING, StackOptions(port=0, seed=12, access_log=False, function_logs=False)) as running:
+        yield running
+
+
+def test_compare_two_emulators_on_the_same_config_reports_no_difference(served_ping: StackThread) -> None:
+    result = run("compare", str(PING), f"{served_ping.url}/prod", "--requests", "300", "--seed", "4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No differences." in result.stdout
+
+
+def test_compare_reports_a_changed_handler(served_ping: StackThread, tmp_path: Path) -> None:
+    copy = tmp_path / "ping"
+    shutil.copytree(PING.parent, copy)
+    handler = copy / "src" / "handlers" / "ping.js"
+    handler.write_text(handler.read_text().replace('message: "pong",', 'message: "pong", extra: 1,'))
+    result = run("compare", str(copy / "canary.yaml"), f"{served_ping.url}/prod", "--requests", "100", "--seed", "4")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "difference: body shape" in result.stdout and '"extra": "int"' in result.stdout
+
+
+def test_the_plugin_from_a_separate_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's repository: ini option naming the config, the fixture, assert_split; run in a subprocess."""
+    monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(CACHE))
+    pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
+    pytester.makepyfile(test_user=(REPO / "examples" / "pytest-plugin" / "test_canary_split.py").read_text())
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lambda-canary-seed", "3", timeout=300)
+    result.assert_outcomes(passed=3)
+
+
+def test_the_plugin_fails_a_wrong_expectation_with_the_verdict(pytester: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(CACHE))
+    pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
+    pytester.makepyfile(test_wrong="""
+        from emulator.pytest_plugin import assert_split
+
+        def test_thirty(lambda_canary):
+            assert_split(lambda_canary.split("/ping", requests=1000), expected_percent=30)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lambda-canary-seed", "3", timeout=300)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*points below the expected 30.0%*rejected at alpha=1e-06*"])
