@@ -15,6 +15,7 @@ from multidict import CIMultiDict
 
 from emulator.apigateway.handler import ApiGateway
 from emulator.apigateway.request import IncomingRequest
+from emulator.errors import UserError
 
 ADMIN_PREFIX = "/_lambda_canary/"
 ControlPlane = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
@@ -80,8 +81,12 @@ class GatewayServer:
         """Listen; returns the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
         self._web_server = web.Server(self.handle, access_log=None)
-        self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
-                                                backlog=1024)
+        try:
+            self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
+                                                    backlog=1024)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
