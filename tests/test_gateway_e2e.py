@@ -9,13 +9,12 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from scipy.stats import binom
+from support import call
 
 from emulator.config import parse_config
 from emulator.stack import StackOptions
@@ -27,50 +26,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gateway"
 PING = REPO / "examples" / "ping" / "canary.yaml"
 NODE18, NODE22 = '"node":"v18.', '"node":"v22.'
 SEED = 20240611
-
-
-# ---- a small HTTP client that keeps repeated headers and lets a test set Host ---------------------------------
-@dataclass
-class Reply:
-    """A response as the client saw it."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def values(self, name: str) -> list[str]:
-        """Every value of a header, case-insensitively, in order."""
-        return [value for key, value in self.headers if key.lower() == name.lower()]
-
-    def header(self, name: str) -> str | None:
-        """The only value of a header, or None."""
-        values = self.values(name)
-        assert len(values) <= 1, f"{name} sent {len(values)} times"
-        return values[0] if values else None
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
-
-
-def call(base_url: str, method: str, target: str, headers: list[tuple[str, str]] | None = None,
-         body: bytes = b"") -> Reply:
-    """One request on a fresh connection; `headers` may repeat names and may include Host."""
-    port = urlsplit(base_url).port
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = list(headers or [])
-        has_host = any(name.lower() == "host" for name, _ in headers)
-        connection.putrequest(method, target, skip_host=has_host, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
-        if body or method in ("POST", "PUT", "PATCH"):
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body or None)
-        response = connection.getresponse()
-        return Reply(response.status, response.getheaders(), response.read())
-    finally:
-        connection.close()
 
 
 # ---- the ping canary ------------------------------------------------------------------------------------------

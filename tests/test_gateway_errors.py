@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from support import Reply, call
 
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
@@ -22,48 +18,6 @@ MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
 INTERNAL = b'{"message": "Internal server error"}'
 TIMED_OUT = b'{"message": "Endpoint request timed out"}'
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@dataclass
-class Reply:
-    """A response as the client saw it."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def values(self, name: str) -> list[str]:
-        """Every value of a header, case-insensitively, in order."""
-        return [value for key, value in self.headers if key.lower() == name.lower()]
-
-    def header(self, name: str) -> str | None:
-        """The only value of a header, or None."""
-        values = self.values(name)
-        assert len(values) <= 1, f"{name} sent {len(values)} times"
-        return values[0] if values else None
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
-
-
-def call(base_url: str, method: str, target: str, headers: list[tuple[str, str]] | None = None,
-         body: bytes = b"") -> Reply:
-    """One request on a fresh connection; `headers` may repeat names and may include Host."""
-    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(base_url).port, timeout=30)
-    try:
-        headers = list(headers or [])
-        has_host = any(name.lower() == "host" for name, _ in headers)
-        connection.putrequest(method, target, skip_host=has_host, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
-        if body or method in ("POST", "PUT", "PATCH"):
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body or None)
-        response = connection.getresponse()
-        return Reply(response.status, response.getheaders(), response.read())
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="module")

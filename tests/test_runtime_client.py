@@ -6,56 +6,20 @@ live in tests/fixtures/handlers/app.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import yaml
+from support import APP, with_service, write_config
 
-from emulator import aio
-from emulator.config import load_config
-from emulator.lambda_service.backends.process import ProcessBackend
-from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.model import InvocationResult
 from emulator.lambda_service.service import LambdaService
 from emulator.runtimes.catalogue import get_runtime
 
-APP = Path(__file__).resolve().parent / "fixtures" / "handlers" / "app"
 RUNTIMES = ("nodejs18.x", "nodejs22.x")
 T = TypeVar("T")
-
-
-def write_config(directory: Path, functions: dict[str, dict[str, Any]]) -> Path:
-    """A canary.yaml whose functions all run code from the fixture app."""
-    for function in functions.values():
-        function.setdefault("code", str(APP))
-    path = directory / "canary.yaml"
-    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions}, sort_keys=False))
-    return path
-
-
-def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
-                 lines: list[str] | None = None) -> T:
-    """Run `body` against a LambdaService holding the config's functions, on the process backend."""
-
-    async def main() -> T:
-        def sink(_function: str, line: str) -> None:
-            if lines is not None:
-                lines.append(line)
-
-        service = LambdaService(ProcessBackend(), sink)
-        for record in records_from_config(load_config(config)):
-            service.put_function(record)
-        try:
-            return await asyncio.wait_for(body(service), 60)
-        finally:
-            await service.close()
-
-    return aio.run(main())
 
 
 def payload(result: InvocationResult) -> Any:

@@ -1,0 +1,96 @@
+"""Helpers shared by the test modules: a raw HTTP client and a Lambda service over the fixture app."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from emulator import aio
+from emulator.config import load_config
+from emulator.lambda_service.backends.process import ProcessBackend
+from emulator.lambda_service.loader import records_from_config
+from emulator.lambda_service.service import LambdaService
+
+APP = Path(__file__).resolve().parent / "fixtures" / "handlers" / "app"
+T = TypeVar("T")
+
+
+# ---- a small HTTP client that keeps repeated headers and lets a test set Host -----------------------------
+@dataclass
+class Reply:
+    """A response as the client saw it."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a header, case-insensitively, in order."""
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+    def header(self, name: str) -> str | None:
+        """The only value of a header, or None."""
+        values = self.values(name)
+        assert len(values) <= 1, f"{name} sent {len(values)} times"
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+
+def call(base_url: str, method: str, target: str, headers: list[tuple[str, str]] | None = None,
+         body: bytes = b"") -> Reply:
+    """One request on a fresh connection; `headers` may repeat names and may include Host."""
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(base_url).port, timeout=30)
+    try:
+        headers = list(headers or [])
+        has_host = any(name.lower() == "host" for name, _ in headers)
+        connection.putrequest(method, target, skip_host=has_host, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        if body or method in ("POST", "PUT", "PATCH"):
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        return Reply(response.status, response.getheaders(), response.read())
+    finally:
+        connection.close()
+
+
+# ---- a Lambda service over the fixture handlers -----------------------------------------------------------
+def write_config(directory: Path, functions: dict[str, dict[str, Any]]) -> Path:
+    """A canary.yaml whose functions all run code from the fixture app."""
+    for function in functions.values():
+        function.setdefault("code", str(APP))
+    path = directory / "canary.yaml"
+    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions}, sort_keys=False))
+    return path
+
+
+def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
+                 lines: list[str] | None = None) -> T:
+    """Run `body` against a LambdaService holding the config's functions, on the process backend."""
+
+    async def main() -> T:
+        def sink(_function: str, line: str) -> None:
+            if lines is not None:
+                lines.append(line)
+
+        service = LambdaService(ProcessBackend(), sink)
+        for record in records_from_config(load_config(config)):
+            service.put_function(record)
+        try:
+            return await asyncio.wait_for(body(service), 60)
+        finally:
+            await service.close()
+
+    return aio.run(main())
