@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,10 +62,3 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
         log(line)
     return result
 
-
-def pretty(payload: bytes) -> str:
-    """Payload as text (JSON kept as it came)."""
-    try:
-        return json.dumps(json.loads(payload))
-    except ValueError:
-        return payload.decode("utf-8", "replace")
