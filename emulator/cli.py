@@ -75,12 +75,9 @@ def runtimes_use(name: str, node: Path) -> None:
 # ---- backend options ------------------------------------------------------------------------
 def docker_options(base: tuple[str, ...], network: str | None, code_mode: str | None) -> dict[str, object]:
     """`--docker-base RUNTIME=IMAGE` (repeatable), `--docker-network`, `--code-mode` as backend options."""
-    images: dict[str, str] = {}
-    for item in base:
-        runtime, sep, image = item.partition("=")
-        if not sep or not image:
-            raise UserError(f"--docker-base {item!r}: use RUNTIME=IMAGE, e.g. nodejs22.x=my/base:22")
-        images[runtime] = image
+    from emulator.images_cli import parse_bases
+
+    images = parse_bases(base)
     options: dict[str, object] = {"base_images": images} if images else {}
     if network:
         options["network_mode"] = network
@@ -149,12 +146,13 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--port", "-p", default=3000, show_default=True, type=int)
 @click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
 @backend_options
+@click.option("--stage", "sls_stage", help="serverless.yml's ${opt:stage} (default: provider.stage, else dev).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
-          state_dir: Path | None, quiet: bool) -> None:
+          sls_stage: str | None, state_dir: Path | None, quiet: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
@@ -162,7 +160,7 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
                            function_logs=not quiet, state_dir=state_dir,
                            docker_options=docker_options(docker_base, docker_network, code_mode))
-    aio.run(run_serve(config_file, options, err_console))
+    aio.run(run_serve(config_file, options, err_console, sls_stage))
 
 
 # ---- split ----------------------------------------------------------------------------------

@@ -366,11 +366,14 @@ def parse_config(document: YamlDocument) -> LoadedConfig:
     return LoadedConfig(config, document.path.resolve(), document)
 
 
-def load_config(path: Path | str) -> LoadedConfig:
-    """Load and validate a config: canary.yaml, serverless.yml, a CloudFormation/SAM template or an OpenAPI export."""
+def load_config(path: Path | str, *, stage: str | None = None) -> LoadedConfig:
+    """Load and validate a config: canary.yaml, serverless.yml, a CloudFormation/SAM template or an OpenAPI export.
+
+    `stage` is serverless.yml's `${opt:stage}` (the stage a `serverless deploy --stage` would name).
+    """
     from emulator.importers import load_any  # late: emulator.importers imports this module
 
-    return load_any(Path(path))
+    return load_any(Path(path), stage=stage)
 
 
 def load_canary_yaml(path: Path | str) -> LoadedConfig:

@@ -105,7 +105,7 @@ def render_plan(console: Console, plan: Plan) -> None:
 def plan_command(config_file: Path, stage: str, profile: str | None, region: str | None) -> None:
     """Show what `deploy` would create, update or leave alone; changes nothing."""
     console, today = _console(), dt.date.today()
-    loaded = load_config(config_file)
+    loaded = load_config(config_file, stage=stage)
     print_preamble(console, loaded, today)
     target = _target(profile, region, loaded)
     print_target(console, target, loaded, today)
@@ -122,7 +122,7 @@ def plan_command(config_file: Path, stage: str, profile: str | None, region: str
 def deploy_command(config_file: Path, stage: str, role: str | None, profile: str | None, region: str | None) -> None:
     """Create or update the functions, the REST API, permissions, deployments and the stage."""
     console, today = _console(), dt.date.today()
-    loaded = load_config(config_file)
+    loaded = load_config(config_file, stage=stage)
     print_preamble(console, loaded, today)
     target = _target(profile, region, loaded)
     print_target(console, target, loaded, today)

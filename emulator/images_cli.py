@@ -25,7 +25,7 @@ def parse_bases(values: tuple[str, ...] | list[str]) -> dict[str, str]:
     for value in values:
         runtime, equals, image = value.partition("=")
         if not equals or not runtime or not image:
-            raise UserError(f"--base {value!r}: expected RUNTIME=IMAGE, "
+            raise UserError(f"--docker-base {value!r}: expected RUNTIME=IMAGE, "
                             "e.g. nodejs18.x=lambda-canary-standin/nodejs:18")
         get_runtime(runtime)
         bases[runtime] = image
@@ -37,7 +37,7 @@ images = click.Group("images", help="Container images for the docker backend.")
 
 @images.command("build")
 @click.argument("config_file", required=False, default=DEFAULT_CONFIG, type=click.Path(path_type=Path))
-@click.option("--base", "bases", multiple=True, metavar="RUNTIME=IMAGE",
+@click.option("--docker-base", "--base", "bases", multiple=True, metavar="RUNTIME=IMAGE",
               help="Base image of a runtime instead of public.ecr.aws/lambda/nodejs (repeatable).")
 @click.option("--function", "-f", "functions", multiple=True, help="Only this function (repeatable).")
 def images_build(config_file: Path, bases: tuple[str, ...], functions: tuple[str, ...]) -> None:
@@ -91,5 +91,5 @@ def images_standin(runtimes: tuple[str, ...], force: bool) -> None:
         state = f"built in {image.seconds:.1f} s" if image.built else "up to date"
         _stdout.print(f"{image.runtime}: {image.tag} (Node {image.node}, stands in for "
                       f"{get_runtime(image.runtime).image}) [{state}]", markup=False)
-    flags = " ".join(f"--base {image.runtime}={image.tag}" for image in built)
-    _console.print(f"use them with: lambda-canary images build {flags}")
+    flags = " ".join(f"--docker-base {image.runtime}={image.tag}" for image in built)
+    _console.print(f"use them with: lambda-canary serve FILE --backend docker {flags} (or images build {flags})")

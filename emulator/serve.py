@@ -11,9 +11,9 @@ from rich.console import Console
 from emulator.stack import Stack, StackOptions
 
 
-async def serve(config_path: Path | None, options: StackOptions, console: Console) -> None:
+async def serve(config_path: Path | None, options: StackOptions, console: Console, stage: str | None = None) -> None:
     """Serve until a signal arrives; always cleans up what it started."""
-    stack = Stack.from_file(config_path, options)
+    stack = Stack.from_file(config_path, options, stage)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -188,11 +188,12 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
                  seed: int | None, backend: str | None,
                  progress: Callable[[int], None] | None = None) -> tuple[SplitResult, float | None]:
     """Run the config's stack in-process and split against it; returns the result and the configured percent."""
+    from emulator.config import load_config
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
 
     options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False)
-    with StackThread(config, options) as running:
+    with StackThread(load_config(config, stage=stage), options) as running:
         assert running.stack is not None
         apis = list(running.stack.state.apis.values())
         if len(apis) != 1:

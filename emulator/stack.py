@@ -92,9 +92,14 @@ class Stack:
             persistence.save(self.options.state_dir, self.state, self._lambda_api.to_dict())  # type: ignore[attr-defined]
 
     @classmethod
-    def from_file(cls, path: Path | str | None, options: StackOptions) -> Stack:
-        """Load a config (or none, for an empty account) and build the stack."""
-        return cls(load_config(path) if path else None, options)
+    def from_file(cls, path: Path | str | None, options: StackOptions, stage: str | None = None) -> Stack:
+        """Load a config (or none, for an empty account) and build the stack; the translation's warnings
+        (what a serverless.yml, template or OpenAPI file holds that lambda-canary does not run) are logged."""
+        loaded = load_config(path, stage=stage) if path else None
+        stack = cls(loaded, options)
+        for item in getattr(loaded, "unsupported", []):
+            stack.log(f"lambda-canary: not supported, ignored: {item}")
+        return stack
 
     def _check_handlers(self, loaded: LoadedConfig) -> None:
         for name, function in loaded.config.functions.items():

@@ -88,7 +88,7 @@ def image_platform(image: Image) -> str:
 def offline_hint(runtime: str) -> str:
     """What to do when a public base image cannot be had."""
     return (f"build an offline stand-in with `lambda-canary images standin {runtime}` and pass "
-            f"--base {runtime}={standin_tag(runtime)}")
+            f"--docker-base {runtime}={standin_tag(runtime)}")
 
 
 def pull_problem(client: docker.DockerClient, image: str) -> str | None:
