@@ -183,12 +183,14 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
 @click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
 @click.option("--seed", type=int, help="Seed the stack's choices (config targets).")
 @click.option("--backend", default=None, help="auto, process or docker (config targets).")
+@click.option("--allow-errors", is_flag=True, help="Pass even when some requests fail or cannot be classified.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the canary share converging inside its band (.png or .html).")
 def split(target: str, path: str, stage: str | None, requests: int, concurrency: int, expect: float | None,
           alpha: float, confidence: float, by: str, canary_key: str | None, variant_from: str | None,
-          canary_pattern: str | None, seed: int | None, backend: str | None, as_json: bool, plot: Path | None) -> None:
+          canary_pattern: str | None, seed: int | None, backend: str | None, allow_errors: bool, as_json: bool,
+          plot: Path | None) -> None:
     """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
     from rich.progress import Progress
 
@@ -197,6 +199,8 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
 
     if by != "variant" and canary_key is None:
         raise UserError(f"--by {by}: name the canary's group with --canary-key (e.g. a version number or runtime)")
+    if plot is not None and plot.suffix.lower() not in (".png", ".html"):
+        raise UserError(f"--plot {plot}: use .png or .html")
     console = Console()
     with Progress(console=err_console, transient=True, disable=as_json or requests < 200) as progress:
         task = progress.add_task("requests", total=requests)
@@ -214,6 +218,8 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
                                                         seed=seed, backend=backend, progress=advance)
     result.canary_key = canary_key or "canary"
     expected = expect if expect is not None else configured
+    if result.n == 0:
+        raise UserError(f"{target}: no request could be classified ({'; '.join(result.problems())})")
     outcome = report.split_verdict(result, expected, alpha) if expected is not None else None
     if as_json:
         click.echo(json.dumps(report.as_json(result, outcome, confidence), indent=2))
@@ -226,7 +232,7 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
 
         written = plot_convergence(result.outcomes(), expected if expected is not None else 0.0, 1 - alpha, plot)
         err_console.print(f"plot: {written}")
-    if outcome is not None and not outcome.passed:
+    if (outcome is not None and not outcome.passed) or (result.problems() and not allow_errors):
         sys.exit(1)
 
 
@@ -235,7 +241,7 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
 @click.argument("url")
 @click.option("--path", default="/ping", show_default=True)
 @click.option("--stage", help="Local stage (default: the only one).")
-@click.option("--requests", "-n", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--requests", "-n", default=500, show_default=True, type=click.IntRange(1, 4000))
 @click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--variant-from", help="Classify the remote side by body.FIELD or header.NAME (not an emulator).")
 @click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")

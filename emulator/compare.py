@@ -12,6 +12,7 @@ from typing import Any
 
 from scipy.stats import fisher_exact
 
+from emulator.errors import UserError
 from emulator.split import Classifier, is_emulator, origin, send
 
 # Headers that differ on every response, or by server, and say nothing about behaviour.
@@ -84,6 +85,10 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
 
+    remote_is_emulator = classifier is None and is_emulator(url)
+    if classifier is None and not remote_is_emulator:
+        raise UserError(f"{url} is not a lambda-canary emulator; name how to tell its variants apart with "
+                        "--variant-from body.FIELD|header.NAME and --canary-pattern REGEX")
     local, remote = SideSummary("local"), SideSummary(url)
     options = StackOptions(port=0, seed=seed, access_log=False, function_logs=False)
     with StackThread(config, options) as running:
@@ -98,12 +103,11 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
 
         asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, on_local))
     remote_url = url.rstrip("/") + path
-    remote_is_emulator = classifier is None and is_emulator(url)
     remote_ids: list[tuple[int, dict[str, str], bytes]] = []
 
     def on_remote(status: int, headers: dict[str, str], body: bytes, _latency: float) -> None:
         if classifier is not None:
-            remote.add(status, headers, body, classifier.classify(status, headers, body) == "canary")
+            remote.add(status, headers, body, classifier.classify(headers, body) == "canary")
         else:
             remote_ids.append((status, headers, body))
 

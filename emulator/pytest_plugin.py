@@ -91,14 +91,22 @@ class LambdaCanaryClient:
             return json.loads(response.read())
 
 
-def assert_split(result: SplitResult, expected_percent: float | None = None, alpha: float = 1e-6) -> None:
-    """Fail unless the canary share is consistent with `expected_percent` (exact binomial test at `alpha`)."""
+def assert_split(result: SplitResult, expected_percent: float | None = None, confidence: float = 1 - 1e-6,
+                 allow_errors: bool = False) -> None:
+    """Fail unless the canary share is consistent with `expected_percent` (the stage's percentTraffic by
+    default): an exact binomial test whose false-failure probability is 1 - `confidence`. Failed or
+    unclassified requests fail it too, unless `allow_errors`."""
     from emulator.stats.statistics import verdict
 
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     expected = expected_percent if expected_percent is not None else result.expected_percent
     if expected is None:
         raise ValueError("assert_split needs expected_percent (the split was not from a config with a canary)")
-    outcome = verdict(result.canary_count, result.n, expected, alpha)
+    problems = [] if allow_errors else result.problems()
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+    outcome = verdict(result.canary_count, result.n, expected, 1 - confidence)
     if not outcome.passed:
         pytest.fail(outcome.message, pytrace=False)
 

@@ -14,7 +14,7 @@ from emulator.stats.statistics import SplitVerdict, VariantStats, verdict, wilso
 def variant_stats(result: SplitResult) -> dict[str, VariantStats]:
     """Per-variant counts, errors and latencies, canary last."""
     stats = {key: VariantStats(key) for key in result.groups()}
-    for sample in result.samples:
+    for sample in result.classified:
         stats[sample.key].record(sample.latency_ms, sample.error)
     return stats
 
@@ -35,6 +35,8 @@ def render(result: SplitResult, outcome: SplitVerdict | None, confidence: float,
         table.add_row(f"{key}{marker}", str(stats.count), f"{stats.share(result.n):.2%}",
                       f"{low:.2%} - {high:.2%}", _ms(stats.p50), _ms(stats.p99), str(stats.errors))
     console.print(table)
+    for problem in result.problems():
+        console.print(f"[red]FAIL[/red]: {problem}", highlight=False)
     if outcome is not None:
         style = "green" if outcome.passed else "red"
         console.print(f"[{style}]{'PASS' if outcome.passed else 'FAIL'}[/{style}]: {outcome.message}",
@@ -48,8 +50,9 @@ def as_json(result: SplitResult, outcome: SplitVerdict | None, confidence: float
         low, high = wilson_interval(stats.count, result.n, confidence) if result.n else (0.0, 0.0)
         variants[key] = {"count": stats.count, "share": stats.share(result.n), "interval": [low, high],
                          "confidence": confidence, "p50_ms": stats.p50, "p99_ms": stats.p99, "errors": stats.errors}
-    data: dict[str, Any] = {"requests": result.n, "by": result.by, "canary_key": result.canary_key,
-                            "variants": variants}
+    data: dict[str, Any] = {"requests": len(result.samples), "classified": result.n, "by": result.by,
+                            "canary_key": result.canary_key, "variants": variants, "errors": result.errors,
+                            "unclassified": result.unknown, "problems": result.problems()}
     if outcome is not None:
         data["verdict"] = {"passed": outcome.passed, "expected_share": outcome.expected_share,
                            "observed_share": outcome.observed_share, "p_value": outcome.p_value,

@@ -11,7 +11,7 @@ import json
 import re
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,23 @@ import aiohttp
 
 from emulator.errors import UserError
 
+UNKNOWN = "unknown"
+DECISION_BATCH = 1000  # resolve a running emulator's decisions every this many responses
+
 
 @dataclass
 class Sample:
-    """One request's outcome."""
+    """One request's outcome; `error` is any answer other than 2xx or 3xx."""
 
     key: str
     status: int
     latency_ms: float
     request_id: str | None = None
-    error: bool = False
+
+    @property
+    def error(self) -> bool:
+        """Not a success (the split cannot vouch for a failed request)."""
+        return self.status >= 400
 
 
 @dataclass
@@ -42,75 +49,103 @@ class SplitResult:
     by: str = "variant"
 
     @property
+    def classified(self) -> list[Sample]:
+        """Samples whose variant is known (they make up n)."""
+        return [sample for sample in self.samples if sample.key != UNKNOWN]
+
+    @property
     def n(self) -> int:
-        """Requests sent."""
-        return len(self.samples)
+        """Requests whose variant is known."""
+        return len(self.classified)
 
     @property
     def canary_count(self) -> int:
         """Requests classified as the canary key."""
         return sum(1 for sample in self.samples if sample.key == self.canary_key)
 
+    @property
+    def errors(self) -> int:
+        """Requests answered with a status of 400 or more."""
+        return sum(1 for sample in self.samples if sample.error)
+
+    @property
+    def unknown(self) -> int:
+        """Requests whose variant could not be told."""
+        return len(self.samples) - self.n
+
     def outcomes(self) -> list[bool]:
-        """Per request: was it the canary?"""
-        return [sample.key == self.canary_key for sample in self.samples]
+        """Per classified request: was it the canary?"""
+        return [sample.key == self.canary_key for sample in self.classified]
 
     def groups(self) -> list[str]:
         """Variant keys seen, canary last."""
-        seen = sorted({sample.key for sample in self.samples} - {self.canary_key})
+        seen = sorted({sample.key for sample in self.classified} - {self.canary_key})
         return [*seen, self.canary_key]
+
+    def problems(self) -> list[str]:
+        """Why the run cannot vouch for the split, if it cannot (errors, unclassified requests)."""
+        found = []
+        if self.errors:
+            statuses = sorted({sample.status for sample in self.samples if sample.error})
+            found.append(f"{self.errors} of {len(self.samples)} requests failed (status {statuses})")
+        if self.unknown:
+            found.append(f"{self.unknown} of {len(self.samples)} requests could not be classified")
+        return found
 
 
 @dataclass(frozen=True)
 class Classifier:
     """How a URL target's responses are sorted: a body field or header, and a pattern for the canary."""
 
-    source: str  # "decisions", "body", "header"
-    name: str = ""
-    canary_pattern: str = ""
+    source: str  # "body" or "header"
+    name: str
+    canary_pattern: re.Pattern[str] | None = None
 
-    def classify(self, status: int, headers: dict[str, str], body: bytes) -> str:
+    def classify(self, headers: dict[str, str], body: bytes) -> str:
         """`canary` or `base` (or the raw value when no pattern is given)."""
         value: Any = None
         if self.source == "header":
             value = headers.get(self.name.lower())
-        elif self.source == "body":
+        else:
             try:
                 value = json.loads(body)
                 for part in self.name.split("."):
                     value = value.get(part) if isinstance(value, dict) else None
             except ValueError:
                 value = None
-        text = "" if value is None else str(value)
-        if not self.canary_pattern:
-            return text or "unknown"
-        return "canary" if re.search(self.canary_pattern, text) else "base"
+        if value is None:
+            return UNKNOWN
+        if self.canary_pattern is None:
+            return str(value)
+        return "canary" if self.canary_pattern.search(str(value)) else "base"
 
 
 def parse_classifier(spec: str | None, canary_pattern: str | None) -> Classifier | None:
     """`body.node` or `header.X-Version` (with --canary-pattern) into a Classifier."""
     if spec is None:
+        if canary_pattern is not None:
+            raise UserError("--canary-pattern goes with --variant-from body.FIELD|header.NAME")
         return None
     source, _, name = spec.partition(".")
     if source not in ("body", "header") or not name:
         raise UserError(f"--variant-from {spec!r}: use body.FIELD[.FIELD] or header.NAME")
-    return Classifier(source, name, canary_pattern or "")
+    try:
+        pattern = re.compile(canary_pattern) if canary_pattern else None
+    except re.error as error:
+        raise UserError(f"--canary-pattern {canary_pattern!r}: not a regular expression ({error})") from None
+    return Classifier(source, name, pattern)
 
 
 def _record_key(record: dict[str, Any] | Any, by: str) -> str:
     get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
-    if by == "variant":
-        return str(get("variant"))
-    if by == "version":
-        return str(get("executed_version"))
-    if by == "runtime":
-        return str(get("runtime"))
-    if by == "function":
-        return str(get("function"))
-    raise UserError(f"--by {by!r}: use variant, version, runtime or function")
+    field_name = {"variant": "variant", "version": "executed_version", "runtime": "runtime", "function": "function"}
+    if by not in field_name:
+        raise UserError(f"--by {by!r}: use variant, version, runtime or function")
+    value = get(field_name[by])
+    return UNKNOWN if value is None else str(value)
 
 
-ResponseCallback = Callable[[int, dict[str, str], bytes, float], None]
+ResponseCallback = Callable[[int, dict[str, str], bytes, float], Awaitable[None] | None]
 
 
 async def send(url: str, requests: int, concurrency: int, on_response: ResponseCallback,
@@ -118,24 +153,25 @@ async def send(url: str, requests: int, concurrency: int, on_response: ResponseC
     """Send `requests` GETs with `concurrency` workers over keep-alive connections."""
     remaining = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    try:
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
 
-        async def worker() -> None:
-            for _ in remaining:
-                started = time.perf_counter()
-                async with session.get(url) as response:
-                    body = await response.read()
-                latency = (time.perf_counter() - started) * 1000
-                on_response(response.status, {k.lower(): v for k, v in response.headers.items()}, body, latency)
-                if progress is not None:
-                    progress(1)
+            async def worker() -> None:
+                for _ in remaining:
+                    started = time.perf_counter()
+                    async with session.get(url) as response:
+                        body = await response.read()
+                    latency = (time.perf_counter() - started) * 1000
+                    handled = on_response(response.status, {k.lower(): v for k, v in response.headers.items()},
+                                          body, latency)
+                    if handled is not None:
+                        await handled
+                    if progress is not None:
+                        progress(1)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-def _fetch_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise UserError(f"{url}: {type(error).__name__}: {error or 'timed out'}") from None
 
 
 def origin(url: str) -> str:
@@ -146,6 +182,11 @@ def origin(url: str) -> str:
     return match.group(1)
 
 
+def _fetch_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def is_emulator(url: str) -> bool:
     """Does a lambda-canary emulator answer at this URL's origin?"""
     try:
@@ -154,33 +195,60 @@ def is_emulator(url: str) -> bool:
         return False
 
 
+class DecisionLog:
+    """Matches responses to a running emulator's decisions by request id, a batch at a time."""
+
+    def __init__(self, url: str, by: str, result: SplitResult) -> None:
+        self.endpoint = origin(url) + "/_lambda_canary/decisions"
+        self.by = by
+        self.result = result
+        self.pending: list[tuple[int, float, str | None]] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, status: int, headers: dict[str, str], _body: bytes, latency: float) -> None:
+        """Hold a response; resolve the held ones when a batch is full."""
+        self.pending.append((status, latency, headers.get("x-amzn-requestid")))
+        if len(self.pending) >= DECISION_BATCH:
+            await self.resolve()
+
+    async def resolve(self) -> None:
+        """Fetch the latest decisions and classify every held response."""
+        async with self._lock:
+            held, self.pending = self.pending, []
+            if not held:
+                return
+            async with aiohttp.ClientSession() as session, \
+                    session.get(self.endpoint, params={"last": str(len(held) * 2 + 100)}) as response:
+                decisions = (await response.json())["decisions"]
+            by_id = {record["request_id"]: record for record in decisions}
+            for status, latency, request_id in held:
+                record = by_id.get(request_id or "")
+                key = _record_key(record, self.by) if record else UNKNOWN
+                self.result.samples.append(Sample(key, status, latency, request_id))
+
+
 def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant", classifier: Classifier | None,
               progress: Callable[[int], None] | None = None) -> SplitResult:
     """Run a split against a URL: a running emulator (decision log) or a real stage (classifier)."""
-    base = origin(url)
     result = SplitResult(by=by)
-    pending: list[tuple[int, float, str | None]] = []
-    use_decisions = classifier is None
-    if use_decisions and not is_emulator(base):
+    if classifier is not None:
+
+        def classify(status: int, headers: dict[str, str], body: bytes, latency: float) -> None:
+            result.samples.append(Sample(classifier.classify(headers, body), status, latency,
+                                         headers.get("x-amzn-requestid")))
+
+        asyncio.run(send(url, requests, concurrency, classify, progress))
+        return result
+    if not is_emulator(url):
         raise UserError(f"{url} is not a lambda-canary emulator; name how to tell the variants apart with "
                         "--variant-from body.FIELD|header.NAME and --canary-pattern REGEX")
+    log = DecisionLog(url, by, result)
 
-    def on_response(status: int, headers: dict[str, str], body: bytes, latency: float) -> None:
-        if use_decisions:
-            pending.append((status, latency, headers.get("x-amzn-requestid")))
-        else:
-            assert classifier is not None
-            result.samples.append(Sample(classifier.classify(status, headers, body), status, latency,
-                                         headers.get("x-amzn-requestid"), status >= 500))
+    async def run() -> None:
+        await send(url, requests, concurrency, log.add, progress)
+        await log.resolve()
 
-    asyncio.run(send(url, requests, concurrency, on_response, progress))
-    if use_decisions:
-        decisions = _fetch_json(f"{base}/_lambda_canary/decisions?last={max(requests * 2, 100)}")["decisions"]
-        by_id = {record["request_id"]: record for record in decisions}
-        for status, latency, request_id in pending:
-            record = by_id.get(request_id or "")
-            key = _record_key(record, by) if record else "unknown"
-            result.samples.append(Sample(key, status, latency, request_id, status >= 500))
+    asyncio.run(run())
     return result
 
 
@@ -207,14 +275,14 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
         records: dict[str, Any] = {}
         running.stack.gateway.observers.append(lambda record: records.__setitem__(record.request_id, record))
         result = SplitResult(by=by)
-        pending: list[tuple[int, float, str | None]] = []
+        held: list[tuple[int, float, str | None]] = []
 
-        def on_response(status: int, headers: dict[str, str], body: bytes, latency: float) -> None:
-            pending.append((status, latency, headers.get("x-amzn-requestid")))
+        def hold(status: int, headers: dict[str, str], _body: bytes, latency: float) -> None:
+            held.append((status, latency, headers.get("x-amzn-requestid")))
 
-        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, on_response, progress))
-        for status, latency, request_id in pending:
+        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress))
+        for status, latency, request_id in held:
             record = records.get(request_id or "")
-            key = _record_key(record, by) if record is not None else "unknown"
-            result.samples.append(Sample(key, status, latency, request_id, status >= 500))
+            key = _record_key(record, by) if record is not None else UNKNOWN
+            result.samples.append(Sample(key, status, latency, request_id))
     return result, configured if by == "variant" else None

@@ -69,6 +69,9 @@ class Stack:
         saved = persistence.load(options.state_dir) if options.state_dir else None
         if saved is not None:
             self.state = saved[0]
+            if loaded is not None and loaded.config.rest_apis:
+                log(f"lambda-canary: the REST APIs saved in {options.state_dir} replace those of {loaded.path} "
+                    "(functions still come from the file); use an empty --state-dir to start from the file")
         self.gateway = ApiGateway(self.state, self.lambdas, rng=rng, execution_log=log,
                                   access_log=self._access_log if options.access_log else None)
         self.server = GatewayServer(self.gateway)

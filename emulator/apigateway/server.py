@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -18,6 +19,9 @@ from emulator.apigateway.request import IncomingRequest
 from emulator.errors import UserError
 
 ADMIN_PREFIX = "/_lambda_canary/"
+# Bodies up to this size are read: the data plane answers 413 above 10 MB itself (as AWS does), and the AWS API
+# takes function zips (50 MB zipped, base64 in JSON).
+MAX_BODY = 72 * 1024 * 1024
 ControlPlane = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
@@ -70,7 +74,11 @@ class GatewayServer:
             self.gateway.stats.reset()
             return _json({"reset": True})
         if name == "decisions" and request.method == "GET":
-            last = int(request.query.get("last", "100"))
+            text = request.query.get("last", "100")
+            if not text.isdigit():
+                return web.Response(status=400, text='{"message":"last must be a whole number"}',
+                                    content_type="application/json")
+            last = int(text)
             recent = list(self.gateway.stats.recent)[-last:] if last > 0 else []
             return _json({"decisions": [record.as_dict() for record in recent]})
         if name == "health":
@@ -80,7 +88,7 @@ class GatewayServer:
     async def start(self, host: str = "127.0.0.1", port: int = 3000) -> int:
         """Listen; returns the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
-        self._web_server = web.Server(self.handle, access_log=None)
+        self._web_server = web.Server(self.handle, access_log=None, request_factory=self._make_request)
         try:
             self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
                                                     backlog=1024)
@@ -89,6 +97,11 @@ class GatewayServer:
             raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
+
+    def _make_request(self, message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+        """aiohttp's request, with a body limit that fits API Gateway and Lambda rather than 1 MiB."""
+        return web.BaseRequest(message, payload, protocol, writer, task, asyncio.get_running_loop(),
+                               client_max_size=MAX_BODY)
 
     async def stop(self) -> None:
         """Stop listening."""

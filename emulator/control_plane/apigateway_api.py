@@ -25,7 +25,7 @@ from emulator.apigateway.model import (
     now,
 )
 from emulator.control_plane.protocol import AwsError, RawResponse
-from emulator.stage_variables import name_error, value_error
+from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")
@@ -128,7 +128,9 @@ def deployment_out(deployment: Deployment) -> dict[str, Any]:
 
 
 def check_variables(variables: dict[str, str] | None) -> None:
-    """AWS's stage-variable checks, with AWS's messages."""
+    """AWS's stage-variable checks, with AWS's messages (the count limit's wording is lambda-canary's)."""
+    if variables and len(variables) > MAX_VARIABLES:
+        raise bad_request(f"A stage can have at most {MAX_VARIABLES} stage variables")
     for name, value in (variables or {}).items():
         message = name_error(name) or value_error(value)
         if message:
@@ -522,8 +524,8 @@ class ApiGatewayApi:
     def GetExport(self, params: dict[str, Any]) -> RawResponse:
         api = self._api(params)
         stage = self._stage(api, params["stageName"])
-        if params["exportType"] not in ("oas30", "swagger"):
-            raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30")
+        if params["exportType"] != "oas30":
+            raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30 only")
         deployment = api.deployments[stage.deployment_id]
         extensions = "integrations" in (params.get("parameters") or {}).get("extensions", "")
         document = openapi.openapi_from_rest_api(api, deployment.resources, stage.name, self.state.region,
@@ -573,6 +575,7 @@ class StagePatch:
             if message:
                 raise bad_request(message)
             self.stage.variables[name] = value or ""
+            check_variables(self.stage.variables)
         elif op == "remove":
             if name not in self.stage.variables:
                 raise bad_request(f"Cannot remove variable {name} because it does not exist")

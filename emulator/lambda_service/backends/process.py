@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
 from emulator.lambda_service.logs import LogPump
@@ -76,7 +77,7 @@ class ProcessBackend(Backend):
             "LAMBDA_RUNTIME_DIR": str(self.runtime_dir),
             "PATH": f"{node.parent}:/usr/local/bin:/usr/bin:/bin",
             "NODE_PATH": str(self.runtime_dir / "node_modules"),
-            "HOME": os.environ.get("HOME", "/tmp"),
+            "HOME": tempfile.gettempdir(),  # never the host's home: no ~/.aws credentials reach functions
         })
         heap = version.memory_size * 90 // 100
         read_end, write_end = os.pipe()
