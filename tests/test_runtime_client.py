@@ -94,6 +94,17 @@ def test_callback_style_and_callback_waits_for_empty_event_loop(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_plain_return_value_without_callback_answers_null(tmp_path: Path, runtime: str) -> None:
+    """A non-async handler that returns a value and never calls back: the invocation answers null."""
+    config = write_config(tmp_path, {"sync": {"runtime": runtime, "handler": "index.syncReturn"}})
+
+    async def body(service: LambdaService) -> InvocationResult:
+        return await service.invoke("sync", b'{"k": 1}')
+
+    assert payload(with_service(config, body)) is None
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_thrown_and_callback_errors_are_unhandled_function_errors(tmp_path: Path, runtime: str) -> None:
     """A thrown error and callback(error) give {errorType, errorMessage, trace} and `Unhandled`."""
     config = write_config(tmp_path, {

@@ -247,18 +247,32 @@ function makeContext(headers) {
 }
 
 // ---- One invocation: async or callback style ---------------------------------------------------
+// As AWS's Node runtime: a promise settles the invocation; otherwise the callback does (after the event loop
+// empties, unless callbackWaitsForEmptyEventLoop is false); a handler that returns a plain value and never
+// calls back answers null once the event loop is empty.
 function runHandler(handler, event, context) {
   return new Promise((resolve) => {
     let settled = false;
+    let waiting; // the callback's outcome, held until the event loop is empty
+    let listening = false;
+    const onEmptyLoop = () => settle(waiting ?? { result: null });
     const settle = (outcome) => {
       if (settled) return;
       settled = true;
+      if (listening) process.removeListener("beforeExit", onEmptyLoop);
       resolve(outcome);
+    };
+    const waitForEmptyLoop = () => {
+      if (!listening) {
+        listening = true;
+        process.on("beforeExit", onEmptyLoop);
+      }
     };
     const callback = (error, result) => {
       const outcome = error != null ? { error } : { result };
       if (context.callbackWaitsForEmptyEventLoop) {
-        process.once("beforeExit", () => settle(outcome));
+        waiting ??= outcome;
+        waitForEmptyLoop();
       } else {
         settle(outcome);
       }
@@ -270,8 +284,8 @@ function runHandler(handler, event, context) {
       const returned = handler(event, context, callback);
       if (returned && typeof returned.then === "function") {
         returned.then((result) => settle({ result }), (error) => settle({ error: error ?? new Error("Promise rejected with undefined") }));
-      } else if (handler.length < 3) {
-        settle({ result: returned });
+      } else {
+        waitForEmptyLoop();
       }
     } catch (error) {
       settle({ error });
