@@ -143,22 +143,28 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @cli.command()
 @click.argument("config_file", required=False, type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", "-p", default=3000, show_default=True, type=int)
+@click.option("--port", "-p", default=3000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
 @backend_options
+@click.option("--max-environments", default=64, show_default=True, type=click.IntRange(1, 10_000),
+              help="Account concurrency: environments at once; beyond it Lambda answers TooManyRequestsException.")
+@click.option("--idle-timeout", default=600.0, show_default=True, type=click.FloatRange(1, 86_400),
+              help="Seconds an idle environment is kept warm before it is stopped.")
 @click.option("--stage", "sls_stage", help="serverless.yml's ${opt:stage} (default: provider.stage, else dev).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
-          sls_stage: str | None, state_dir: Path | None, quiet: bool) -> None:
+          max_environments: int, idle_timeout: float, sls_stage: str | None, state_dir: Path | None,
+          quiet: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
 
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
-                           function_logs=not quiet, state_dir=state_dir,
+                           function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
+                           idle_timeout=idle_timeout,
                            docker_options=docker_options(docker_base, docker_network, code_mode))
     aio.run(run_serve(config_file, options, err_console, sls_stage))
 

@@ -39,6 +39,7 @@ class StackOptions:
     access_log: bool = True
     function_logs: bool = True
     max_environments: int = 64
+    idle_timeout: float = 600.0
     docker_options: dict[str, object] | None = None
     state_dir: Path | None = None
 
@@ -60,7 +61,8 @@ class Stack:
         account = config.account_id if config else "123456789012"
         sink = self._function_log if options.function_logs else None
         self.lambdas = LambdaService(backend, sink, region=region, account_id=account,
-                                     max_environments=options.max_environments, rng=random.Random(rng.random()))
+                                     max_environments=options.max_environments, idle_timeout=options.idle_timeout,
+                                     rng=random.Random(rng.random()))
         self.state = state_from_config(loaded) if loaded else ApiGatewayState(region, account)
         if loaded is not None:
             self._check_handlers(loaded)
