@@ -606,3 +606,35 @@ def test_examples_ping_served_on_the_docker_backend_splits_between_node18_and_no
     assert low <= canary <= high, (canary, low, high)
     assert len(serving) >= 2, "both functions should run in containers"
     assert our_containers(client, f"{LABEL_OWNER}={owner}") == [], "serve stopped: no container of ours is left"
+
+
+def test_sigterm_to_serve_on_the_docker_backend_removes_every_container(
+        base_images: dict[str, str], client: docker.DockerClient) -> None:
+    """A real `lambda-canary serve --backend docker`: containers while it serves, none after SIGTERM."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bases = [f"--docker-base={runtime}={image}" for runtime, image in base_images.items()]
+    serve = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", str(REPO / "examples" / "ping" /
+                              "canary.yaml"), "--port", str(port), "--quiet", "--backend", "docker", *bases],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    mine = f"{LABEL_OWNER_PID}={serve.pid}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/prod/ping", timeout=30) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert serve.poll() is None and time.monotonic() < deadline, serve.stderr.read() if serve.stderr else ""
+                time.sleep(0.3)
+        for _ in range(40):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/prod/ping", timeout=30).read()
+        assert our_containers(client, mine), "serve should run its functions in containers"
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(60) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert our_containers(client, mine) == []
