@@ -43,7 +43,7 @@ class Exchange:
     """A request travelling through the chain."""
 
     request: IncomingRequest
-    ids: RequestIds = field(default_factory=RequestIds)
+    ids: RequestIds = field(init=False)
     api: RestApi | None = None
     stage: Stage | None = None
     stage_name: str = ""
@@ -54,6 +54,7 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
+        self.ids = RequestIds.for_request(self.request)
         self.record = DecisionRecord(self.ids.request_id, method=self.request.method)
 
 
@@ -141,7 +142,7 @@ class ApiGateway:
         response.headers.append(("x-amz-apigw-id", ids.extended_request_id))
         integration = exchange.match.method.integration if exchange.match else None
         if integration is not None and integration.type == "AWS_PROXY":
-            response.headers.append(("X-Amzn-Trace-Id", exchange.request.header("X-Amzn-Trace-Id") or ids.trace_id))
+            response.headers.append(("X-Amzn-Trace-Id", ids.trace_id))
         record = exchange.record
         record.status = response.status
         record.latency_ms = (time.perf_counter() - exchange.started) * 1000

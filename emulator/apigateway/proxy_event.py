@@ -54,7 +54,7 @@ def event_headers(request: IncomingRequest, ids: RequestIds) -> tuple[dict[str, 
         single[key] = value
         multi.setdefault(key, []).append(value)
     added = {
-        "X-Amzn-Trace-Id": request.header("X-Amzn-Trace-Id") or ids.trace_id,
+        "X-Amzn-Trace-Id": ids.trace_id,
         "X-Forwarded-For": request.source_ip,
         "X-Forwarded-Port": str(request.local_port),
         "X-Forwarded-Proto": "http",

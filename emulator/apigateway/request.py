@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -41,6 +44,19 @@ class RequestIds:
         default_factory=lambda: base64.b64encode(secrets.token_bytes(12)).decode()[:15] + "=")
     epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     trace_id: str = field(default_factory=lambda: f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}")
+
+    @classmethod
+    def for_request(cls, request: IncomingRequest) -> RequestIds:
+        """New ids, except that a client's UUID `x-amzn-RequestId` and its `X-Amzn-Trace-Id` are kept
+        (reference §4.6)."""
+        ids = cls()
+        client_id = request.header("x-amzn-RequestId")
+        if client_id and _UUID.match(client_id):
+            ids.request_id = client_id.lower()
+        client_trace = request.header("X-Amzn-Trace-Id")
+        if client_trace:
+            ids.trace_id = client_trace
+        return ids
 
     @property
     def request_time(self) -> str:
