@@ -39,7 +39,7 @@ def _links_file() -> Path:
 def _read_links() -> dict[str, str]:
     try:
         return json.loads(_links_file().read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except (ValueError, OSError) as error:
         raise UserError(f"{_links_file()}: unreadable ({error}); delete it and run `runtimes use` again") from None
@@ -96,7 +96,10 @@ def link_node(runtime: str, binary: Path) -> str:
         raise UserError(f"{binary} is Node {version}, but {runtime} needs Node {spec.major}.x")
     links = _read_links()
     links[runtime] = str(binary)
-    _write_atomically(_links_file(), json.dumps(links, indent=2) + "\n")
+    try:
+        _write_atomically(_links_file(), json.dumps(links, indent=2) + "\n")
+    except OSError as error:
+        raise UserError(f"{_links_file()}: cannot write: {error.strerror or error}") from None
     return version
 
 
@@ -117,7 +120,11 @@ def install(runtimes: list[str], console: Console) -> list[NodeBinary]:
             console.print(f"{spec.name}: Node {spec.node} already installed ({existing.path})")
             installed.append(existing)
             continue
-        installed.append(_install_one(spec, console))
+        try:
+            installed.append(_install_one(spec, console))
+        except OSError as error:
+            raise UserError(f"{spec.name}: cannot install into {cache_dir()}: {error.strerror or error} "
+                            "(set LAMBDA_CANARY_CACHE to a writable folder)") from None
     return installed
 
 
@@ -137,7 +144,10 @@ def _install_one(spec: RuntimeSpec, console: Console) -> NodeBinary:
             if result.returncode != 0:
                 last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
                 raise UserError(f"{spec.name}: `npm pack {package}` failed: {last}")
-            tarball = Path(scratch) / json.loads(result.stdout)[0]["filename"]
+            try:
+                tarball = Path(scratch) / json.loads(result.stdout)[0]["filename"]
+            except (ValueError, LookupError, TypeError):
+                raise UserError(f"{spec.name}: `npm pack {package}` printed no package description") from None
             unpacked = Path(scratch) / "unpacked"
             with tarfile.open(tarball) as archive:
                 members = [m for m in archive.getmembers() if m.name.startswith("package/")]
