@@ -2,8 +2,9 @@
 
 Works on every format load_any reads, plus shell scripts of `aws apigateway update-stage` calls. Each Finding names
 file, line, key path, what goes wrong and the fix. A finding can be acknowledged (not reported) by its code, or
-`code:subject`, in serverless.yml `custom.lambdaCanary.acknowledge`, template `Metadata.lambda-canary.acknowledge`,
-or `check(..., acknowledge=[...])` / `--ack`.
+`code:subject`, in canary.yaml's top-level `acknowledge` (also an OpenAPI companion's), serverless.yml
+`custom.lambdaCanary.acknowledge`, template `Metadata.lambda-canary.acknowledge`, or `check(..., acknowledge=[...])` /
+`--ack`.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def run_check(path: Path | str, *, stage: str | None = None, functions: Path | s
         checker = _Checker(translation, today or dt.date.today())
         found = checker.run()
         report.notes.extend(checker.notes)
-        acknowledged = [*translation.acknowledge, *acknowledge]
+        acknowledged = [*translation.acknowledge, *_own_acknowledge(translation), *acknowledge]
     seen: set[tuple[Any, ...]] = set()
     for finding in sorted(found, key=lambda item: (item.line or 0, item.code)):
         identity = (finding.line, finding.code, finding.subject, finding.message)
@@ -89,6 +90,15 @@ def run_check(path: Path | str, *, stage: str | None = None, functions: Path | s
         seen.add(identity)
         (report.acknowledged if finding.acknowledged_by(acknowledged) else report.findings).append(finding)
     return report
+
+
+def _own_acknowledge(translation: Translation) -> list[str]:
+    """canary.yaml's top-level `acknowledge` (an OpenAPI companion's arrives the same way); a malformed one is
+    reported by the schema check, not applied."""
+    entries = _mapping(translation.data).get("acknowledge")
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        return []
+    return list(entries)
 
 
 def _lambda_function_part(uri: str) -> str | None:
@@ -518,6 +528,17 @@ def _patch_operations(values: list[str]) -> list[dict[str, str]]:
     return operations
 
 
+def _line_of_option(lines: list[str], start: int, option: str) -> int:
+    """The line (from `start`, 1-based) that holds `option` in a command continued over several lines."""
+    pattern = re.compile(rf"(?<![\w-]){re.escape(option)}(?![\w-])")
+    for number in range(start, len(lines) + 1):
+        if pattern.search(lines[number - 1]):
+            return number
+        if not lines[number - 1].rstrip().endswith("\\"):
+            break
+    return start
+
+
 def check_script(path: Path) -> list[Finding]:
     """Findings for `aws apigateway update-stage` calls in a shell script."""
     try:
@@ -525,6 +546,7 @@ def check_script(path: Path) -> list[Finding]:
     except OSError as error:
         raise UserError(f"{path}: cannot read: {error.strerror}") from None
     findings = []
+    lines = text.splitlines()
     for line, command in _commands(text):
         if "apigateway" not in command or "update-stage" not in command:
             continue
@@ -534,10 +556,12 @@ def check_script(path: Path) -> list[Finding]:
             words = command.split()
         options: dict[str, list[str]] = {}
         current = None
-        for word in words:
+        for index, word in enumerate(words):
             if word.startswith("--"):
                 name, _, inline = word.partition("=")
-                current = {"--patch-ops": "--patch-operations"}.get(name, name)
+                if name == PATCH_OPS:
+                    findings.append(_patch_ops_finding(path, _line_of_option(lines, line, PATCH_OPS), words, index))
+                current = {PATCH_OPS: "--patch-operations"}.get(name, name)
                 options.setdefault(current, [])
                 if inline:
                     options[current].append(inline)
@@ -574,4 +598,20 @@ def check_script(path: Path) -> list[Finding]:
     return findings
 
 
+PATCH_OPS = "--patch-ops"
 
+
+def _patch_ops_finding(path: Path, line: int, words: list[str], start: int) -> Finding:
+    """`--patch-ops` (the seed's spelling, words[start]): AWS CLI v1 knows only --patch-operations."""
+    inline = words[start].partition("=")[2]
+    values = [inline] if inline else []
+    for word in words[start + 1:]:
+        if word.startswith("--"):
+            break
+        values.append(word)
+    shown = ", ".join([PATCH_OPS, *values])
+    fixed = " ".join(["--patch-operations", *values])
+    return Finding(path, line, "update-stage",
+                   f"`{PATCH_OPS}` is not an option of `aws apigateway update-stage`: AWS CLI v1 stops with "
+                   f"'Unknown options: {shown}' and the stage is not changed",
+                   f"spell the option out: `{fixed}`", "cli-unknown-option", PATCH_OPS)

@@ -284,13 +284,20 @@ class RestApiConfig(Model):
 
 
 class CanaryConfig(Model):
-    """The whole file."""
+    """The whole file.
+
+    `acknowledge` lists findings `lambda-canary check` should not report, each as its code (`runtime-blocked`:
+    every finding of that kind) or `code:subject` (`runtime-blocked:ping-stable`: that function only); check's
+    fixes name the entry to add. It changes nothing else: deploy still refuses what AWS would refuse.
+    """
 
     region: str = "us-east-1"
     account_id: Annotated[str, Field(pattern=r"^[0-9]{12}$")] = "123456789012"
     backend: Literal["auto", "process", "docker"] = "auto"
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     rest_apis: dict[str, RestApiConfig] = Field(default_factory=dict)
+    acknowledge: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Finding codes (`code` or `code:subject`) that `check` should not report.")
 
     @field_validator("functions")
     @classmethod

@@ -205,7 +205,8 @@ def canary_promote(**options: Any) -> None:
     with aws_errors(subject.target):
         if subject.alias:
             result = ops.promote_alias(subject.target, subject.alias)
-            console.print(f"{subject.alias.function}:{subject.alias.alias} now on version {result['FunctionVersion']}")
+            console.print(f"{subject.alias.function}:{subject.alias.alias} now on version {result['FunctionVersion']}; "
+                          "`canary rollback` restores the previous version and weights")
             return
         assert subject.stage is not None
         stage = ops.promote(subject.target, subject.stage)
@@ -216,14 +217,14 @@ def canary_promote(**options: Any) -> None:
 @canary_group.command("rollback")
 @_canary_options
 def canary_rollback(**options: Any) -> None:
-    """Remove a live canary; after a promotion, restore the previous deployment and variables."""
+    """Remove a live canary (or clear an alias's weights); after a promotion, restore the previous deployment and
+    variables (or the alias's previous version and weights)."""
     subject = Subject(**options)
     console = _console()
     with aws_errors(subject.target):
         if subject.alias:
-            result = ops.rollback_alias(subject.target, subject.alias)
-            console.print(f"{subject.alias.function}:{subject.alias.alias}: weights cleared, all on version "
-                          f"{result['FunctionVersion']}")
+            message = ops.rollback_alias(subject.target, subject.alias)
+            console.print(f"{subject.alias.function}:{subject.alias.alias}: {message}")
             return
         assert subject.stage is not None
         message = ops.rollback(subject.target, subject.stage)

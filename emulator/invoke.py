@@ -29,7 +29,10 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
     where = loaded.document.where(("functions", function, "handler")) if loaded.document else str(config_path)
     require_handler_file(loaded.code_dir(function), config.functions[function].handler, where)
     runtime = config.functions[function].runtime
-    backend, _reason = choose_backend(backend_name or config.backend, [runtime], **(docker_options or {}))
+    choice = backend_name or config.backend
+    backend, reason = choose_backend(choice, [runtime], **(docker_options or {}))
+    if choice == "auto":
+        log(f"lambda-canary: {reason}")
     held: list[str] | None = []  # init-phase lines, held until we know the error is not a setup mistake
 
     def sink(_name: str, line: str) -> None:

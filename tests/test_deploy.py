@@ -5,21 +5,27 @@ the Node 18 guard)."""
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import click
 import pytest
 import yaml
 from botocore.exceptions import ClientError
+from botocore.retries.standard import ExponentialBackoff
 from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
 from scipy.stats import binom
@@ -431,13 +437,57 @@ def test_lambda_calls_against_moto(moto_url: str, tmp_path: Path) -> None:
     deploy(loaded, "prod", target, today=BEFORE_BLOCKS, phases=("functions", "permissions"))
     assert again.mutating == []
 
-    for args, expected in [(("set", "30"), {"2": 0.3}), (("promote",), {}), (("rollback",), {})]:
-        run_cli("canary", *args, "--alias", "ping:live")
+    assert_alias_promotion_is_undone()
+
+
+def test_alias_promotion_is_undone_on_the_emulator(emulator: StackThread, tmp_path: Path) -> None:
+    loaded = load_config(write_config(tmp_path, "weighted", weighted))
+    deploy(loaded, "prod", fresh_target(loaded), phases=("functions", "permissions"))
+    assert_alias_promotion_is_undone()
+
+
+def assert_alias_promotion_is_undone() -> None:
+    """On ping:live (version 1, 2 at 10 %): set 30, promote, rollback restores version 1 with 2 at 30 %; the next
+    rollback clears the weights, the one after is refused; a promotion the alias moved away from is refused."""
+    lam = boto3.client("lambda")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:ping"
+    memory = "lambda-canary:rollback-alias-live"
+
+    def live() -> tuple[str, dict[str, float]]:
         alias = lam.get_alias(FunctionName="ping", Name="live")
-        assert (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}) == expected
-    assert lam.get_alias(FunctionName="ping", Name="live")["FunctionVersion"] == "2"
+        return alias["FunctionVersion"], (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {})
+
+    def refused() -> str:
+        result = run_cli("canary", "rollback", "--alias", "ping:live", ok=False)
+        assert isinstance(result.exception, UserError), (result.output, result.exception)
+        return str(result.exception)
+
+    assert live() == ("1", {"2": 0.1})
+    run_cli("canary", "set", "30", "--alias", "ping:live")
+    assert live() == ("1", {"2": 0.3})
+    promoted = run_cli("canary", "promote", "--alias", "ping:live").output
+    assert "ping:live now on version 2" in promoted and "`canary rollback` restores" in promoted
+    assert live() == ("2", {})
+    assert lam.list_tags(Resource=arn)["Tags"][memory] == "previous=1 weights=2:0.3 promoted=2"
     status = run_cli("canary", "status", "--alias", "ping:live").output
     assert "nodejs22.x" in status and "100%" in status
+
+    rolled = run_cli("canary", "rollback", "--alias", "ping:live").output
+    assert "ping:live: promotion undone: version 1, 30% to version 2" in rolled
+    assert live() == ("1", {"2": 0.3})
+    assert memory not in lam.list_tags(Resource=arn)["Tags"]
+    cleared = run_cli("canary", "rollback", "--alias", "ping:live").output
+    assert "weights cleared: the 30% of version 2 go back to version 1" in cleared
+    assert live() == ("1", {})
+    message = refused()
+    assert "ping:live has no extra version, and no promotion to undo" in message and "\n" not in message
+    assert live() == ("1", {})
+
+    run_cli("canary", "set", "20", "--alias", "ping:live", "--version", "2")
+    run_cli("canary", "promote", "--alias", "ping:live")
+    lam.update_alias(FunctionName="ping", Name="live", FunctionVersion="1")  # moved since the promotion
+    assert "no promotion to undo" in refused()
+    assert live() == ("1", {})
 
 
 def test_node18_guard_refuses_a_new_function_and_leaves_an_existing_one(moto_url: str, tmp_path: Path) -> None:
@@ -473,6 +523,126 @@ def test_node18_guard_refuses_a_new_function_and_leaves_an_existing_one(moto_url
         memorySize=256)))
     with pytest.raises(UserError, match=r"refusing to update function ping-stable on nodejs18.x.*2026-03-09"):
         deploy(bigger, "prod", fresh_target(bigger), phases=("functions",))
+
+
+# ---- throttling: botocore's standard retries ------------------------------------------------------------------------
+class ThrottlingProxy:
+    """A real HTTP server on 127.0.0.1 that answers the first `times` requests of one operation (method and path)
+    with HTTP 429 and AWS's error shape, and forwards every other request to `upstream`."""
+
+    HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+    def __init__(self, upstream: str, method: str, path: str, code: str, body: dict[str, str], times: int) -> None:
+        self.upstream = urlsplit(upstream)
+        self.operation = (method, path)
+        self.code, self.body, self.times = code, json.dumps(body).encode(), times
+        self.attempts: list[float] = []  # monotonic arrival times of the operation's requests
+        self.statuses: list[int] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ThrottlingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def handle_one(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if (self.command, urlsplit(self.path).path) == proxy.operation:
+                    proxy.attempts.append(time.monotonic())
+                    if len(proxy.attempts) <= proxy.times:
+                        proxy.statuses.append(429)
+                        self.send_response(429)
+                        self.send_header("x-amzn-ErrorType", proxy.code)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(proxy.body)))
+                        self.end_headers()
+                        self.wfile.write(proxy.body)
+                        return
+                connection = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
+                headers = {key: value for key, value in self.headers.items() if key.lower() not in proxy.HOP_BY_HOP}
+                connection.request(self.command, self.path, body=body or None, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                connection.close()
+                if (self.command, urlsplit(self.path).path) == proxy.operation:
+                    proxy.statuses.append(response.status)
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in proxy.HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_one
+
+        return Handler
+
+
+THROTTLED_READS = {  # a real throttling answer of each service, on a read that `plan` makes once
+    "lambda GetFunction": ("GET", "/2015-03-31/functions/ping-stable", "TooManyRequestsException",
+                           {"Type": "User", "message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}),
+    "apigateway GetRestApis": ("GET", "/restapis", "TooManyRequestsException", {"message": "Too Many Requests"}),
+}
+
+
+def fixed_jitter(monkeypatch: pytest.MonkeyPatch, value: float) -> None:
+    """Standard retry mode sleeps rand(0, 1) * min(scale * 2 ** i, 20) seconds before retry i (scale 1 s for
+    throttling, 0.05 s otherwise): fix rand at `value`."""
+    original = ExponentialBackoff.__init__
+
+    def init(self: ExponentialBackoff, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "random": lambda: value})
+
+    monkeypatch.setattr(ExponentialBackoff, "__init__", init)
+
+
+@pytest.mark.parametrize("operation", sorted(THROTTLED_READS))
+def test_a_throttled_read_is_retried_with_backoff_and_then_succeeds(
+        emulator: StackThread, monkeypatch: pytest.MonkeyPatch, operation: str) -> None:
+    method, path, code, body = THROTTLED_READS[operation]
+    throttled = 2
+    fixed_jitter(monkeypatch, 0.5)
+    with ThrottlingProxy(emulator.url, method, path, code, body, times=throttled) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        loaded = load_config(PING)
+        target = fresh_target(loaded)
+        assert target.kind == "emulator"  # the health probe went through the proxy
+        log = CallLog(target)
+        plan = compute_plan(loaded, "prod", target)
+        assert len(plan.pending) == 9  # as without throttling
+        assert sum(1 for name, _ in log.calls if name == operation.split()[1]) == 1
+        assert len(proxy.attempts) == throttled + 1 and proxy.statuses == [429, 429, 200]
+        gaps = [later - earlier for earlier, later in zip(proxy.attempts, proxy.attempts[1:], strict=False)]
+        assert gaps[0] >= 0.5 and gaps[1] >= 1.0, gaps  # 0.5 * 1 s * 2 ** i: the throttling backoff, doubling
+        assert "No changes." not in run_cli("plan", str(PING), "--stage", "prod").output
+
+
+def test_throttling_that_outlasts_the_retries_is_a_one_line_error(
+        emulator: StackThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    method, path, code, body = THROTTLED_READS["lambda GetFunction"]
+    fixed_jitter(monkeypatch, 0.0)
+    with ThrottlingProxy(emulator.url, method, path, code, body, times=100) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        result = run_cli("plan", str(PING), "--stage", "prod", ok=False)
+    assert isinstance(result.exception, UserError), (result.output, result.exception)
+    message = str(result.exception)
+    assert message == ("lambda GetFunction was throttled (TooManyRequestsException: Rate exceeded) 6 times, retried "
+                       "with backoff; wait a minute and run the command again (the account's request rate is shared "
+                       "by every caller in the region)")
+    assert len(proxy.attempts) == 6  # RETRY_CONFIG's max_attempts
 
 
 # ---- errors, packaging, imports -------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@ CloudFormation template and an OpenAPI export, export/import round trips, cfn-li
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from scipy.stats import binom
 
@@ -29,7 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 SEED = EXAMPLES / "seed" / "serverless.yml"
 FIXED = EXAMPLES / "seed-fixed" / "serverless.yml"
-PING = EXAMPLES / "ping" / "canary.yaml"
+PING_DIR = EXAMPLES / "ping"
+PING = PING_DIR / "canary.yaml"
 ALIAS = EXAMPLES / "alias-routing" / "canary.yaml"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 NODE18, NODE22 = '"node":"v18.', '"node":"v22.'
@@ -65,8 +69,9 @@ def code_dirs(loaded: object) -> dict[str, Path]:
 
 
 def without_code(loaded: object) -> dict[str, object]:
-    """The config dump with code paths left out (they are relative to different folders)."""
-    dump = loaded.config.model_dump()  # type: ignore[attr-defined]
+    """The config dump with code paths left out (they are relative to different folders), and canary.yaml's
+    `acknowledge` (for `check` only; the exports do not carry it)."""
+    dump = loaded.config.model_dump(exclude={"acknowledge"})  # type: ignore[attr-defined]
     for function in dump["functions"].values():
         function.pop("code")
     return dump
@@ -119,9 +124,33 @@ def test_shell_steps_of_the_seed_are_checked() -> None:
     step3 = line_of(steps, "aws apigateway update-stage")
     step4a = line_of(steps, "aws apigateway update-stage", after="Aumentar canary")
     step4b = line_of(steps, "aws apigateway update-stage", after="Full promotion")
-    assert found == [(step3, "update-stage-percent"), (step4a, "cli-missing-argument"),
-                     (step4a, "update-stage-percent"), (step4b, "cli-missing-argument"),
-                     (step4b, "promotion-removes-canary")]
+    ops3 = line_of(steps, "--patch-ops", after="Ativar Canary")
+    ops4a = line_of(steps, "--patch-ops", after="Aumentar canary")
+    ops4b = line_of(steps, "--patch-ops", after="Full promotion")
+    assert found == sorted([(step3, "update-stage-percent"), (ops3, "cli-unknown-option"),
+                            (step4a, "cli-missing-argument"), (step4a, "update-stage-percent"),
+                            (ops4a, "cli-unknown-option"), (step4b, "cli-missing-argument"),
+                            (step4b, "promotion-removes-canary"), (ops4b, "cli-unknown-option")])
+
+
+def test_patch_ops_is_reported_at_its_line_with_the_spelled_out_option(tmp_path: Path) -> None:
+    """AWS CLI v1 rejects `--patch-ops` ('Unknown options: --patch-ops, ...'); the option is --patch-operations."""
+    script = EXAMPLES / "seed" / "deploy-runtime-canary.sh"
+    findings = [finding for finding in check(script) if finding.code == "cli-unknown-option"]
+    assert [finding.line for finding in findings] == [line_of(script, "--patch-ops")]
+    (finding,) = findings
+    assert "Unknown options: --patch-ops, op=replace,path=/canarySettings/percentTraffic" in finding.message
+    assert finding.fix.startswith("spell the option out: `--patch-operations op=replace,path=/canarySettings/")
+    result = CliRunner().invoke(check_command, [str(script)])
+    assert f"{script}:{finding.line}: `--patch-ops` is not an option" in result.stdout
+    spelled = tmp_path / "spelled.sh"
+    spelled.write_text("aws apigateway update-stage --rest-api-id $API_ID --stage-name prod \\\n"
+                       "  --patch-operations op=replace,path=/canarySettings/percentTraffic,value=10\n"
+                       "aws apigateway update-stage --rest-api-id $API_ID --stage-name prod \\\n"
+                       "  --patch-ops=op=remove,path=/canarySettings\n")
+    assert [(finding.line, finding.code) for finding in check(spelled)] == [
+        (1, "update-stage-percent"), (3, "promotion-removes-canary"), (4, "cli-unknown-option")]
+    assert "`--patch-operations op=remove,path=/canarySettings`" in check(spelled)[-1].fix
 
 
 # ---- the fixed seed: clean, and served as configured ---------------------------------------------------------
@@ -132,6 +161,41 @@ def test_the_fixed_seed_is_clean() -> None:
         assert report.findings == []
         assert [finding.code for finding in report.acknowledged] == ["runtime-blocked"]
     assert load_any(FIXED, stage="prod").unsupported == []
+
+
+def test_canary_yaml_acknowledges_node_18_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """canary.yaml's top-level `acknowledge` is what check's runtime-blocked fix asks for: the ping example carries
+    it and is clean (exit 0), and so is the CI workflow's check step in a repository laid out like it."""
+    after_block = dt.date(2026, 11, 26)
+    report = run_check(PING, today=after_block)
+    assert report.findings == []
+    assert [(item.code, item.subject) for item in report.acknowledged] == [("runtime-blocked", "ping-stable")]
+    result = CliRunner().invoke(check_command, [str(PING)])
+    assert result.exit_code == 0, result.output
+    assert "acknowledged (not reported): runtime-blocked:ping-stable" in result.stderr
+
+    text = PING.read_text(encoding="utf-8")
+    unacknowledged = tmp_path / "canary.yaml"
+    unacknowledged.write_text(re.sub(r"(?m)^acknowledge:.*\n", "", text), encoding="utf-8")
+    (finding,) = check(unacknowledged, today=after_block)
+    assert finding.code == "runtime-blocked" and finding.subject == "ping-stable"
+    entry = re.search(r"`acknowledge: \[(.+?)\]`", finding.fix)
+    assert entry is not None and entry.group(1) == "runtime-blocked:ping-stable"
+    unacknowledged.write_text(f"acknowledge: [{entry.group(1)}]\n" + unacknowledged.read_text(encoding="utf-8"))
+    assert check(unacknowledged, today=after_block) == []  # the fix, applied as written, is accepted
+    unacknowledged.write_text("acknowledge: runtime-blocked\n" + re.sub(r"(?m)^acknowledge:.*\n", "", text))
+    with pytest.raises(UserError, match=r"canary.yaml:1: acknowledge: Input should be a valid list"):
+        load_config(unacknowledged)
+    assert [item.code for item in check(unacknowledged, today=after_block)] == ["invalid", "runtime-blocked"]
+
+    workflow = yaml.safe_load((EXAMPLES / "ci" / "github-actions.yml").read_text(encoding="utf-8"))
+    steps = [shlex.split(step["run"]) for step in workflow["jobs"]["split"]["steps"] if "run" in step]
+    (command,) = [argv for argv in steps if argv[:2] == ["lambda-canary", "check"]]
+    repository = tmp_path / "repository"
+    shutil.copytree(PING_DIR, repository)
+    monkeypatch.chdir(repository)
+    result = CliRunner().invoke(check_command, command[2:])
+    assert result.exit_code == 0, result.output
 
 
 def test_the_fixed_seed_splits_between_node_18_and_node_22() -> None:
@@ -156,7 +220,8 @@ def test_ping_template_and_openapi_serve_what_canary_yaml_serves(name: str) -> N
     """Same model, same routes, and with the same seed the same bodies in the same order as canary.yaml."""
     reference = load_config(PING)
     imported = load_any(EXAMPLES / "ping" / name)
-    assert imported.config == reference.config
+    assert reference.config.acknowledge == ["runtime-blocked:ping-stable"]
+    assert imported.config == reference.config.model_copy(update={"acknowledge": []})  # for `check` only
     assert code_dirs(imported) == code_dirs(reference)
     answers = []
     for loaded in (reference, imported):

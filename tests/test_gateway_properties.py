@@ -1,17 +1,29 @@
-"""Property tests: the canary choice (reference §2.3, §2.4) and stage-variable rules and substitution (§1.1)."""
+"""Property tests: the canary choice (reference §2.3, §2.4) and stage-variable rules and substitution (§1.1).
+
+A statistical test states its false-failure probability: the chance that it fails although the code is right, taken
+over the seeds it uses as if they were drawn at random (runs are derandomised, so a given checkout either always
+passes or always fails). A Hypothesis test splits its 1e-6 over its examples (union bound). Python's Mersenne
+Twister is treated as an ideal source; `choose_variant` compares `random() * 100.0` with percentTraffic, and the
+rounding of `* 100.0` and of `percent / 100` moves each draw's canary probability off percent/100 by less than
+4·2**-53 (a scan of 20,000 percentages found at most 2**-53), so m draws differ from Binomial(m, percent/100) by less
+than m·4·2**-53 in total variation; that slack comes off the budget first.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 import re
 
+import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from scipy.stats import binom
+from scipy.stats import binom, norm
 
 from emulator.apigateway.canary import choose_variant
 from emulator.apigateway.lambda_uri import parse_lambda_uri
 from emulator.apigateway.model import CanarySettings, Stage
+from emulator.stats.statistics import binomial_acceptance_bounds, wilson_interval
 from emulator.stage_variables import (
     StageVariableError,
     UndefinedStageVariable,
@@ -23,7 +35,8 @@ from emulator.stage_variables import (
     value_error,
 )
 
-TAIL = 0.5e-6  # false-failure probability allowed on each side of the binomial bound
+TEST_FALSE_FAILURE = 1e-6  # per test, at most
+DRAW_SLACK = 4 * 2.0**-53  # per draw: |P(choose_variant picks the canary) - percent/100| (module docstring)
 NAME_MESSAGE = "Invalid stage variable name: {}.  Please use names with only word characters."
 VALUE_MESSAGE = ("Invalid stage variable value: {}.  Please use values with alphanumeric characters and the symbols "
                  "' ', -', '.', '_', ':', '/', '?', '&', '=', and ','.")
@@ -41,15 +54,19 @@ seeds = st.integers(min_value=0, max_value=2**64)
 literals = st.text(st.characters(codec="utf-8", exclude_characters="$"), max_size=20)
 PROPERTY = settings(derandomize=True, deadline=None)
 
+SHARE_EXAMPLES = 100
+SHARE_MAX_N = 3000
+SHARE_FALSE_FAILURE = (TEST_FALSE_FAILURE - SHARE_EXAMPLES * SHARE_MAX_N * DRAW_SLACK) / SHARE_EXAMPLES  # ≈ 1e-8
 
-def canary_bound(n: int, percent: float) -> tuple[int, int]:
+
+def canary_bound(n: int, percent: float, false_failure: float) -> tuple[int, int]:
     """[low, high] for the canary count of n requests at `percent`, by exact binomial quantiles.
 
-    low = binom.ppf(0.5e-6) and high = binom.isf(0.5e-6), so P(X < low) < 0.5e-6 and P(X > high) <= 0.5e-6:
-    a correct choice falls outside with probability at most 1e-6.
+    P(X < low) <= false_failure/2 and P(X > high) <= false_failure/2 for X ~ Binomial(n, percent/100)
+    (binomial_acceptance_bounds: binom.ppf / binom.isf, checked against cdf / sf), so a correct choice falls outside
+    with probability at most false_failure.
     """
-    p = percent / 100.0
-    return int(binom.ppf(TAIL, n, p)), int(binom.isf(TAIL, n, p))
+    return binomial_acceptance_bounds(n, percent / 100.0, false_failure)
 
 
 def canary_stage(percent: float, variables: dict[str, str] | None = None,
@@ -59,28 +76,32 @@ def canary_stage(percent: float, variables: dict[str, str] | None = None,
 
 
 # ---- canary share -------------------------------------------------------------------------------------------
-@PROPERTY
-@given(percent=percents, seed=seeds, n=st.sampled_from([200, 1000, 3000]))
+@settings(PROPERTY, max_examples=SHARE_EXAMPLES)
+@given(percent=percents, seed=seeds, n=st.sampled_from([200, 1000, SHARE_MAX_N]))
 def test_canary_share_stays_inside_the_binomial_bound(percent: float, seed: int, n: int) -> None:
-    """The canary count of n choices lies in [binom.ppf(0.5e-6), binom.isf(0.5e-6)] for p = percentTraffic/100.
+    """The canary count of n choices lies in the exact binomial bound at e for p = percentTraffic/100.
 
-    A correct implementation fails one example with probability at most 1e-6 (0.5e-6 per tail). At 0 and 100 the
-    bound is exactly [0, 0] and [n, n].
+    e = (1e-6 - 100·3000·4·2**-53) / 100 ≈ 1e-8 per example (e/2 per tail); the rounding slack adds less than
+    3000·4·2**-53 per example. At 0 and 100 the bound is exactly [0, 0] and [n, n].
+    False-failure probability: <= e + 3000·4·2**-53 per example, <= 1e-6 for the test (100 examples).
     """
     stage = canary_stage(percent)
     rng = random.Random(seed)
     canary = sum(choose_variant(stage, rng).is_canary for _ in range(n))
-    low, high = canary_bound(n, percent)
+    low, high = canary_bound(n, percent, SHARE_FALSE_FAILURE)
     assert low <= canary <= high, f"{canary}/{n} canary requests at {percent}% (bound [{low}, {high}])"
 
 
 @PROPERTY
 @given(percent=st.floats(min_value=0.5, max_value=99.5))
 def test_the_bound_narrows_as_n_grows(percent: float) -> None:
-    """The bound's width as a share of n shrinks strictly from 100 to 400 to 1600 to 6400 requests."""
+    """The bound's width as a share of n shrinks strictly from 100 to 400 to 1600 to 6400 requests.
+
+    False-failure probability: 0 (no randomness).
+    """
     widths = []
     for n in (100, 400, 1600, 6400):
-        low, high = canary_bound(n, percent)
+        low, high = canary_bound(n, percent, SHARE_FALSE_FAILURE)
         assert low <= n * percent / 100 <= high
         widths.append((high - low) / n)
     assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(widths), widths
@@ -88,8 +109,8 @@ def test_the_bound_narrows_as_n_grows(percent: float) -> None:
 
 def test_the_bound_is_exact_at_the_edges() -> None:
     """0 % and 100 % allow no deviation at all."""
-    assert canary_bound(1000, 0.0) == (0, 0)
-    assert canary_bound(1000, 100.0) == (1000, 1000)
+    assert canary_bound(1000, 0.0, SHARE_FALSE_FAILURE) == (0, 0)
+    assert canary_bound(1000, 100.0, SHARE_FALSE_FAILURE) == (1000, 1000)
 
 
 # ---- stage-variable overrides -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ alias (RoutingConfig, reference §5.2): set the weight, promote, roll back, stat
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from emulator.errors import UserError
 
 ROLLBACK = "lambda-canary:rollback-"
 TAG_VALUE_MAX = 256
+TAG_KEY_MAX = 128
 PROMOTE_OPERATIONS = [  # the documented promotion, exactly (reference §2.5)
     {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
     {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
@@ -297,24 +299,74 @@ def set_alias_weight(target: Target, ref: AliasRef, percent: float, version: str
     return result
 
 
+def alias_memory_key(alias: str) -> str:
+    """The function tag that remembers an alias's state before its last promotion (keys are at most 128
+    characters: a long alias name is replaced by a digest of it)."""
+    key = f"{ROLLBACK}alias-{alias}"
+    return key if len(key) <= TAG_KEY_MAX else f"{ROLLBACK}alias-{hashlib.sha256(alias.encode()).hexdigest()[:32]}"
+
+
+def encode_alias_memory(previous: str, weights: dict[str, float], promoted: str) -> str:
+    """`previous=1 weights=2:0.3 promoted=2`: letters, digits, spaces and `=.:/` only (Lambda's tag characters)."""
+    pairs = "/".join(f"{version}:{weight!r}" for version, weight in sorted(weights.items()))
+    return f"previous={previous} weights={pairs} promoted={promoted}"
+
+
+def decode_alias_memory(text: str) -> tuple[str, dict[str, float], str] | None:
+    """The inverse of encode_alias_memory, or None when the tag does not read as one."""
+    fields = dict(item.partition("=")[::2] for item in text.split(" "))
+    try:
+        weights = {version: float(weight) for version, _, weight in
+                   (pair.partition(":") for pair in fields["weights"].split("/") if pair)}
+        previous, promoted = fields["previous"], fields["promoted"]
+    except (KeyError, ValueError):
+        return None
+    return (previous, weights, promoted) if previous and promoted else None
+
+
+def _function_arn(alias: dict[str, Any]) -> str:
+    return str(alias["AliasArn"]).rsplit(":", 1)[0]
+
+
 def promote_alias(target: Target, ref: AliasRef) -> dict[str, Any]:
-    """FunctionVersion := the extra version; weights cleared."""
+    """FunctionVersion := the extra version; weights cleared. The alias's previous FunctionVersion and weights
+    are kept in a function tag first, so `rollback` can restore them."""
     alias = _alias(target, ref)
-    extra = next(iter(_weights(alias)), None)
+    weights = _weights(alias)
+    extra = next(iter(weights), None)
     if extra is None:
         raise UserError(f"alias {ref.function}:{ref.alias} has no extra version to promote")
-    result: dict[str, Any] = target.client("lambda").update_alias(
-        FunctionName=ref.function, Name=ref.alias, FunctionVersion=extra,
-        RoutingConfig={"AdditionalVersionWeights": {}})
+    memory = encode_alias_memory(str(alias["FunctionVersion"]), weights, extra)
+    lam = target.client("lambda")
+    lam.tag_resource(Resource=_function_arn(alias), Tags={alias_memory_key(ref.alias): memory})
+    result: dict[str, Any] = lam.update_alias(FunctionName=ref.function, Name=ref.alias, FunctionVersion=extra,
+                                              RoutingConfig={"AdditionalVersionWeights": {}})
     return result
 
 
-def rollback_alias(target: Target, ref: AliasRef) -> dict[str, Any]:
-    """Weights cleared: everything back to the primary version."""
-    _alias(target, ref)
-    result: dict[str, Any] = target.client("lambda").update_alias(
-        FunctionName=ref.function, Name=ref.alias, RoutingConfig={"AdditionalVersionWeights": {}})
-    return result
+def rollback_alias(target: Target, ref: AliasRef) -> str:
+    """Live weights are cleared (everything back to the primary version). Without weights, the last promotion is
+    undone (the previous version and weights restored) when the alias is still as that promotion left it."""
+    alias = _alias(target, ref)
+    weights = _weights(alias)
+    lam = target.client("lambda")
+    revision = {"RevisionId": alias["RevisionId"]} if alias.get("RevisionId") else {}
+    if weights:
+        lam.update_alias(FunctionName=ref.function, Name=ref.alias, RoutingConfig={"AdditionalVersionWeights": {}},
+                         **revision)
+        shares = ", ".join(f"{100.0 * weight:g}% of version {version}" for version, weight in weights.items())
+        return f"weights cleared: the {shares} go back to version {alias['FunctionVersion']}"
+    arn, key = _function_arn(alias), alias_memory_key(ref.alias)
+    memory = decode_alias_memory(dict(lam.list_tags(Resource=arn).get("Tags") or {}).get(key, ""))
+    if memory is None or memory[2] != str(alias["FunctionVersion"]):
+        raise UserError(f"alias {ref.function}:{ref.alias} has no extra version, and no promotion to undo (it changed "
+                        "since the last promotion, or none was made with lambda-canary)")
+    previous, previous_weights, _promoted = memory
+    lam.update_alias(FunctionName=ref.function, Name=ref.alias, FunctionVersion=previous,
+                     RoutingConfig={"AdditionalVersionWeights": previous_weights}, **revision)
+    lam.untag_resource(Resource=arn, TagKeys=[key])  # a promotion is undone once
+    shares = "".join(f", {100.0 * weight:g}% to version {version}" for version, weight in previous_weights.items())
+    return f"promotion undone: version {previous}{shares}"
 
 
 def alias_status(target: Target, ref: AliasRef) -> list[tuple[str, float, str]]:

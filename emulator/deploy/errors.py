@@ -21,6 +21,10 @@ from emulator.errors import UserError
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
 BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
                    "ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature"}
+# What botocore's standard retry mode treats as throttling (retried with exponential backoff).
+THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+             "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+             "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown"}
 _PERFORM = re.compile(r"perform:\s*(?P<action>[\w-]+:[\w*-]+)(?:\s+on resource:\s*(?P<resource>\S+))?")
 # IAM action names that differ from the Lambda operation names.
 LAMBDA_ACTIONS = {"Invoke": "InvokeFunction", "ListVersionsByFunction": "ListVersionsByFunction"}
@@ -66,9 +70,15 @@ def explain(error: BaseException, call: Call | None = None) -> UserError | None:
         return None
     info = error.response.get("Error", {})
     code = str(info.get("Code", ""))
-    message = str(info.get("Message", "") or error.response.get("message", "")).strip()
+    message = " ".join(str(info.get("Message", "") or error.response.get("message", "")).split())
     operation = error.operation_name
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    service = call.service if call and call.operation == operation else "AWS"
+    if code in THROTTLED or (status == 429 and code not in BAD_CREDENTIALS):
+        attempts = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+        return UserError(f"{service} {operation} was throttled ({code or 'HTTP 429'}: {message or 'rate exceeded'}) "
+                         f"{attempts} time{'s' if attempts > 1 else ''}, retried with backoff; wait a minute and run "
+                         "the command again (the account's request rate is shared by every caller in the region)")
     if code in ACCESS_DENIED or (status == 403 and code not in BAD_CREDENTIALS):
         found = _PERFORM.search(message)
         permission = found.group("action") if found else (call.permission if call else f"the {operation} action")
@@ -77,7 +87,6 @@ def explain(error: BaseException, call: Call | None = None) -> UserError | None:
                          "grant it to the caller (or use a profile that has it)")
     if code in BAD_CREDENTIALS:
         return UserError(f"AWS rejected the credentials ({code}: {message}); check AWS_PROFILE / the access keys")
-    service = call.service if call and call.operation == operation else "AWS"
     return UserError(f"{service} {operation} failed: {code}: {message}".rstrip(": "))
 
 
