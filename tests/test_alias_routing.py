@@ -21,12 +21,13 @@ from emulator.testing import StackThread
 REPO = Path(__file__).resolve().parent.parent
 ALIAS_EXAMPLE = REPO / "examples" / "alias-routing" / "canary.yaml"
 COMBINED = REPO / "tests" / "fixtures" / "alias" / "combined.yaml"
-FALSE_FAILURE = 1e-6  # per bounded count: two-sided exact binomial quantile bound
+TEST_FALSE_FAILURE = 1e-6  # per test, at most: a test with k bounded counts gives each 1e-6 / k
 
 
-def within(count: int, n: int, p: float) -> bool:
-    """Is `count` inside [ppf(ff/2), isf(ff/2)] of Binomial(n, p)?"""
-    return binom.ppf(FALSE_FAILURE / 2, n, p) <= count <= binom.isf(FALSE_FAILURE / 2, n, p)
+def within(count: int, n: int, p: float, false_failure: float) -> bool:
+    """Is `count` inside [ppf(ff/2), isf(ff/2)] of Binomial(n, p)? A correct split is outside with probability at most
+    `false_failure` (two-sided exact binomial quantile bound)."""
+    return binom.ppf(false_failure / 2, n, p) <= count <= binom.isf(false_failure / 2, n, p)
 
 
 def sample(running: StackThread, requests: int) -> list[tuple[dict[str, object], str]]:
@@ -42,24 +43,34 @@ def sample(running: StackThread, requests: int) -> list[tuple[dict[str, object],
 
 
 def test_the_alias_example_serves_both_runtimes_in_its_weights() -> None:
+    """One bounded count (version 2 at 10 %; its lower bound, 27, already demands a version 2 answer).
+
+    False-failure probability: <= 1e-6.
+    """
     requests = 600
     with StackThread(ALIAS_EXAMPLE, StackOptions(port=0, seed=31, access_log=False, function_logs=False)) as running:
         bodies = [body for body, _ in sample(running, requests)]
     assert all((body["version"], str(body["node"])[:4]) in {("1", "v18."), ("2", "v22.")} for body in bodies)
     v2 = sum(body["version"] == "2" for body in bodies)
-    assert v2 > 0 and within(v2, requests, 0.10), v2
+    assert v2 > 0 and within(v2, requests, 0.10, TEST_FALSE_FAILURE), v2
 
 
 def test_an_api_canary_over_a_weighted_alias_multiplies_the_shares() -> None:
+    """Three bounded counts, each at 1e-6 / 3: canary requests at 50 %, version 2 among the canary requests at 20 %
+    (given their number, a Binomial(canary, 0.2)), and Node 22 among all requests at 50 % · 20 % = 10 %.
+
+    False-failure probability: <= 3 · 1e-6 / 3 = 1e-6.
+    """
+    per_check = TEST_FALSE_FAILURE / 3
     requests = 800
     with StackThread(COMBINED, StackOptions(port=0, seed=32, access_log=False, function_logs=False)) as running:
         results = sample(running, requests)
     canary = [body for body, variant in results if variant == "canary"]
     base = [body for body, variant in results if variant == "base"]
-    assert within(len(canary), requests, 0.5)
+    assert within(len(canary), requests, 0.5, per_check)
     assert all(body["version"] == "1" for body in base), "base requests use alias stable: version 1 only"
-    assert within(sum(body["version"] == "2" for body in canary), len(canary), 0.2)
-    assert within(sum(str(body["node"]).startswith("v22.") for body, _ in results), requests, 0.5 * 0.2)
+    assert within(sum(body["version"] == "2" for body in canary), len(canary), 0.2, per_check)
+    assert within(sum(str(body["node"]).startswith("v22.") for body, _ in results), requests, 0.5 * 0.2, per_check)
 
 
 @pytest.mark.parametrize(("alias", "message"), [
@@ -85,6 +96,10 @@ def test_aliases_aws_refuses_are_config_errors(tmp_path: Path, alias: str, messa
 
 def test_deploying_the_alias_example_to_the_emulator_gives_the_same_versions_runtimes_and_weights(
         tmp_path: Path) -> None:
+    """One bounded count (Node 22 at 10 % of 400; its lower bound, 14, already demands a Node 22 answer).
+
+    False-failure probability: <= 1e-6.
+    """
     options = StackOptions(port=0, seed=33, backend="process", access_log=False, function_logs=False)
     with StackThread(None, options) as account:
         env = {**os.environ, "AWS_ENDPOINT_URL": account.url, "AWS_ACCESS_KEY_ID": "test",
@@ -110,4 +125,4 @@ def test_deploying_the_alias_example_to_the_emulator_gives_the_same_versions_run
                                              headers={"Host": f"{api}.execute-api.localhost"})
             with urllib.request.urlopen(request, timeout=30) as response:
                 v22 += json.loads(response.read())["node"].startswith("v22.")
-        assert v22 > 0 and within(v22, requests, 0.10)
+        assert v22 > 0 and within(v22, requests, 0.10, TEST_FALSE_FAILURE)

@@ -49,6 +49,7 @@ PING = PING_DIR / "canary.yaml"
 SEED = 20240611
 BEFORE_BLOCKS = dt.date(2026, 1, 1)  # before AWS blocked creating nodejs18.x functions
 API = "multi-runtime-api"
+TEST_FALSE_FAILURE = 1e-6  # per test, at most: a test with k random bounded checks gives each 1e-6 / k
 
 
 # ---- fixtures -----------------------------------------------------------------------------------------------
@@ -175,12 +176,14 @@ def node_majors(url: str, n: int) -> Counter[str]:
     return counts
 
 
-def assert_share(counts: Counter[str], percent: float) -> None:
-    """The Node 22 (canary) share is inside the binomial bounds for `percent` (false failure <= 1e-6)."""
+def assert_share(counts: Counter[str], percent: float, false_failure: float) -> None:
+    """The Node 22 (canary) count is inside the two-sided exact binomial bound [binom.ppf(ff/2), binom.isf(ff/2)] for
+    `percent`, which a correct split misses with probability at most `false_failure`. At 0 % and 100 % the bound is
+    [0, 0] or [n, n] and every request goes one way: such a check cannot fail by chance."""
     n = sum(counts.values())
     assert set(counts) <= {"v18", "v22"}, counts
     p = percent / 100.0
-    low, high = binom.ppf(0.5e-6, n, p), binom.isf(0.5e-6, n, p)
+    low, high = binom.ppf(false_failure / 2, n, p), binom.isf(false_failure / 2, n, p)
     assert low <= counts["v22"] <= high, f"{counts} outside [{low}, {high}] for {percent}%"
 
 
@@ -228,18 +231,23 @@ def test_deploy_then_plan_shows_no_changes_and_a_second_deploy_makes_no_mutating
 
 
 def test_the_seed_flow_stable_10_50_promote_rollback(emulator: StackThread, tmp_path: Path) -> None:
-    """Stable only, canary at 10 %, 50 %, promote, roll back: the data plane's split after each step."""
+    """Stable only, canary at 10 %, 50 %, promote, roll back: the data plane's split after each step.
+
+    Six shares are checked; four are certain (0 % or 100 %), two are random (10 % and 50 %) and each of those is
+    checked at 1e-6 / 2. False-failure probability: <= 2 · 0.5e-6 = 1e-6.
+    """
+    per_check = TEST_FALSE_FAILURE / 2
     stable = write_config(tmp_path, "stable", without_canary)
     run_cli("deploy", str(stable), "--stage", "prod")
     n = 300
-    assert_share(node_majors(emulator.url, n), 0.0)
+    assert_share(node_majors(emulator.url, n), 0.0, per_check)
 
     set10 = run_cli("canary", "set", "10", "--config", str(PING), "--stage", "prod")
     assert "canary at 10%" in set10.output
-    assert_share(node_majors(emulator.url, n), 10.0)
+    assert_share(node_majors(emulator.url, n), 10.0, per_check)
 
     run_cli("canary", "set", "50", "--api", API, "--stage", "prod")
-    assert_share(node_majors(emulator.url, n), 50.0)
+    assert_share(node_majors(emulator.url, n), 50.0, per_check)
     status = run_cli("canary", "status", "--api", API, "--stage", "prod").output
     assert "ping-stable (nodejs18.x" in status and "ping-canary (nodejs22.x" in status and "50%" in status
 
@@ -254,21 +262,25 @@ def test_the_seed_flow_stable_10_50_promote_rollback(emulator: StackThread, tmp_
         {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"},
         {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
         {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"}]
-    assert_share(node_majors(emulator.url, n), 100.0)
+    assert_share(node_majors(emulator.url, n), 100.0, per_check)
     assert "no canary" in run_cli("canary", "status", "--api", API, "--stage", "prod").output
 
     rolled = run_cli("canary", "rollback", "--api", API, "--stage", "prod")
     assert "promotion undone" in rolled.output
-    assert_share(node_majors(emulator.url, n), 0.0)
+    assert_share(node_majors(emulator.url, n), 0.0, per_check)
     again = run_cli("canary", "rollback", "--api", API, "--stage", "prod", ok=False)
     assert isinstance(again.exception, UserError) and "no promotion to undo" in str(again.exception)
 
     run_cli("canary", "set", "30", "--config", str(PING), "--stage", "prod")
     assert "canary removed" in run_cli("canary", "rollback", "--config", str(PING), "--stage", "prod").output
-    assert_share(node_majors(emulator.url, n), 0.0)
+    assert_share(node_majors(emulator.url, n), 0.0, per_check)
 
 
 def test_a_deploy_interrupted_midway_reports_and_converges(emulator: StackThread) -> None:
+    """Four interrupted deploys, then one that converges; the split at 10 % is one bounded check.
+
+    False-failure probability: <= 1e-6.
+    """
     loaded = load_config(PING)
     reports = []
     for fail_after in (2, 2, 1, 3):  # the third run stops between PutMethod and PutIntegration
@@ -292,7 +304,7 @@ def test_a_deploy_interrupted_midway_reports_and_converges(emulator: StackThread
     assert len(deployments) == 1
     policy = json.loads(boto3.client("lambda").get_policy(FunctionName="ping-canary")["Policy"])
     assert len(policy["Statement"]) == 1
-    assert_share(node_majors(emulator.url, 200), 10.0)
+    assert_share(node_majors(emulator.url, 200), 10.0, TEST_FALSE_FAILURE)
 
 
 def test_cli_reports_completed_and_pending_steps(emulator: StackThread, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -591,10 +603,11 @@ class ThrottlingProxy:
         return Handler
 
 
-THROTTLED_READS = {  # a real throttling answer of each service, on a read that `plan` makes once
-    "lambda GetFunction": ("GET", "/2015-03-31/functions/ping-stable", "TooManyRequestsException",
-                           {"Type": "User", "message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}),
-    "apigateway GetRestApis": ("GET", "/restapis", "TooManyRequestsException", {"message": "Too Many Requests"}),
+THROTTLED_READS = {  # a real throttling answer of each service, on a read that `plan` makes once, and its answer
+    "lambda": (("GetFunction", "ping-stable"), "GET", "/2015-03-31/functions/ping-stable", "TooManyRequestsException",
+               {"Type": "User", "message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}, 404),
+    "apigateway": (("GetRestApis", None), "GET", "/restapis", "TooManyRequestsException",
+                   {"message": "Too Many Requests"}, 200),
 }
 
 
@@ -609,10 +622,10 @@ def fixed_jitter(monkeypatch: pytest.MonkeyPatch, value: float) -> None:
     monkeypatch.setattr(ExponentialBackoff, "__init__", init)
 
 
-@pytest.mark.parametrize("operation", sorted(THROTTLED_READS))
+@pytest.mark.parametrize("service", sorted(THROTTLED_READS))
 def test_a_throttled_read_is_retried_with_backoff_and_then_succeeds(
-        emulator: StackThread, monkeypatch: pytest.MonkeyPatch, operation: str) -> None:
-    method, path, code, body = THROTTLED_READS[operation]
+        emulator: StackThread, monkeypatch: pytest.MonkeyPatch, service: str) -> None:
+    call, method, path, code, body, answer = THROTTLED_READS[service]
     throttled = 2
     fixed_jitter(monkeypatch, 0.5)
     with ThrottlingProxy(emulator.url, method, path, code, body, times=throttled) as proxy:
@@ -623,26 +636,25 @@ def test_a_throttled_read_is_retried_with_backoff_and_then_succeeds(
         log = CallLog(target)
         plan = compute_plan(loaded, "prod", target)
         assert len(plan.pending) == 9  # as without throttling
-        assert sum(1 for name, _ in log.calls if name == operation.split()[1]) == 1
-        assert len(proxy.attempts) == throttled + 1 and proxy.statuses == [429, 429, 200]
+        assert [(name, params.get("FunctionName")) for name, params in log.calls].count(call) == 1
+        assert len(proxy.attempts) == throttled + 1 and proxy.statuses == [429, 429, answer]  # 404: not yet created
         gaps = [later - earlier for earlier, later in zip(proxy.attempts, proxy.attempts[1:], strict=False)]
         assert gaps[0] >= 0.5 and gaps[1] >= 1.0, gaps  # 0.5 * 1 s * 2 ** i: the throttling backoff, doubling
-        assert "No changes." not in run_cli("plan", str(PING), "--stage", "prod").output
 
 
 def test_throttling_that_outlasts_the_retries_is_a_one_line_error(
         emulator: StackThread, monkeypatch: pytest.MonkeyPatch) -> None:
-    method, path, code, body = THROTTLED_READS["lambda GetFunction"]
+    _call, method, path, code, body, _answer = THROTTLED_READS["lambda"]
     fixed_jitter(monkeypatch, 0.0)
     with ThrottlingProxy(emulator.url, method, path, code, body, times=100) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         result = run_cli("plan", str(PING), "--stage", "prod", ok=False)
     assert isinstance(result.exception, UserError), (result.output, result.exception)
     message = str(result.exception)
-    assert message == ("lambda GetFunction was throttled (TooManyRequestsException: Rate exceeded) 6 times, retried "
+    assert message == ("lambda GetFunction was throttled (TooManyRequestsException: Rate exceeded) 7 times, retried "
                        "with backoff; wait a minute and run the command again (the account's request rate is shared "
                        "by every caller in the region)")
-    assert len(proxy.attempts) == 6  # RETRY_CONFIG's max_attempts
+    assert len(proxy.attempts) == 7  # RETRY_CONFIG's max_attempts (6) counts the retries after the first attempt
 
 
 # ---- errors, packaging, imports -------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 """End to end over HTTP on 127.0.0.1: the ping canary on real Node 18 and Node 22, routing, Host selection,
-the admin stats, the access log and HTTP_PROXY with stage variables."""
+the admin stats, the access log and HTTP_PROXY with stage variables.
+
+A test whose outcome depends on the split states its false-failure probability (at most 1e-6), taken over the seed
+as if it were drawn at random. At 10 % a sample of n requests misses the canary with probability 0.9**n, below 1e-6
+from n = 132 on; a test that needs both runtimes sends at least BOTH_RUNTIMES = 150 (0.9**150 + 0.1**150 ≈ 1.4e-7).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gateway"
 PING = REPO / "examples" / "ping" / "canary.yaml"
 NODE18, NODE22 = '"node":"v18.', '"node":"v22.'
 SEED = 20240611
+BOTH_RUNTIMES = 150  # requests at 10 %: P(no Node 22 answer) + P(no Node 18 answer) = 0.9**150 + 0.1**150 < 1.4e-7
 
 
 # ---- the ping canary ------------------------------------------------------------------------------------------
@@ -58,7 +64,10 @@ def ping_many(running: StackThread, n: int) -> list[str]:
 
 
 def test_ten_percent_serves_both_node_18_and_node_22(ping10: tuple[StackThread, list[str]]) -> None:
-    """At 10 % both runtimes answer, and the canary share is inside the 1e-6 binomial bound."""
+    """At 10 % both runtimes answer, and the canary share is inside the 1e-6 binomial bound.
+
+    One bounded count; its bound [8, 59] of 300 already demands both runtimes. False-failure probability: <= 1e-6.
+    """
     running, _ = ping10
     n = 300
     runtimes = ping_many(running, n)
@@ -68,20 +77,27 @@ def test_ten_percent_serves_both_node_18_and_node_22(ping10: tuple[StackThread, 
 
 
 def test_ping_bodies_name_the_function_of_each_variant(ping10: tuple[StackThread, list[str]]) -> None:
-    """Node 18 answers come from ping-stable, Node 22 answers from ping-canary, with the path without the stage."""
+    """Node 18 answers come from ping-stable, Node 22 answers from ping-canary, with the path without the stage.
+
+    Both must appear in 150 requests. False-failure probability: 0.9**150 + 0.1**150 ≈ 1.4e-7.
+    """
     running, _ = ping10
     seen = set()
-    for _ in range(60):
+    for _ in range(BOTH_RUNTIMES):
         body = call(running.url, "GET", "/prod/ping").json()
         seen.add((body["node"].split(".")[0], body["function"], body["path"]))
     assert seen == {("v18", "ping-stable", "/ping"), ("v22", "ping-canary", "/ping")}
 
 
 def test_stats_count_each_variant(ping10: tuple[StackThread, list[str]]) -> None:
-    """GET /_lambda_canary/stats counts requests, functions and runtimes per variant."""
+    """GET /_lambda_canary/stats counts requests, functions and runtimes per variant.
+
+    Both variants must appear (a variant without requests has no entry) in 150 requests.
+    False-failure probability: 0.9**150 + 0.1**150 ≈ 1.4e-7.
+    """
     running, _ = ping10
     assert call(running.url, "DELETE", "/_lambda_canary/stats").status == 200
-    runtimes = ping_many(running, 80)
+    runtimes = ping_many(running, BOTH_RUNTIMES)
     reply = call(running.url, "GET", "/_lambda_canary/stats")
     assert reply.status == 200 and reply.header("Content-Type").startswith("application/json")
     (api,) = reply.json()["apis"].values()
@@ -112,18 +128,25 @@ def test_access_log_line_carries_the_decision(ping10: tuple[StackThread, list[st
 
 
 def test_the_same_seed_gives_the_same_split() -> None:
-    """Two stacks with one seed choose the same variants for the same request sequence."""
+    """Two stacks with one seed choose the same variants for the same request sequence.
+
+    The sequence must hold a Node 22 answer (so the comparison covers canary choices) in 150 requests.
+    False-failure probability: 0.9**150 ≈ 1.4e-7.
+    """
     sequences = []
     for _ in range(2):
         with StackThread(PING, StackOptions(port=0, seed=SEED, access_log=False, function_logs=False)) as running:
-            sequences.append(ping_many(running, 40))
+            sequences.append(ping_many(running, BOTH_RUNTIMES))
     assert sequences[0] == sequences[1]
     assert "22" in sequences[0]
 
 
 @pytest.mark.parametrize(("config", "node"), [("ping-0.yaml", "18"), ("ping-100.yaml", "22")])
 def test_zero_and_hundred_percent_go_one_way(config: str, node: str) -> None:
-    """percentTraffic 0: every request on Node 18 (base); 100: every request on Node 22 (canary)."""
+    """percentTraffic 0: every request on Node 18 (base); 100: every request on Node 22 (canary).
+
+    False-failure probability: 0 (no randomness at 0 % and 100 %).
+    """
     options = StackOptions(port=0, seed=SEED, access_log=False, function_logs=False)
     with StackThread(FIXTURES / config, options) as running:
         assert set(ping_many(running, 60)) == {node}

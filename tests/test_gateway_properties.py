@@ -23,7 +23,6 @@ from scipy.stats import binom, norm
 from emulator.apigateway.canary import choose_variant
 from emulator.apigateway.lambda_uri import parse_lambda_uri
 from emulator.apigateway.model import CanarySettings, Stage
-from emulator.stats.statistics import binomial_acceptance_bounds, wilson_interval
 from emulator.stage_variables import (
     StageVariableError,
     UndefinedStageVariable,
@@ -34,6 +33,7 @@ from emulator.stage_variables import (
     validate_variables,
     value_error,
 )
+from emulator.stats.statistics import binomial_acceptance_bounds, wilson_interval
 
 TEST_FALSE_FAILURE = 1e-6  # per test, at most
 DRAW_SLACK = 4 * 2.0**-53  # per draw: |P(choose_variant picks the canary) - percent/100| (module docstring)
@@ -111,6 +111,92 @@ def test_the_bound_is_exact_at_the_edges() -> None:
     """0 % and 100 % allow no deviation at all."""
     assert canary_bound(1000, 0.0, SHARE_FALSE_FAILURE) == (0, 0)
     assert canary_bound(1000, 100.0, SHARE_FALSE_FAILURE) == (1000, 1000)
+
+
+# ---- the share converges at Wilson's rate -------------------------------------------------------------------
+CONVERGENCE_EXAMPLES = 20
+CONVERGENCE_SCALE = 650  # n·p·(1-p) at the smallest size n; the other sizes are 4n and 16n
+CONVERGENCE_MAX_DRAWS = 16 * math.ceil(CONVERGENCE_SCALE / (0.01 * 0.99))  # p in (1 %, 99 %): p·(1-p) > 0.0099
+CONVERGENCE_BUDGET = (TEST_FALSE_FAILURE - CONVERGENCE_EXAMPLES * CONVERGENCE_MAX_DRAWS * DRAW_SLACK) / (
+    CONVERGENCE_EXAMPLES)  # per example, ≈ 5e-8
+SHRINK = (1.8, 2.2)  # allowed factor between Wilson's half-widths at m and at 4m
+GUARD = 1e-6  # relative: an outcome this close to a check's edge counts as a failure in the exact probabilities
+TRUNCATE = 1e-13  # binomial mass left out of a sum on each side (counted as failure)
+
+
+def wilson_half_widths(counts: np.ndarray, m: int, z: float) -> np.ndarray:
+    """Half the width of Wilson's interval at z for `counts` out of m (unclipped: counts far from 0 and m)."""
+    return z / (m + z * z) * np.sqrt(counts * (m - counts) / m + z * z / 4)
+
+
+def wilson_miss_probability(m: int, p: float, z: float) -> float:
+    """P(p lies outside Wilson's interval at z) for a count K ~ Binomial(m, p), exactly (up to GUARD).
+
+    Wilson's interval inverts the score test: it holds p iff |K - m·p| <= z·√(m·p·(1-p)). A K within the relative
+    GUARD of that edge counts as a miss, so rounding in scipy's interval cannot make the sum too small.
+    """
+    reach = z * math.sqrt(m * p * (1 - p)) * (1 - GUARD)
+    inside_low, inside_high = math.ceil(m * p - reach), math.floor(m * p + reach)
+    return float(binom.cdf(inside_low - 1, m, p) + binom.sf(inside_high, m, p))
+
+
+def shrink_failure_probability(m: int, p: float, z: float) -> float:
+    """P(Wilson's half-width at m over the one at 4m lies outside SHRINK), exactly (up to GUARD), for nested draws.
+
+    The count K of the first m draws is Binomial(m, p) and the count J of the next 3m draws Binomial(3m, p),
+    independent; the sum runs over K and J inside their exact bounds at 2·TRUNCATE (the mass outside, at most
+    4·TRUNCATE, is added as failure), and a ratio within the relative GUARD of SHRINK's ends counts as failure.
+    """
+    k_low, k_high = binomial_acceptance_bounds(m, p, 2 * TRUNCATE)
+    j_low, j_high = binomial_acceptance_bounds(3 * m, p, 2 * TRUNCATE)
+    k, j = np.arange(k_low, k_high + 1), np.arange(j_low, j_high + 1)
+    ratio = wilson_half_widths(k, m, z)[:, None] / wilson_half_widths(k[:, None] + j[None, :], 4 * m, z)
+    fails = ((ratio < SHRINK[0] * (1 + GUARD)) | (ratio > SHRINK[1] * (1 - GUARD))).astype(float)
+    return float(binom.pmf(k, m, p) @ fails @ binom.pmf(j, 3 * m, p)) + 4 * TRUNCATE
+
+
+@settings(PROPERTY, max_examples=CONVERGENCE_EXAMPLES)
+@given(percent=st.floats(min_value=1.0, max_value=99.0, exclude_min=True, exclude_max=True), seed=seeds)
+def test_the_canary_share_converges_at_the_wilson_rate(percent: float, seed: int) -> None:
+    """`choose_variant` over n, 4n and 16n requests (nested, one Random(seed)), n = ⌈650 / (p·(1-p))⌉, p = percent/100.
+
+    At each size m: the canary count lies inside binomial_acceptance_bounds(m, p, e) (the pass/fail decision on the
+    share: exact, fails with probability <= e), and p and the observed share lie inside wilson_interval(count, m,
+    1 - e). From n to 4n and from 4n to 16n Wilson's half-width shrinks by a factor in [1.8, 2.2].
+    Wilson's coverage is not exactly 1 - e and the half-width ratio is random too, so before drawing the test computes
+    their chances of failing exactly (wilson_miss_probability: 2.8e to 4e for the three sizes together;
+    shrink_failure_probability: at most 0.38e for the two) and asserts the example's total, 3e + the three Wilson
+    misses + the two shrink failures (at most 0.74·B), to be at most B = (1e-6 - 20·16·65,657·4·2**-53) / 20 ≈ 5e-8,
+    with e = B / 10. That assertion is deterministic.
+    False-failure probability: <= B + 16n·4·2**-53 per example, <= 1e-6 for the test (20 examples).
+    """
+    p = percent / 100.0
+    n = math.ceil(CONVERGENCE_SCALE / (p * (1 - p)))
+    sizes = (n, 4 * n, 16 * n)
+    e = CONVERGENCE_BUDGET / 10
+    z = float(norm.isf(e / 2))
+    risk = (3 * e + sum(wilson_miss_probability(m, p, z) for m in sizes)
+            + sum(shrink_failure_probability(m, p, z) for m in sizes[:2]))
+    assert risk <= CONVERGENCE_BUDGET, f"at {percent}% with n={n} the checks could fail by chance with {risk:.3g}"
+
+    stage = canary_stage(percent)
+    rng = random.Random(seed)
+    counts, canary, drawn = [], 0, 0
+    for m in sizes:  # nested, as shrink_failure_probability assumes: the first n draws, the first 4n, all 16n
+        canary += sum(choose_variant(stage, rng).is_canary for _ in range(m - drawn))
+        counts.append(canary)
+        drawn = m
+    half_widths = []
+    for count, m in zip(counts, sizes, strict=True):
+        low, high = binomial_acceptance_bounds(m, p, e)
+        assert low <= count <= high, f"{count}/{m} canary requests at {percent}% (exact bound [{low}, {high}])"
+        wilson_low, wilson_high = wilson_interval(count, m, 1 - e)
+        assert wilson_low <= min(p, count / m) and max(p, count / m) <= wilson_high, (
+            f"{count}/{m} at {percent}%: Wilson interval [{wilson_low}, {wilson_high}]")
+        half_widths.append((wilson_high - wilson_low) / 2)
+    for m, wider, narrower in zip(sizes, half_widths, half_widths[1:], strict=False):
+        assert SHRINK[0] <= wider / narrower <= SHRINK[1], (
+            f"Wilson half-width {wider:.5f} at {m} requests, {narrower:.5f} at {4 * m}: factor {wider / narrower:.3f}")
 
 
 # ---- stage-variable overrides -------------------------------------------------------------------------------

@@ -198,6 +198,10 @@ def test_update_code_is_seen_on_the_next_invoke(lam: Any) -> None:
 
 
 def test_runtime_migration_versions_freeze_their_runtime(lam: Any) -> None:
+    """Versions keep the runtime they were published with; a 50/50 alias reaches both.
+
+    Both versions must answer 40 invokes at weight 0.5. False-failure probability: 2 · 0.5**40 ≈ 1.8e-12.
+    """
     first = create(lam, "migrating", runtime="nodejs18.x", Publish=True)
     assert first["Version"] == "1"
     configured = lam.update_function_configuration(FunctionName="migrating", Runtime="nodejs22.x")
