@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,3 +191,26 @@ def test_context_and_environment(tmp_path: Path, runtime: str, monkeypatch: pyte
     assert "/[1]" in published["logStreamName"]
     assert published["env"]["AWS_LAMBDA_FUNCTION_VERSION"] == "1"
     assert version_one.executed_version == "1"
+
+
+def test_nodejs24_refuses_callback_handlers_at_init_as_aws_does(tmp_path: Path) -> None:
+    """AWS removed callback-based handlers from nodejs24.x: an init error naming Runtime.CallbackHandlerDeprecated;
+    an async handler still runs there."""
+    install = subprocess.run([sys.executable, "-m", "emulator.cli", "runtimes", "install", "nodejs24.x"],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    config = write_config(tmp_path, {
+        "callback": {"runtime": "nodejs24.x", "handler": "index.callbackNoWait"},
+        "modern": {"runtime": "nodejs24.x", "handler": "index.version"},
+    })
+
+    async def body(service: LambdaService) -> tuple[InvocationResult, InvocationResult]:
+        return await service.invoke("callback", b"{}"), await service.invoke("modern", b"{}")
+
+    refused, modern = with_service(config, body)
+    assert refused.function_error == "Unhandled"
+    error = json.loads(refused.payload)
+    assert error["errorType"] == "Runtime.CallbackHandlerDeprecated"
+    assert error["errorMessage"].startswith("ERROR: AWS Lambda has removed support for callback-based function "
+                                            "handlers starting with Node.js 24.")
+    assert str(payload(modern)["node"]).startswith("v24.")

@@ -224,7 +224,16 @@ async function loadHandler() {
   for (const part of exportPath.split(".")) handler = handler == null ? undefined : handler[part];
   if (handler === undefined) throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is undefined or not exported`);
   if (typeof handler !== "function") throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is not a function`);
+  if (handler.length >= 3 && runtimeMajor() >= 24) {
+    // AWS's nodejs24.x runtime refuses callback-based handlers at init (it counts formal parameters).
+    throw new NamedError("Runtime.CallbackHandlerDeprecated", "ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.");
+  }
   return handler;
+}
+
+function runtimeMajor() {
+  const match = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(env.AWS_EXECUTION_ENV || "");
+  return Number(match ? match[1] : process.versions.node.split(".")[0]);
 }
 
 // ---- Context -------------------------------------------------------------------------------
