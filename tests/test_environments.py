@@ -460,6 +460,20 @@ def test_runtime_api_init_error_is_returned_by_start() -> None:
     with_runtime_api(body, init_error=reported)
 
 
+def test_runtime_api_init_error_after_init_is_refused_with_403() -> None:
+    """Once the first `GET /next` ended init, `POST /runtime/init/error` is a wrong state: 403."""
+
+    async def body(api: RuntimeApiSession) -> None:
+        status, answer = await api.post("/init/error", b'{"errorType":"Late","errorMessage":"too late"}')
+        assert status == 403 and b'"errorType":"InvalidStateTransition"' in answer
+        task, headers, _ = await api.invoke(b"{}")
+        request_id = headers["Lambda-Runtime-Aws-Request-Id"]
+        assert await api.post(f"/invocation/{request_id}/response", b'"ok"') == (202, b'{"status":"OK"}')
+        assert (await task).payload == b'"ok"'
+
+    with_runtime_api(body)
+
+
 def test_report_line_format() -> None:
     """REPORT fields are tab-separated, with a trailing tab, as Lambda writes them."""
     line = logs.report_line("rid", 12.345, 128, 60, 101.5)

@@ -200,10 +200,12 @@ class ExecutionEnvironment:
         current = self._current
         return current if current is not None and current.request_id == request_id else None
 
-    def report_init_error(self, payload: bytes) -> None:
-        """`POST /runtime/init/error`."""
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_result(payload)
+    def report_init_error(self, payload: bytes) -> bool:
+        """`POST /runtime/init/error`; False once the init phase is over (the Runtime API answers 403)."""
+        if self._ready is None or self._ready.done():
+            return False
+        self._ready.set_result(payload)
+        return True
 
     def report_response(self, invocation: Invocation, payload: bytes) -> None:
         """`POST /invocation/{id}/response`."""

@@ -28,7 +28,7 @@ class RuntimeApiPeer(Protocol):
 
     def current_invocation(self, request_id: str) -> Invocation | None: ...
 
-    def report_init_error(self, payload: bytes) -> None: ...
+    def report_init_error(self, payload: bytes) -> bool: ...
 
     def report_response(self, invocation: Invocation, payload: bytes) -> None: ...
 
@@ -107,7 +107,9 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
             return _error(405, "MethodNotAllowed", "Method Not Allowed")
         if tail == "init/error":
             body = await read_body(request)
-            peer.report_init_error(error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type")))
+            if not peer.report_init_error(error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type"))):
+                return _error(403, "InvalidStateTransition", "State transition from Ready to InitError failed for "
+                              "runtime. Error: the init phase is over")
             return _accepted()
         parts = tail.split("/")
         if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
