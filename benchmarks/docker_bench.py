@@ -87,7 +87,9 @@ async def _measure(backend: Backend, runtime: str, code: Path) -> dict[str, floa
             "c8_invokes_per_s": CONCURRENT_INVOKES / elapsed}
 
 
-def _docker_backend_factory(console: Console) -> Callable[[], Backend] | None:
+def usable_base_images(console: Console, runtimes: list[str]) -> dict[str, str] | None:
+    """Base images the docker backend can use here: {} for the public ones, the offline stand-ins (built on
+    demand) when those cannot be pulled, None when no engine answers."""
     from emulator.lambda_service.backends.docker import DockerBackend, DockerOptions, open_client
     from emulator.lambda_service.backends.standin import build_standins, standin_base_images
 
@@ -97,14 +99,22 @@ def _docker_backend_factory(console: Console) -> Callable[[], Backend] | None:
         console.print(f"docker backend skipped: {error.message}")
         return None
     try:
-        usable, reason = DockerBackend.probe(list(RUNTIMES))
-        base_images: dict[str, str] = {}
-        if not usable:
-            console.print(f"public base images not usable ({reason.split(';')[0]}): using the offline stand-ins")
-            build_standins(client, list(RUNTIMES), console)
-            base_images = standin_base_images(list(RUNTIMES))
+        usable, reason = DockerBackend.probe(runtimes)
+        if usable:
+            return {}
+        console.print(f"public base images not usable ({reason.split(';')[0]}): using the offline stand-ins")
+        build_standins(client, runtimes, console)
+        return standin_base_images(runtimes)
     finally:
         client.close()
+
+
+def _docker_backend_factory(console: Console) -> Callable[[], Backend] | None:
+    from emulator.lambda_service.backends.docker import DockerBackend
+
+    base_images = usable_base_images(console, list(RUNTIMES))
+    if base_images is None:
+        return None
     return lambda: DockerBackend.connect(base_images=base_images, console=console)
 
 

@@ -79,24 +79,11 @@ def _serve(extra: list[str], connections: tuple[int, ...]) -> dict[str, dict[str
 
 def _docker_arguments(console: Console) -> list[str] | None:
     """`--backend docker` plus stand-in bases when the public images cannot be pulled; None without an engine."""
-    from emulator.errors import UserError
-    from emulator.lambda_service.backends.docker import DockerBackend, DockerOptions, open_client
-    from emulator.lambda_service.backends.standin import build_standins, standin_base_images
+    from benchmarks.docker_bench import usable_base_images
 
-    runtimes = ["nodejs18.x", "nodejs22.x"]
-    try:
-        client = open_client(DockerOptions())
-    except UserError as error:
-        console.print(f"serve on docker skipped: {error.message}")
+    images = usable_base_images(console, ["nodejs18.x", "nodejs22.x"])
+    if images is None:
         return None
-    try:
-        usable, _reason = DockerBackend.probe(runtimes)
-        if usable:
-            return ["--backend", "docker"]
-        build_standins(client, runtimes, console)
-        images = standin_base_images(runtimes)
-    finally:
-        client.close()
     return ["--backend", "docker", *[f"--docker-base={runtime}={image}" for runtime, image in images.items()]]
 
 
