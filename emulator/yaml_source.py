@@ -72,13 +72,18 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         lines: dict[KeyPath, int] = {}
         data = _construct(loader, node, (), lines) if node is not None else None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise UserError(f"{where}: invalid YAML: {problem}") from None
+        raise yaml_error(error, path) from None
     finally:
         loader.dispose()
     return YamlDocument(path=path, data=data, lines=lines)
+
+
+def yaml_error(error: yaml.YAMLError, path: Path) -> UserError:
+    """A YAML syntax error as one line: `file:line: invalid YAML: problem`."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark else str(path)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return UserError(f"{where}: invalid YAML: {problem}")
 
 
 def load_yaml(path: Path) -> YamlDocument:

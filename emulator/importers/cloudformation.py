@@ -30,7 +30,7 @@ import yaml
 from emulator.errors import UserError
 from emulator.importers.translation import Grant, Translation, dotted
 from emulator.paths import cache_dir
-from emulator.yaml_source import KeyPath
+from emulator.yaml_source import KeyPath, yaml_error
 
 _FN_NAMES = ("Base64", "Cidr", "FindInMap", "GetAtt", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub",
              "Transform", "If", "Equals", "Not", "And", "Or", "ToJsonString", "Length")
@@ -128,10 +128,7 @@ def parse_template_text(text: str, path: Path) -> tuple[Any, dict[KeyPath, int]]
                 return json.loads(text), {}
             except ValueError:
                 pass
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise UserError(f"{where}: invalid YAML: {problem}") from None
+        raise yaml_error(error, path) from None
     finally:
         loader.dispose()
 
