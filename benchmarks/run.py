@@ -11,7 +11,7 @@ SUITES = ("benchmarks.runtime_bench", "benchmarks.gateway_bench", "benchmarks.do
 
 def main() -> None:
     """Run each suite that exists; a missing prerequisite is reported, not hidden."""
-    console = Console()
+    console = Console(width=140)  # wide enough for the tables when the output is not a terminal
     for name in SUITES:
         console.rule(name)
         try:
