@@ -69,12 +69,14 @@ class LambdaCanaryClient:
         except urllib.error.HTTPError as error:
             return HttpResponse(error.code, dict(error.headers), error.read())
 
-    def split(self, path: str, requests: int = 1000, concurrency: int = 8, by: str = "variant") -> SplitResult:
-        """Send `requests` GETs and classify each by the gateway's decision."""
+    def split(self, path: str, requests: int = 1000, concurrency: int = 8, by: str = "variant",
+              canary_key: str = "canary") -> SplitResult:
+        """Send `requests` GETs and classify each by the gateway's decision: by `variant` (base or canary), or
+        by the executed `version`, `runtime` or `function`, counting `canary_key` as the canary."""
         result = split_url(self.stage_url(path), requests, concurrency, by=by, classifier=None)
-        canary = self._canary_percent()
+        result.canary_key = canary_key
         if by == "variant":
-            result.expected_percent = canary
+            result.expected_percent = self._canary_percent()
         return result
 
     def _canary_percent(self) -> float | None:

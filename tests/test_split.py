@@ -116,3 +116,27 @@ def test_the_plugin_fails_a_wrong_expectation_with_the_verdict(pytester: pytest.
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lambda-canary-seed", "3", timeout=300)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*points below the expected 30.0%*rejected at alpha=1e-06*"])
+
+
+def test_the_plugin_marker_gives_a_test_its_own_stack_even_through_a_weighted_alias(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session stack serves examples/ping; a marked test runs examples/alias-routing and splits by the
+    executed version (exact test at 1 - confidence = 1e-6)."""
+    monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(CACHE))
+    alias = REPO / "examples" / "alias-routing" / "canary.yaml"
+    pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
+    pytester.makepyfile(test_marked=f"""
+        import pytest
+        from emulator.pytest_plugin import assert_split
+
+        @pytest.mark.lambda_canary(config={str(alias)!r}, seed=9)
+        def test_alias(lambda_canary):
+            result = lambda_canary.split("/ping", requests=1500, by="version", canary_key="2")
+            assert {{sample.key for sample in result.samples}} == {{"1", "2"}}
+            assert_split(result, expected_percent=10, confidence=1 - 1e-6)
+
+        def test_session(lambda_canary):
+            assert lambda_canary.get("/ping").json()["function"] in ("ping-stable", "ping-canary")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result.assert_outcomes(passed=2)
