@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 from emulator.errors import UserError
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
-from emulator.yaml_source import YamlDocument, load_yaml
+from emulator.yaml_source import YamlDocument
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -382,7 +382,3 @@ def load_config(path: Path | str, *, stage: str | None = None) -> LoadedConfig:
 
     return load_any(Path(path), stage=stage)
 
-
-def load_canary_yaml(path: Path | str) -> LoadedConfig:
-    """Load and validate lambda-canary's own config format."""
-    return parse_config(load_yaml(Path(path)))

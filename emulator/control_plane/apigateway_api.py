@@ -25,7 +25,7 @@ from emulator.apigateway.model import (
     now,
 )
 from emulator.control_plane.protocol import AwsError, RawResponse
-from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
+from emulator.stage_variables import StageVariableError, name_error, validate_variables, value_error
 
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")
@@ -128,13 +128,11 @@ def deployment_out(deployment: Deployment) -> dict[str, Any]:
 
 
 def check_variables(variables: dict[str, str] | None) -> None:
-    """AWS's stage-variable checks, with AWS's messages (the count limit's wording is lambda-canary's)."""
-    if variables and len(variables) > MAX_VARIABLES:
-        raise bad_request(f"A stage can have at most {MAX_VARIABLES} stage variables")
-    for name, value in (variables or {}).items():
-        message = name_error(name) or value_error(value)
-        if message:
-            raise bad_request(message)
+    """AWS's stage-variable checks, with AWS's messages, as BadRequestException."""
+    try:
+        validate_variables(variables or {})
+    except StageVariableError as error:
+        raise bad_request(str(error)) from None
 
 
 class ApiGatewayApi:

@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -16,8 +15,6 @@ import botocore.session
 from aiohttp import web
 from botocore.model import OperationModel, Shape, StructureShape
 from botocore.validate import ParamValidator
-
-Handler = Callable[[dict[str, Any]], Awaitable[Any] | Any]
 
 
 class AwsError(Exception):

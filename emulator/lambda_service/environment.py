@@ -17,10 +17,6 @@ from emulator.lambda_service.model import FunctionVersion, Invocation, Invocatio
 INIT_TIMEOUT_S = 10.0
 
 
-class EnvironmentDied(Exception):
-    """The runtime stopped before it could take an invocation."""
-
-
 def lambda_variables(version: FunctionVersion, runtime_api_address: str, log_stream: str) -> dict[str, str]:
     """The reserved and default variables Lambda sets (reference §6.4), then the function's own."""
     variables = dict(version.environment)

@@ -43,17 +43,6 @@ class RuntimeSpec(BaseModel):
         """True when AWS no longer lets a function on this runtime be updated."""
         return self.block_update is not None and today >= self.block_update
 
-    def lifecycle_note(self) -> str:
-        """The lifecycle dates in one phrase."""
-        parts = []
-        if self.deprecation:
-            parts.append(f"deprecated {self.deprecation}")
-        if self.block_create:
-            parts.append(f"creates blocked since {self.block_create}")
-        if self.block_update:
-            parts.append(f"updates blocked since {self.block_update}")
-        return ", ".join(parts)
-
 
 @cache
 def catalogue() -> dict[str, RuntimeSpec]:
