@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from emulator.errors import UserError
+from emulator.function_rules import reserved_variables_error
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument
@@ -125,6 +126,9 @@ class FunctionConfig(Model):
     @classmethod
     def _environment_strings(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            reserved = reserved_variables_error(value)
+            if reserved:
+                raise ValueError(reserved)
             return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
         return value
 

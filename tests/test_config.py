@@ -172,3 +172,14 @@ def test_a_stack_refuses_a_bad_config_before_serving(tmp_path: Path) -> None:
         running.start()
     running.stop()
     assert running.stack is None
+
+
+def test_reserved_environment_variables_are_refused_with_lambdas_message(tmp_path: Path) -> None:
+    path = tmp_path / "canary.yaml"
+    path.write_text("functions:\n  f:\n    runtime: nodejs22.x\n    handler: index.handler\n    environment:\n"
+                    "      AWS_REGION: eu-west-1\n      LAMBDA_TASK_ROOT: /x\n      MINE: ok\n")
+    text = load_error(path)
+    assert text == (f"{path}:5: functions.f.environment: Lambda was unable to configure your environment variables "
+                    "because the environment variables you have provided contains reserved keys that are currently "
+                    "not supported for modification. Reserved keys used in this request: AWS_REGION, "
+                    "LAMBDA_TASK_ROOT")

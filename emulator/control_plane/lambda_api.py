@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
+from emulator.function_rules import reserved_variables_error
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
 from emulator.lambda_service.model import FunctionVersion
 from emulator.lambda_service.service import (
@@ -64,13 +65,6 @@ _STATEMENT_ID = re.compile(r"[a-zA-Z0-9_.-]{1,100}")
 _ACTION = re.compile(r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
 _HEX_SHA = re.compile(r"[0-9a-f]{64}")
 _REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-RESERVED_VARIABLES = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
 _CREATE_HANDLED = frozenset({"FunctionName", "Runtime", "Role", "Handler", "Code", "Description", "Timeout",
                              "MemorySize", "Publish", "PackageType", "Environment", "Tags", "Architectures"})
 _UPDATE_CONFIG_HANDLED = frozenset({"FunctionName", "Role", "Handler", "Description", "Timeout", "MemorySize",
@@ -839,11 +833,9 @@ class LambdaApi:
     @staticmethod
     def _environment(environment: dict[str, Any] | None) -> dict[str, str]:
         variables = dict((environment or {}).get("Variables") or {})
-        reserved = sorted(key for key in variables if key in RESERVED_VARIABLES)
+        reserved = reserved_variables_error(variables)
         if reserved:
-            raise _invalid("Lambda was unable to configure your environment variables because the environment "
-                           "variables you have provided contains reserved keys that are currently not supported "
-                           f"for modification. Reserved keys used in this request: {', '.join(reserved)}")
+            raise _invalid(reserved)
         measured = json.dumps(variables, separators=(",", ":"))
         if len(measured.encode()) > MAX_ENVIRONMENT_BYTES:
             raise _invalid("Lambda was unable to configure your environment variables because the environment "
