@@ -112,6 +112,8 @@ class _CloudFormation:
     def build(self) -> dict[str, Any]:
         config = self.config
         metadata: dict[str, Any] = {"region": config.region, "accountId": config.account_id, "backend": config.backend}
+        if config.acknowledge:
+            metadata["acknowledge"] = list(config.acknowledge)
         if config.functions:
             self.resources["LambdaExecutionRole"] = {
                 "Type": "AWS::IAM::Role",
@@ -315,6 +317,8 @@ def _openapi(loaded: LoadedConfig, name: str) -> dict[str, Any]:
 def _companion(loaded: LoadedConfig, name: str, relative_to: Path, notes: list[str]) -> dict[str, Any]:
     config = loaded.config
     data: dict[str, Any] = {"region": config.region, "accountId": config.account_id}
+    if config.acknowledge:
+        data["acknowledge"] = list(config.acknowledge)
     if config.backend != "auto":
         data["backend"] = config.backend
     data["functions"] = config.model_dump(by_alias=True, exclude_defaults=True, include={"functions"}).get(

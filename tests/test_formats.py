@@ -548,3 +548,18 @@ def test_export_command_writes_files_atomically(tmp_path: Path) -> None:
     result = runner.invoke(export_command, [str(SEED), "--format", "cloudformation", "-o", str(tmp_path / "t.yaml")])
     assert result.exit_code == 0 and (tmp_path / "t.yaml").is_file()
     assert runner.invoke(export_command, [str(tmp_path / "nope.yaml"), "--format", "openapi"]).exit_code == 2
+
+
+def test_exports_carry_the_acknowledgements(tmp_path: Path) -> None:
+    """The ping example acknowledges ping-stable's Node 18 runtime; its CloudFormation export and OpenAPI companion
+    carry that, so `check` on the exports reports it as acknowledged, not as a finding."""
+    loaded = load_config(EXAMPLES / "ping" / "canary.yaml")
+    template = tmp_path / "template.yaml"
+    template.write_text(export(loaded, "cloudformation", relative_to=tmp_path), encoding="utf-8")
+    report = run_check(template)
+    assert [finding.code for finding in report.findings if finding.code == "runtime-blocked"] == []
+    assert ("runtime-blocked", "ping-stable") in [(item.code, item.subject) for item in report.acknowledged]
+    (tmp_path / "api.yaml").write_text(export(loaded, "openapi"), encoding="utf-8")
+    (tmp_path / "api.functions.yaml").write_text(export(loaded, "functions", relative_to=tmp_path), encoding="utf-8")
+    companion = run_check(tmp_path / "api.yaml")
+    assert [finding.code for finding in companion.findings if finding.code == "runtime-blocked"] == []
