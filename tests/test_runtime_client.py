@@ -142,7 +142,7 @@ def test_context_and_environment(tmp_path: Path, runtime: str, monkeypatch: pyte
     monkeypatch.setenv("LAMBDA_CANARY_TEST_HOST_ONLY", "host-only")
     config = write_config(tmp_path, {"ctx": {
         "runtime": runtime, "handler": "index.context", "memorySize": 256, "timeout": 5,
-        "environment": {"GREETING": "hello", "AWS_LAMBDA_FUNCTION_NAME": "not-allowed", "TZ": "Europe/Paris"},
+        "environment": {"GREETING": "hello", "TZ": "Europe/Paris"},  # reserved keys: refused at load (test_config)
         "versions": {"1": {"description": "first"}},
     }})
 
