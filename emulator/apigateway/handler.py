@@ -50,6 +50,7 @@ class Exchange:
     path: str = "/"
     variant: Variant | None = None
     match: RouteMatch | None = None
+    domain_name: str = ""
     record: DecisionRecord = field(init=False)
     started: float = field(default_factory=time.perf_counter)
 
@@ -84,7 +85,7 @@ class ApiGateway:
         return response, exchange.record
 
     def _find_api(self, exchange: Exchange) -> GatewayResponse | None:
-        host = (exchange.request.header("Host") or "").lower()  # host names are case-insensitive
+        host = (exchange.request.header("Host") or "").split(":", 1)[0].lower()  # host names are case-insensitive
         match = HOST_PATTERN.match(host)
         apis = self.state.apis
         if match is not None:
@@ -94,6 +95,7 @@ class ApiGateway:
         if exchange.api is None:
             return responses.missing_authentication_token()
         exchange.record.api_id = exchange.api.id
+        exchange.domain_name = host if match is not None else f"{exchange.api.id}.execute-api.localhost"
         return None
 
     def _find_stage(self, exchange: Exchange) -> GatewayResponse | None:
@@ -198,7 +200,7 @@ class ApiGateway:
         event = build_event(exchange.request, exchange.match, path=exchange.path, api_id=exchange.api.id,
                             account_id=self.state.account_id, stage=exchange.stage_name, variant=exchange.variant,
                             ids=exchange.ids, binary_media_types=exchange.api.binary_media_types,
-                            domain_name=self._domain_name(exchange))
+                            domain_name=exchange.domain_name)
         payload = json.dumps(event, separators=(",", ":")).encode()
         invoke = asyncio.ensure_future(self.lambdas.invoke_resolved(resolved, payload, trace_id=exchange.ids.trace_id))
         done, _ = await asyncio.wait({invoke}, timeout=integration.timeout_in_millis / 1000)
@@ -225,11 +227,6 @@ class ApiGateway:
         except MalformedProxyResponse as malformed:
             self._log(exchange, f"lambda-canary: {malformed}")
             return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
-
-    def _domain_name(self, exchange: Exchange) -> str:
-        host = (exchange.request.header("Host") or "").split(":", 1)[0].lower()
-        assert exchange.api is not None
-        return host if HOST_PATTERN.match(host) else f"{exchange.api.id}.execute-api.localhost"
 
     async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         assert exchange.variant is not None and exchange.match is not None
