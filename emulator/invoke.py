@@ -30,9 +30,7 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
     require_handler_file(loaded.code_dir(function), config.functions[function].handler, where)
     runtime = config.functions[function].runtime
     choice = backend_name or config.backend
-    backend, reason = choose_backend(choice, [runtime], **(docker_options or {}))
-    if choice == "auto":
-        log(f"lambda-canary: {reason}")
+    backend, _reason = choose_backend(choice, [runtime], say=log, **(docker_options or {}))
     held: list[str] | None = []  # init-phase lines, held until we know the error is not a setup mistake
 
     def sink(_name: str, line: str) -> None:
@@ -51,7 +49,7 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
         service.put_function(record)
     try:
         resolved = service.resolve(function, qualifier)
-        await backend.prepare(resolved.version)
+        await service.prepare(resolved.version)
         result = await service.invoke_resolved(resolved, payload)
     except LambdaApiError as error:
         raise UserError(f"{error.code}: {error.message}") from None

@@ -55,7 +55,7 @@ class Stack:
         config = loaded.config if loaded else None
         runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
         backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
-                                                      runtimes, **(options.docker_options or {}))
+                                                      runtimes, say=log, **(options.docker_options or {}))
         rng = random.Random(options.seed)
         region = config.region if config else "us-east-1"
         account = config.account_id if config else "123456789012"
@@ -81,6 +81,8 @@ class Stack:
         self._lambda_api = self.control_plane.services["lambda"].implementation
         if saved is not None:
             self._lambda_api.from_dict(saved[1])  # type: ignore[attr-defined]
+        if options.state_dir is not None:
+            self._lambda_api.on_change = self.save_state  # type: ignore[attr-defined]
         self.server.control_plane = self._serve_control_plane
 
     async def _serve_control_plane(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -124,16 +126,21 @@ class Stack:
         return f"http://{self.options.host}:{self.server.port}"
 
     async def start(self) -> None:
-        """Prepare runtimes and listen."""
-        for record in self.lambdas.functions.values():
-            await self.lambdas.backend.prepare(record.latest)
-            for version in record.versions.values():
-                await self.lambdas.backend.prepare(version)
+        """Prepare every function (base images pulled or built, runtimes checked), then listen: no pull or build
+        ever happens inside a request. A config function that cannot be prepared stops the start; one created
+        through the API (put back from --state-dir) becomes Failed, as on AWS."""
+        for record in list(self.lambdas.functions.values()):
+            if record.from_config:
+                for version in [record.latest, *record.versions.values()]:
+                    await self.lambdas.prepare(version, hold=False)
+            else:
+                await self._lambda_api.prepare_restored(record)  # type: ignore[attr-defined]
         await self.server.start(self.options.host, self.options.port)
 
     async def stop(self) -> None:
         """Stop listening and stop every environment."""
         await self.server.stop()
+        await self._lambda_api.close()  # type: ignore[attr-defined]
         await self.gateway.close()
         await self.lambdas.close()
 

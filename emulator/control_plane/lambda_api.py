@@ -2,8 +2,11 @@
 configuration updates, versions, weighted aliases, resource policies, tags and Invoke, with AWS's shapes and
 error messages. Served by `RestJsonService("lambda", LambdaApi(...))`.
 
-Every change takes effect on the next invoke: an update replaces `record.latest` with a new snapshot and retires
-the environments of the old one. Published versions keep their own snapshot (code folder, runtime, settings).
+Function states as AWS has them (emulator/lambda_service/states.py): CreateFunction answers `Pending` and prepares
+the function (image pull or build, runtime check) in the background, then `Active` with a new RevisionId; an update
+answers `LastUpdateStatus: InProgress` while the new snapshot prepares and the previous one keeps serving, then
+`Successful` (its environments retired) or `Failed` (the previous snapshot keeps serving). Published versions keep
+their own snapshot (code folder, runtime, settings).
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ from emulator.lambda_service.service import (
     PolicyStatement,
     Resolved,
     with_revision,
+)
+from emulator.lambda_service.states import (
+    FunctionState,
+    active,
+    check_changeable,
+    creating,
+    failed,
+    failure_code,
+    hold_if_asked,
+    updating,
 )
 from emulator.runtimes.catalogue import RuntimeSpec, catalogue
 
@@ -227,6 +240,8 @@ class LambdaApi:
         self._info: dict[str, dict[str, SnapshotInfo]] = {}
         self._next_version: dict[str, int] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._preparations: set[asyncio.Task[None]] = set()
+        self.on_change: Callable[[], None] | None = None  # called after a state transition (to save the state)
         self._recent: dict[str, deque[str]] = {}
         self._tee_logs()
 
@@ -264,10 +279,11 @@ class LambdaApi:
         record = FunctionRecord(latest, tags=dict(params.get("Tags") or {}))
         self._info[name] = {LATEST: SnapshotInfo(latest.revision, params["Role"], len(zip_file))}
         self._next_version[name] = 1
+        record.states[LATEST] = creating()
         self.service.put_function(record)
-        await self._prepare(latest)
+        self._start_preparation(record, LATEST, latest)
         if params.get("Publish"):
-            version = self._publish(record, None)
+            version = await self._publish_prepared(record, None)
             return self._configuration(record, version, latest.function_arn)
         return self._configuration(record, latest, latest.function_arn)
 
@@ -301,6 +317,8 @@ class LambdaApi:
         """New code for $LATEST (ZipFile); running environments of the old code are retired."""
         record = self._unqualified(params["FunctionName"])
         self._check_revision(params, self._info_for(record, record.latest).revision_id)
+        if not params.get("DryRun"):
+            check_changeable(record.latest.function_arn, record.state(LATEST))
         zip_file = params.get("ZipFile")
         if not zip_file:
             raise _invalid("lambda-canary accepts function code as ZipFile only (S3Bucket/S3Key and ImageUri "
@@ -314,9 +332,10 @@ class LambdaApi:
         if params.get("DryRun"):
             info = replace(self._info_for(record, latest), code_size=len(zip_file))
             return self._configuration(record, updated, latest.function_arn, info)
-        await self._replace_latest(record, updated, code_size=len(zip_file))
+        check_changeable(latest.function_arn, record.state(LATEST))  # an update may have begun during the unpack
+        self._begin_update(record, updated, code_size=len(zip_file))
         if params.get("Publish"):
-            version = self._publish(record, None)
+            version = await self._publish_prepared(record, None)
             return self._configuration(record, version, version.version_arn)
         return self._configuration(record, updated, updated.function_arn)
 
@@ -327,6 +346,7 @@ class LambdaApi:
         latest = record.latest
         info = self._info_for(record, latest)
         self._check_revision(params, info.revision_id)
+        check_changeable(latest.function_arn, record.state(LATEST))
         changes: dict[str, Any] = {}
         if "Runtime" in params:
             changes["runtime"] = self._runtime(params["Runtime"])
@@ -343,10 +363,12 @@ class LambdaApi:
         self._warn_update_blocked(record.name, changes.get("runtime", latest.runtime))
         changes = {key: value for key, value in changes.items() if getattr(latest, key) != value}
         if changes:
-            await self._replace_latest(record, with_revision(latest, **changes), role=params.get("Role"))
-        else:
+            self._begin_update(record, with_revision(latest, **changes), role=params.get("Role"))
+        else:  # nothing the environments see: the update still goes InProgress -> Successful, as on AWS
             info.role = params.get("Role", info.role)
             info.last_modified, info.revision_id = _now(), _new_id()
+            record.states[LATEST] = updating(record.state(LATEST))
+            self._start_preparation(record, LATEST, latest, prepare=False)
         return self._configuration(record, record.latest, record.latest.function_arn)
 
     @_operation
@@ -358,7 +380,7 @@ class LambdaApi:
             raise _invalid("$LATEST version cannot be deleted without deleting the function.")
         if qualifier is None:
             del self.service.functions[name]
-            for snapshot in [record.latest, *record.versions.values()]:
+            for snapshot in [record.latest, *record.versions.values(), *([record.serving] if record.serving else [])]:
                 await self.service.retire(snapshot)
             self._info.pop(name, None)
             self._next_version.pop(name, None)
@@ -405,13 +427,14 @@ class LambdaApi:
         record = self._unqualified(params["FunctionName"])
         latest = record.latest
         self._check_revision(params, self._info_for(record, latest).revision_id)
+        check_changeable(latest.function_arn, record.state(LATEST))
         expected = params.get("CodeSha256")
         current = aws_sha256(latest.code_sha256)
         if expected and expected != current:
             raise _invalid(f"CodeSHA256 ({expected}) is different from current CodeSHA256 in $LATEST ({current}). "
                            "Please try again with the CodeSHA256 in $LATEST.")
         self._warn_update_blocked(record.name, latest.runtime)
-        version = self._publish(record, params.get("Description"))
+        version = await self._publish_prepared(record, params.get("Description"))
         return self._configuration(record, version, version.version_arn)
 
     @_operation
@@ -544,6 +567,7 @@ class LambdaApi:
     async def Invoke(self, params: dict[str, Any]) -> dict[str, Any]:
         """RequestResponse (200), Event (202, runs in the background) or DryRun (204)."""
         resolved = self.service.resolve(params["FunctionName"], params.get("Qualifier"))
+        self.service.check_invocable(resolved)
         payload = params.get("Payload") or b"{}"
         try:
             json.loads(payload)
@@ -680,6 +704,7 @@ class LambdaApi:
                 "info": {key: asdict(self._info_for(record, version))
                          for key, version in [(LATEST, record.latest), *record.versions.items()]},
                 "next_version": self._next_version.get(name, 1),
+                "states": {key: state.to_dict() for key, state in record.states.items()},
             }
         return {"functions": functions}
 
@@ -692,6 +717,7 @@ class LambdaApi:
                 {key: Alias(**value) for key, value in saved["aliases"].items()},
                 [PolicyStatement(**value) for value in saved["policy"]],
                 saved.get("reserved_concurrency"), tags=dict(saved.get("tags", {})))
+            record.states = {key: FunctionState.from_dict(value) for key, value in saved.get("states", {}).items()}
             self.service.put_function(record)
             self._info[name] = {key: SnapshotInfo(**value) for key, value in saved.get("info", {}).items()}
             self._next_version[name] = saved.get("next_version", 1)
@@ -770,16 +796,81 @@ class LambdaApi:
             await asyncio.to_thread(unpack_zip, zip_file, target)
         return target, base64.b64encode(digest.digest()).decode()
 
-    async def _replace_latest(self, record: FunctionRecord, updated: FunctionVersion, *,
-                              code_size: int | None = None, role: str | None = None) -> None:
-        old = record.latest
-        info = self._info_for(record, old)
+    def _begin_update(self, record: FunctionRecord, updated: FunctionVersion, *, code_size: int | None = None,
+                      role: str | None = None) -> None:
+        """Make `updated` the $LATEST shown, InProgress; the running snapshot serves until it is ready."""
+        info = self._info_for(record, record.latest)
+        record.serving = record.running_latest
         record.latest = updated
         self._info[record.name][LATEST] = SnapshotInfo(
             updated.revision, role or info.role, info.code_size if code_size is None else code_size)
-        await self.service.retire(old)
-        if updated.runtime != old.runtime:
-            await self._prepare(updated)
+        record.states[LATEST] = updating(record.state(LATEST))
+        self._start_preparation(record, LATEST, updated)
+
+    async def _publish_prepared(self, record: FunctionRecord, description: str | None) -> FunctionVersion:
+        """Publish $LATEST; a version of a ready $LATEST is prepared now and answers Active, one of a $LATEST
+        still being created or updated answers Pending and prepares in the background."""
+        known = set(record.versions)
+        version = self._publish(record, description)
+        if version.version in known:
+            return version
+        state = record.state(LATEST)
+        if state.invocable and not state.updating and record.serving is None:
+            await self._settle(record, version.version, version, prepare=True, hold=False)
+        else:
+            record.states[version.version] = creating()
+            self._start_preparation(record, version.version, version)
+        return version
+
+    def _start_preparation(self, record: FunctionRecord, key: str, version: FunctionVersion, *,
+                           prepare: bool = True) -> None:
+        """Prepare a snapshot in the background, then record Active/Successful or Failed."""
+        task = asyncio.get_running_loop().create_task(self._settle(record, key, version, prepare=prepare))
+        self._preparations.add(task)
+        task.add_done_callback(self._preparations.discard)
+
+    async def _settle(self, record: FunctionRecord, key: str, version: FunctionVersion, *, prepare: bool = True,
+                      hold: bool = True) -> None:
+        error: Exception | None = None
+        try:
+            if prepare:
+                await self.service.prepare(version, hold=hold)
+            elif hold:
+                await hold_if_asked()
+        except Exception as caught:  # any failure of preparation is the snapshot's Failed state
+            error = caught
+        current = record.versions.get(key) if key != LATEST else record.latest
+        if self.service.functions.get(record.name) is not record or current is not version:
+            return  # deleted or superseded meanwhile
+        before = record.state(key)
+        if error is None:
+            record.states[key] = active()
+            old = record.serving if key == LATEST else None
+            if old is not None:
+                record.serving = None
+                if old.pool_key != version.pool_key:
+                    await self.service.retire(old)
+        else:
+            reason = str(getattr(error, "message", None) or error) or type(error).__name__
+            record.states[key] = failed(record.state(key), failure_code(error), reason)
+            self.warn(f"{version.function_name}:{version.version}: preparation failed ({failure_code(error)}): "
+                      f"{reason}")
+        if record.state(key) != before:
+            self._info_for(record, version).revision_id = _new_id()  # a new RevisionId on each transition
+            if self.on_change is not None:
+                self.on_change()
+
+    async def prepare_restored(self, record: FunctionRecord) -> None:
+        """Prepare a function put back from saved state (before serving): each snapshot ends Active or Failed."""
+        record.serving = None
+        for key, version in [(LATEST, record.latest), *record.versions.items()]:
+            await self._settle(record, key, version, prepare=True, hold=False)
+
+    async def close(self) -> None:
+        """Stop the preparations still running."""
+        for task in list(self._preparations):
+            task.cancel()
+        await asyncio.gather(*self._preparations, return_exceptions=True)
 
     def _publish(self, record: FunctionRecord, description: str | None) -> FunctionVersion:
         latest = record.latest
@@ -799,13 +890,6 @@ class LambdaApi:
         self._info[record.name][version.version] = SnapshotInfo(
             version.revision, latest_info.role, latest_info.code_size, published_from=fingerprint)
         return version
-
-    async def _prepare(self, version: FunctionVersion) -> None:
-        try:
-            await self.service.backend.prepare(version)
-        except Exception as error:  # the function still exists; its invokes will report the problem
-            self.warn(f"{version.function_name}: the {self.service.backend.name} backend cannot run "
-                      f"{version.runtime.name} yet: {error}")
 
     def _check_revision(self, params: dict[str, Any], current: str) -> None:
         wanted = params.get("RevisionId")
@@ -948,7 +1032,7 @@ class LambdaApi:
     # ---- internals: output -------------------------------------------------------------------------------
     def _configuration(self, record: FunctionRecord, version: FunctionVersion, arn: str,
                        info: SnapshotInfo | None = None) -> dict[str, Any]:
-        """FunctionConfiguration as Lambda returns it, for an active, fully updated function."""
+        """FunctionConfiguration as Lambda returns it, with the snapshot's state fields."""
         info = info or self._info_for(record, version)
         out: dict[str, Any] = {
             "FunctionName": version.function_name,
@@ -965,8 +1049,7 @@ class LambdaApi:
             "Version": version.version,
             "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": info.revision_id,
-            "State": "Active",
-            "LastUpdateStatus": "Successful",
+            **record.state(version.version).fields(),
             "PackageType": "Zip",
             "Architectures": ["x86_64"],
             "EphemeralStorage": {"Size": 512},

@@ -17,6 +17,7 @@ from emulator.lambda_service.errors import LambdaApiError, function_not_found
 from emulator.lambda_service.logs import LogSink
 from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, FunctionVersion, Invocation, InvocationResult
 from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool
+from emulator.lambda_service.states import FunctionState, hold_if_asked, not_invocable
 
 LATEST = "$LATEST"
 ANY_QUALIFIER = "*"  # a statement lambda-canary grants config functions: every version and alias
@@ -65,11 +66,22 @@ class FunctionRecord:
     reserved_concurrency: int | None = None
     from_config: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    states: dict[str, FunctionState] = field(default_factory=dict)  # by version key; absent: Active
+    serving: FunctionVersion | None = None  # the $LATEST that still runs while an update of it prepares or failed
 
     @property
     def name(self) -> str:
         """The function name."""
         return self.latest.function_name
+
+    def state(self, version: str) -> FunctionState:
+        """The state of `$LATEST` or a published version."""
+        return self.states.get(version) or FunctionState()
+
+    @property
+    def running_latest(self) -> FunctionVersion:
+        """What an invoke of $LATEST runs: during (or after a failed) update, the previous snapshot."""
+        return self.serving or self.latest
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,7 @@ class LambdaService:
         base_arn = record.latest.function_arn
         invoked_arn = f"{base_arn}:{qualifier}" if qualifier else base_arn
         if qualifier is None or qualifier == LATEST:
-            return Resolved(record, record.latest, invoked_arn, qualifier)
+            return Resolved(record, record.running_latest, invoked_arn, qualifier)
         if qualifier.isdigit():
             version = record.versions.get(qualifier)
             if version is None:
@@ -155,7 +167,7 @@ class LambdaService:
         for extra, weight in alias.additional_version_weights.items():
             if self._rng.random() < weight:
                 chosen = extra
-        version = record.latest if chosen == LATEST else record.versions[chosen]
+        version = record.running_latest if chosen == LATEST else record.versions[chosen]
         return Resolved(record, version, invoked_arn, qualifier)
 
     def allows(self, record: FunctionRecord, qualifier: str | None, principal: str, source_arn: str) -> bool:
@@ -178,7 +190,8 @@ class LambdaService:
 
     async def invoke_resolved(self, resolved: Resolved, payload: bytes, *, trace_id: str | None = None,
                               client_context: str | None = None) -> InvocationResult:
-        """Invoke what `resolve` chose."""
+        """Invoke what `resolve` chose; a snapshot that is not Active answers AWS's conflict."""
+        self.check_invocable(resolved)
         if len(payload) > MAX_SYNC_PAYLOAD:
             raise LambdaApiError("RequestTooLargeException",
                                  f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction "
@@ -187,14 +200,29 @@ class LambdaService:
                                 trace_id=trace_id or new_trace_id(), client_context=client_context)
         return await self.pool_for(resolved.version, resolved.record.reserved_concurrency).invoke(invocation)
 
+    @staticmethod
+    def check_invocable(resolved: Resolved) -> None:
+        """ResourceConflictException when what `resolve` chose is not Active (Pending, Failed)."""
+        state = resolved.record.state(resolved.version.version)
+        if not state.invocable:
+            raise not_invocable(state)
+
     def pool_for(self, version: FunctionVersion, reserved: int | None = None) -> EnvironmentPool:
         """The pool of a version, created on first use."""
         pool = self._pools.get(version.pool_key)
         if pool is None:
-            pool = EnvironmentPool(version, self.backend, self._sink, self._account, reserved)
+            backend = self.backend.for_runtime(version.runtime.name)
+            pool = EnvironmentPool(version, backend, self._sink, self._account, reserved)
             self._pools[version.pool_key] = pool
             self._start_reaper()
         return pool
+
+    async def prepare(self, version: FunctionVersion, *, hold: bool = True) -> None:
+        """Ready what a snapshot needs before its first environment (image pull or build, runtime check); the
+        only place preparation happens, never inside an invoke. `hold`: honour the tests' preparation hold."""
+        if hold:
+            await hold_if_asked()
+        await self.backend.prepare(version)
 
     def pools(self) -> list[EnvironmentPool]:
         """Every pool, for stats and tests."""

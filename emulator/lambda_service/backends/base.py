@@ -53,6 +53,10 @@ class Backend(ABC):
         """`host:port` of a Runtime API listener, as the runtime sees it."""
         return f"127.0.0.1:{port}"
 
+    def for_runtime(self, runtime: str) -> Backend:
+        """The backend that runs `runtime` (itself; `auto` answers the one it chose for that runtime)."""
+        return self
+
     @abstractmethod
     async def launch(self, request: LaunchRequest) -> RunningRuntime:
         """Start a runtime that will poll the Runtime API at `request.runtime_api_address`."""

@@ -64,6 +64,9 @@ TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
 _CONTAINER_NAME = re.compile(r"[^a-zA-Z0-9_.-]+")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "")
+# Names the repository of the base images, `<repository>:<major>` (default: the catalogue's public images, e.g.
+# public.ecr.aws/lambda/nodejs:22); `lambda-canary-standin/nodejs` points at the offline stand-ins.
+BASE_REPOSITORY_ENV = "LAMBDA_CANARY_BASE_IMAGE_REPOSITORY"
 T = TypeVar("T")
 
 
@@ -267,6 +270,7 @@ class DockerOptions:
     docker_host: str | None = None  # engine URL; default DOCKER_HOST, else the local socket
     console: Console | None = None  # where build and pull progress goes (default: stderr)
     clean_stale: bool = True  # remove containers of owners that are gone, at connect
+    base_repository: str | None = None  # `<repository>:<major>` base images (default: $BASE_REPOSITORY_ENV)
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> DockerOptions:
@@ -300,8 +304,13 @@ class DockerOptions:
                                                    and (url.hostname or "") in _LOCAL_HOSTS)
 
     def base_image(self, runtime: str) -> str:
-        """The base image of a runtime: the override, else the public image from the catalogue."""
-        return self.base_images.get(runtime) or get_runtime(runtime).image
+        """The base image of a runtime: the override, else `<base repository>:<major>`, else the public image
+        from the catalogue."""
+        if runtime in self.base_images:
+            return self.base_images[runtime]
+        repository = self.base_repository or os.environ.get(BASE_REPOSITORY_ENV)
+        spec = get_runtime(runtime)
+        return f"{repository}:{spec.major}" if repository else spec.image
 
 
 def open_client(options: DockerOptions, timeout: int = 120) -> docker.DockerClient:
@@ -371,6 +380,24 @@ def container_variables(variables: Mapping[str, str]) -> dict[str, str]:
     return translated
 
 
+def base_image_problem(client: docker.DockerClient, options: DockerOptions, runtime: str,
+                       platform: str) -> tuple[str, str | None]:
+    """(the base image as found; why it cannot be had, or None): present with the engine's platform, or
+    pullable (the registry serves its manifest)."""
+    image = options.base_image(runtime)
+    try:
+        found = client.images.get(image)
+    except ImageNotFound:
+        problem = pull_problem(client, image)
+        if problem:
+            return image, (f"base image {image} for {runtime} is not present and not pullable ({problem[:160]}); "
+                           f"{offline_hint(runtime)}")
+        return f"{image} (pullable)", None
+    if image_platform(found) != platform:
+        return image, f"base image {image} is {image_platform(found)}, the engine runs {platform}"
+    return image, None
+
+
 # ---- the backend -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ContainerSpec:
@@ -433,18 +460,9 @@ class DockerBackend(Backend):
             platform = engine_platform(client)
             ready = []
             for runtime in runtimes:
-                image = parsed.base_image(runtime)
-                try:
-                    found = client.images.get(image)
-                except ImageNotFound:
-                    problem = pull_problem(client, image)
-                    if problem:
-                        return False, (f"base image {image} for {runtime} is not present and not pullable "
-                                       f"({problem[:160]}); {offline_hint(runtime)}")
-                    ready.append(f"{image} (pullable)")
-                    continue
-                if image_platform(found) != platform:
-                    return False, f"base image {image} is {image_platform(found)}, the engine runs {platform}"
+                image, problem = base_image_problem(client, parsed, runtime, platform)
+                if problem:
+                    return False, problem
                 ready.append(image)
             return True, "Docker engine answers" + (f"; base images: {', '.join(ready)}" if ready else "")
         except UserError as error:
@@ -453,6 +471,13 @@ class DockerBackend(Backend):
             return False, f"Docker engine at {parsed.engine_url}: {error}"
         finally:
             client.close()
+
+    def base_image_problem(self, runtime: str) -> tuple[str, str | None]:
+        """(the base image as found, e.g. `IMAGE (pullable)`; why it cannot be had, or None) for one runtime."""
+        try:
+            return base_image_problem(self.client, self.options, runtime, self.platform)
+        except (DockerException, RequestException) as error:
+            return self.options.base_image(runtime), f"Docker engine at {self.options.engine_url}: {error}"
 
     # ---- Runtime API addresses --------------------------------------------------------------
     @property

@@ -1,29 +1,41 @@
-"""Choose the backend: `process`, `docker`, or `auto` (docker when an engine and images are usable)."""
+"""Choose the backend: `process`, `docker`, or `auto` (per runtime: docker where an engine answers and the
+runtime's base image is present or pullable, else process)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 from emulator.errors import UserError
+from emulator.lambda_service.backends.auto import AutoBackend
 from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.backends.process import ProcessBackend
 
 BACKENDS = ("auto", "process", "docker")
+AUTO_REASON = ("auto backend: each runtime runs on docker where an engine answers and its base image is present or "
+               "pullable, else as a local process; said per runtime when it is first prepared")
 
 
-def choose_backend(name: str, runtimes: list[str] | None = None, **docker_options: object) -> tuple[Backend, str]:
-    """The backend to use and a sentence saying why."""
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def choose_backend(name: str, runtimes: list[str] | None = None, *, say: Callable[[str], None] = _stderr_line,
+                   **docker_options: object) -> tuple[Backend, str]:
+    """The backend to use and a sentence saying why; `auto` says its choice for each runtime through `say`
+    when the runtime is first prepared (`runtimes` is kept for callers that know them up front)."""
+    del runtimes  # auto decides per runtime at preparation
     if name not in BACKENDS:
         raise UserError(f"--backend {name!r}: allowed: {', '.join(BACKENDS)}")
     if name == "process":
         return ProcessBackend(), "process backend (as requested)"
     try:
         from emulator.lambda_service.backends import docker as docker_backend
-    except ImportError as error:  # the docker backend lands with its own issue
+    except ImportError as error:  # the docker SDK is missing
         if name == "docker":
             raise UserError(f"the docker backend is not available: {error}") from None
         return ProcessBackend(), "process backend (docker backend not available)"
     if name == "docker":
         return docker_backend.DockerBackend.connect(**docker_options), "docker backend (as requested)"
-    usable, reason = docker_backend.DockerBackend.probe(runtimes or [], **docker_options)
-    if usable:
-        return docker_backend.DockerBackend.connect(**docker_options), f"docker backend ({reason})"
-    return ProcessBackend(), f"process backend ({reason})"
+    docker_backend.DockerOptions.parse(docker_options)  # bad option values are the user's to fix, not a fallback
+    return AutoBackend(say, **docker_options), AUTO_REASON
