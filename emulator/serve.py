@@ -19,8 +19,9 @@ async def serve(config_path: Path | None, options: StackOptions, console: Consol
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stack.start()
-        console.print(f"lambda-canary: {stack.backend_reason}")
+        await stack.start()  # every function prepared (images pulled or built, with progress bars on stderr)
+        if not getattr(stack.lambdas.backend, "choices", dict)():  # auto says its choices per runtime as it makes them
+            console.print(f"lambda-canary: {stack.backend_reason}")
         console.print(f"lambda-canary: serving on {stack.url}  (Ctrl-C to stop)")
         console.print(f"lambda-canary: AWS API (apigateway, lambda): export AWS_ENDPOINT_URL={stack.url}  "
                       "(any credentials and region are accepted)")
