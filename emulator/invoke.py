@@ -49,7 +49,7 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
         service.put_function(record)
     try:
         resolved = service.resolve(function, qualifier)
-        await service.prepare(resolved.version)
+        await service.prepare(resolved.version, hold=False)
         result = await service.invoke_resolved(resolved, payload)
     except LambdaApiError as error:
         raise UserError(f"{error.code}: {error.message}") from None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -37,10 +39,13 @@ WAIT = {"Delay": 1, "MaxAttempts": 60}
 HANDLER = "exports.handler = async (event) => ({ marker: %s, node: process.version, event });\n"
 
 
-def package(marker: str) -> bytes:
+PROXY_HANDLER = "exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ marker: %s }) });\n"
+
+
+def package(marker: str, handler: str = HANDLER) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("index.js", date_time=(2024, 1, 1, 0, 0, 0)), HANDLER % json.dumps(marker))
+        archive.writestr(zipfile.ZipInfo("index.js", date_time=(2024, 1, 1, 0, 0, 0)), handler % json.dumps(marker))
     return buffer.getvalue()
 
 
@@ -194,3 +199,91 @@ def test_a_failed_preparation_is_failed_with_aws_reason_code(monkeypatch: pytest
         assert error_of(conflict)[1] == ("The operation cannot be performed at this time. The function is currently "
                                          "in the following state: Failed")
     assert any("broken" in line and "ImageAccessDenied" in line for line in lines)
+
+
+def test_the_data_plane_answers_500_while_pending(lam: Any, hold: Path) -> None:
+    """API Gateway in front of a Pending function answers its JSON 500 (Lambda answered 409), then 200 once Active."""
+    url = lam.meta.endpoint_url
+    apigateway = boto3.client("apigateway", endpoint_url=url, **CREDENTIALS)
+    hold.touch()
+    lam.create_function(FunctionName="behind", Runtime="nodejs22.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": package("proxied", PROXY_HANDLER)})
+    api = apigateway.create_rest_api(name="states")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    resource = apigateway.create_resource(restApiId=api, parentId=root, pathPart="ping")["id"]
+    apigateway.put_method(restApiId=api, resourceId=resource, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
+                               integrationHttpMethod="POST",
+                               uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                                   f"{ARN.format('behind')}/invocations")
+    lam.add_permission(FunctionName="behind", StatementId="apigw", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com",
+                       SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api}/*/GET/ping")
+    apigateway.create_deployment(restApiId=api, stageName="prod")
+
+    request = urllib.request.Request(f"{url}/prod/ping", headers={"Host": f"{api}.execute-api.localhost"})
+    with pytest.raises(urllib.error.HTTPError) as pending:
+        urllib.request.urlopen(request, timeout=30)
+    assert pending.value.code == 500
+    assert pending.value.headers["Content-Type"].startswith("application/json")
+    assert json.loads(pending.value.read()) == {"message": "Internal server error"}
+
+    hold.unlink()
+    lam.get_waiter("function_active_v2").wait(FunctionName="behind", WaiterConfig=WAIT)
+    with urllib.request.urlopen(request, timeout=30) as answered:
+        assert answered.status == 200
+        assert json.loads(answered.read())["marker"] == "proxied"
+
+
+# ---- the docker build happens during Pending ---------------------------------------------------------------------
+TASK_ROOT_HANDLER = ("exports.handler = async () => ({ marker: %s, taskRoot: process.env.LAMBDA_TASK_ROOT, "
+                     "node: process.version });\n")
+
+
+@pytest.mark.docker
+def test_auto_on_an_empty_account_builds_during_pending(monkeypatch: pytest.MonkeyPatch, hold: Path,
+                                                        lines: list[str], request: pytest.FixtureRequest) -> None:
+    """`serve` with no file (auto), stand-in base images: the function's image is built while it is Pending, auto
+    says docker once, and the invoke runs in a container."""
+    pytest.importorskip("docker")
+    from tests.test_docker_backend import _engine_answers, _unavailable
+
+    if not _engine_answers():
+        _unavailable("no Docker engine answers")
+    base_images = request.getfixturevalue("base_images")
+    repository = base_images["nodejs22.x"].rsplit(":", 1)[0]
+    monkeypatch.setenv(BASE_REPOSITORY_ENV, repository)
+    options = StackOptions(port=0, access_log=False, function_logs=False)  # no --backend, no file: auto
+    with StackThread(None, options, log=lines.append) as stack:
+        lam = boto3.client("lambda", endpoint_url=stack.url, **CREDENTIALS)
+        hold.touch()
+        marker = uuid.uuid4().hex  # new code: a new function image, built during Pending
+        lam.create_function(FunctionName="contained", Runtime="nodejs22.x", Role=ROLE, Handler="index.handler",
+                            Code={"ZipFile": package(marker, TASK_ROOT_HANDLER)})
+        with pytest.raises(lam.exceptions.ResourceConflictException):
+            lam.invoke(FunctionName="contained", Payload=b"{}")
+        assert not [line for line in lines if "runs on the" in line]  # nothing decided before preparation
+        hold.unlink()
+        lam.get_waiter("function_active_v2").wait(FunctionName="contained", WaiterConfig=WAIT)
+        body = invoke(lam, "contained")
+        assert body["marker"] == marker and body["taskRoot"] == "/var/task" and body["node"].startswith("v22.")
+        invoke(lam, "contained")
+    decided = [line for line in lines if "runs on the" in line]
+    assert len(decided) == 1 and "nodejs22.x runs on the docker backend" in decided[0]
+    assert f"{repository}:22" in decided[0]
+
+
+@pytest.fixture(scope="session")
+def base_images() -> dict[str, str]:
+    """The stand-in base images (built once per session, kept when their content is unchanged)."""
+    import docker
+    from rich.console import Console
+
+    from emulator.lambda_service.backends.standin import build_standins, standin_base_images
+
+    engine = docker.from_env(timeout=120)
+    try:
+        build_standins(engine, ["nodejs22.x"], Console(stderr=True))
+    finally:
+        engine.close()
+    return standin_base_images(["nodejs22.x"])
