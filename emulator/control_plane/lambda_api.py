@@ -815,10 +815,10 @@ class LambdaApi:
         if version.version in known:
             return version
         state = record.state(LATEST)
+        record.states[version.version] = creating()
         if state.invocable and not state.updating and record.serving is None:
             await self._settle(record, version.version, version, prepare=True, hold=False)
         else:
-            record.states[version.version] = creating()
             self._start_preparation(record, version.version, version)
         return version
 

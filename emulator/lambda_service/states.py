@@ -9,8 +9,9 @@ Sources (AWS-recorded or AWS-written):
   performed at this time. An update is in progress for resource: <function ARN>"), `TestLambdaVersions::
   test_version_lifecycle` (an update answers `LastUpdateStatus: InProgress` with reason "The function is being
   created." and code `Creating`, then `Successful` with no reason; every transition issues a new RevisionId;
-  PublishVersion of a ready function answers `Active`), `test_lambda_versions_with_code_changes` (UpdateFunctionCode
-  with Publish answers the new version `Pending`).
+  PublishVersion of a ready function answers `Active`), `TestLambdaVersions::test_publish_version_on_create`
+  (CreateFunction with Publish answers version 1 `Pending`); test_lambda.snapshot.json, `TestLambdaVersions::
+  test_lambda_versions_with_code_changes` (UpdateFunctionCode with Publish answers the new version `Pending`).
 - AWS Lambda Developer Guide, troubleshooting-invocation.md: Invoke of a Pending function answers
   "ResourceConflictException: The operation cannot be performed at this time. The function is currently in the
   following state: Pending"; functions-states.md: while Pending, invokes and updates fail; a failed update leaves
