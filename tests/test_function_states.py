@@ -273,6 +273,26 @@ def test_auto_on_an_empty_account_builds_during_pending(monkeypatch: pytest.Monk
     assert f"{repository}:22" in decided[0]
 
 
+@pytest.fixture(autouse=True)
+def remove_contained_images(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The docker test builds a function image of new code each run: remove the ones it made."""
+    if "empty_account" not in request.node.name:
+        yield
+        return
+    import docker
+
+    engine = docker.from_env(timeout=120)
+    label = {"label": "lambda-canary.function=contained"}
+    before = {image.id for image in engine.images.list(filters=label)}
+    yield
+    try:
+        for image in engine.images.list(filters=label):
+            if image.id not in before:
+                engine.images.remove(image.id, force=True)
+    finally:
+        engine.close()
+
+
 @pytest.fixture(scope="session")
 def base_images() -> dict[str, str]:
     """The stand-in base images (built once per session, kept when their content is unchanged)."""
