@@ -154,17 +154,18 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
+@click.option("--debug", is_flag=True, help="Log the traceback of an unexpected failure (one line without).")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
           max_environments: int, idle_timeout: float, sls_stage: str | None, state_dir: Path | None,
-          quiet: bool) -> None:
+          quiet: bool, debug: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
 
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
                            function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
-                           idle_timeout=idle_timeout,
+                           idle_timeout=idle_timeout, debug=debug,
                            docker_options=docker_options(docker_base, docker_network, code_mode))
     aio.run(run_serve(config_file, options, err_console, sls_stage))
 

@@ -8,11 +8,30 @@ from pathlib import Path
 
 from rich.console import Console
 
+from emulator.errors import UserError
 from emulator.stack import Stack, StackOptions
+
+
+def check_aws_profile() -> None:
+    """An AWS_PROFILE that names no profile is one line and exit 2: the aws CLI and boto3 pointed at the emulator
+    would fail on it with every call (the emulator itself reads no profile)."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        botocore.session.Session().get_scoped_config()
+    except botocore.exceptions.ProfileNotFound as error:
+        name = error.kwargs.get("profile", "?")
+        raise UserError(f"AWS_PROFILE names the profile {name!r}, which is in neither ~/.aws/config nor "
+                        f"~/.aws/credentials: unset AWS_PROFILE, or create it with `aws configure --profile {name}` "
+                        "(any keys do for the emulator)") from None
+    except botocore.exceptions.BotoCoreError as error:  # e.g. a config file that does not parse
+        raise UserError(f"AWS configuration: {error}; fix the file, or point AWS_CONFIG_FILE elsewhere") from None
 
 
 async def serve(config_path: Path | None, options: StackOptions, console: Console, stage: str | None = None) -> None:
     """Serve until a signal arrives; always cleans up what it started."""
+    check_aws_profile()
     stack = Stack.from_file(config_path, options, stage)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

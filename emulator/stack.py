@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sys
 from collections.abc import Callable
@@ -10,14 +11,17 @@ from pathlib import Path
 
 from aiohttp import web
 
+from emulator import failures
 from emulator.apigateway.handler import ApiGateway
 from emulator.apigateway.loader import state_from_config
 from emulator.apigateway.model import ApiGatewayState
 from emulator.apigateway.observability import DecisionRecord
-from emulator.apigateway.server import GatewayServer
+from emulator.apigateway.server import BODY_TIMEOUT, HEADER_TIMEOUT, GatewayServer
 from emulator.config import LoadedConfig, load_config
 from emulator.control_plane import persistence
 from emulator.control_plane.wiring import build_control_plane
+from emulator.errors import UserError
+from emulator.failures import describe
 from emulator.lambda_service.backends.select import choose_backend
 from emulator.lambda_service.handler_check import require_handler_file
 from emulator.lambda_service.loader import records_from_config
@@ -42,6 +46,9 @@ class StackOptions:
     idle_timeout: float = 600.0
     docker_options: dict[str, object] | None = None
     state_dir: Path | None = None
+    debug: bool = False  # tracebacks of unexpected failures in the log
+    header_timeout: float = HEADER_TIMEOUT  # seconds for a request header to arrive whole
+    body_timeout: float = BODY_TIMEOUT  # seconds without a byte of a request body
 
 
 class Stack:
@@ -53,6 +60,7 @@ class Stack:
         self.options = options
         self.log = log
         config = loaded.config if loaded else None
+        saved = persistence.load(options.state_dir) if options.state_dir else None  # first: a bad file stops at once
         runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
         backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
                                                       runtimes, say=log, **(options.docker_options or {}))
@@ -68,7 +76,6 @@ class Stack:
             self._check_handlers(loaded)
             for record in records_from_config(loaded):
                 self.lambdas.put_function(record)
-        saved = persistence.load(options.state_dir) if options.state_dir else None
         if saved is not None:
             self.state = saved[0]
             if loaded is not None and loaded.config.rest_apis:
@@ -76,25 +83,76 @@ class Stack:
                     "(functions still come from the file); use an empty --state-dir to start from the file")
         self.gateway = ApiGateway(self.state, self.lambdas, rng=rng, execution_log=log,
                                   access_log=self._access_log if options.access_log else None)
-        self.server = GatewayServer(self.gateway)
-        self.control_plane = build_control_plane(self, options.state_dir / "code" if options.state_dir else None)
+        self.gateway.debug = options.debug
+        self.server = GatewayServer(self.gateway, log=log, debug=options.debug, header_timeout=options.header_timeout,
+                                    body_timeout=options.body_timeout)
+        self.control_plane = build_control_plane(
+            self, options.state_dir / persistence.CODE_FOLDER if options.state_dir else None)
+        self.control_plane.body_timeout = options.body_timeout
         self._lambda_api = self.control_plane.services["lambda"].implementation
-        if saved is not None:
-            self._lambda_api.from_dict(saved[1])  # type: ignore[attr-defined]
+        if saved is not None and options.state_dir is not None:
+            self._restore_functions(options.state_dir, saved[1])
         if options.state_dir is not None:
-            self._lambda_api.on_change = self.save_state  # type: ignore[attr-defined]
+            code_dirs = [version.code_dir for record in self.lambdas.functions.values()
+                         for version in [record.latest, *record.versions.values()]]
+            for leftover in persistence.clean(options.state_dir, code_dirs):
+                log(f"lambda-canary: removed {leftover}, left by a process that was killed")
+        self._document = persistence.StateDocument()
+        self._writer = persistence.StateWriter(options.state_dir) if options.state_dir is not None else None
+        self._saving: set[asyncio.Task[None]] = set()
+        if self._writer is not None:
+            self._lambda_api.on_change = self._save_in_background  # type: ignore[attr-defined]
         self.server.control_plane = self._serve_control_plane
 
+    def _restore_functions(self, state_dir: Path, saved: dict[str, object]) -> None:
+        """Put back the saved functions; a document that does not fit is one error naming the file."""
+        try:
+            self._lambda_api.from_dict(saved)  # type: ignore[attr-defined]
+        except UserError as error:
+            raise UserError(f"{persistence.state_file(state_dir)}: {error.message}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UserError(f"{persistence.state_file(state_dir)}: unreadable state: lambda: {describe(error)}; "
+                            "fix it, or move it away to start empty") from None
+
     async def _serve_control_plane(self, request: web.BaseRequest) -> web.StreamResponse:
-        """The AWS API; with a state folder, every successful change is saved before the answer."""
+        """The AWS API; with a state folder, every successful change is on disk before the answer."""
         response = await self.control_plane(request)
-        if (self.options.state_dir is not None and request.method in ("POST", "PUT", "PATCH", "DELETE")
+        if (self._writer is not None and request.method in ("POST", "PUT", "PATCH", "DELETE")
                 and response.status < 300 and not request.path.endswith("/invocations")):
-            self.save_state()
+            try:
+                await self.persist(persistence.touched_by(request.path))
+            except Exception as error:  # the change is made but not saved: not acknowledged
+                service = self.control_plane.service_for(request)
+                context = f"saving the state in {self.options.state_dir} failed"
+                if service is None:
+                    raise
+                service.report(context, error)
+                return service.error_response(service.internal_error(f"{context}: {describe(error)}"))
         return response
 
+    def _save_in_background(self) -> None:
+        """A function's state changed on its own (Pending -> Active): save the functions, off the loop."""
+        task = asyncio.get_running_loop().create_task(self.persist(persistence.Touched(apis=set(), functions=None)))
+        self._saving.add(task)
+        task.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Task[None]) -> None:
+        self._saving.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            failures.report(self.log, f"saving the state in {self.options.state_dir} failed", error,
+                            self.options.debug)
+
+    async def persist(self, touched: persistence.Touched | None = None) -> None:
+        """Write the state to the state folder; returns once it is on disk (the writing runs off the loop)."""
+        if self._writer is None:
+            return
+        text = self._document.render(self.state, self._lambda_api.saved_functions(),  # type: ignore[attr-defined]
+                                     {}, touched or persistence.Touched.everything())
+        await self._writer.write(text)
+
     def save_state(self) -> None:
-        """Write the account's state to the state folder (atomically)."""
+        """Write the account's state to the state folder now, synchronously (outside a running loop)."""
         if self.options.state_dir is not None:
             persistence.save(self.options.state_dir, self.state, self._lambda_api.to_dict())  # type: ignore[attr-defined]
 
@@ -141,6 +199,9 @@ class Stack:
         """Stop listening and stop every environment."""
         await self.server.stop()
         await self._lambda_api.close()  # type: ignore[attr-defined]
+        if self._writer is not None:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+            await self._writer.close()
         await self.gateway.close()
         await self.lambdas.close()
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from emulator import failures
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.canary import Variant, choose_variant
 from emulator.apigateway.gateway_responses import GatewayResponse
@@ -35,6 +36,7 @@ MAX_REQUEST_BODY = 10 * 1024 * 1024
 HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
                          "proxy-authorization", "proxy-authenticate", "trailer"})
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2
 _VTL_VARIABLE = re.compile(r"\$\{?(stageVariables|context)\.([A-Za-z0-9_]+)\}?")
 
 
@@ -73,16 +75,38 @@ class ApiGateway:
         self._access_log = access_log
         self.observers: list[Callable[[DecisionRecord], None]] = []
         self._http: aiohttp.ClientSession | None = None
+        self.debug = False  # tracebacks of unexpected failures in the log
 
     # ---- the chain -----------------------------------------------------------------------
     async def handle(self, request: IncomingRequest) -> tuple[GatewayResponse, DecisionRecord]:
         """Answer one request; returns the response and the decision record."""
         exchange = Exchange(request)
-        response = self._find_api(exchange) or self._find_stage(exchange) or self._choose_and_route(exchange)
-        if response is None:
-            response = await self._integrate(exchange)
+        try:
+            response = self._find_api(exchange) or self._find_stage(exchange) or self._choose_and_route(exchange)
+            if response is None:
+                response = await self._integrate(exchange)
+            response = self._wire_safe(exchange, response)
+        except Exception as error:  # a bug or a platform failure: API Gateway's 500, never a bare crash
+            response = self._internal_error(exchange, error)
         self._finish(exchange, response)
         return response, exchange.record
+
+    def _internal_error(self, exchange: Exchange, error: BaseException, status: int = 500) -> GatewayResponse:
+        """One log line with the cause (a traceback in debug mode) and API Gateway's JSON error."""
+        failures.report(self._execution_log, f"({exchange.ids.request_id}) request failed", error, self.debug)
+        self._log(exchange, f"Method completed with status: {status}")
+        exchange.record.error = failures.describe(error)
+        kind = "API_CONFIGURATION_ERROR" if status == 500 else "INTEGRATION_FAILURE"
+        return responses.internal_server_error(status, kind)
+
+    def _wire_safe(self, exchange: Exchange, response: GatewayResponse) -> GatewayResponse:
+        """A function's header that HTTP cannot carry (a name that is not a token, a CR, LF or NUL in a value) is
+        a malformed proxy response: 502, as for any other malformed response (reference §4.2)."""
+        for name, value in response.headers:
+            if not name or not _TOKEN.fullmatch(name) or any(char in value for char in "\r\n\0"):
+                self._log(exchange, f"lambda-canary: header {name!r}: {value!r} cannot be sent over HTTP")
+                return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
+        return response
 
     def _find_api(self, exchange: Exchange) -> GatewayResponse | None:
         host = (exchange.request.header("Host") or "").split(":", 1)[0].lower()  # host names are case-insensitive
@@ -215,6 +239,10 @@ class ApiGateway:
             self._log(exchange, f"Lambda invocation failed with status: {error.status}. Lambda request id: "
                       f"{exchange.ids.request_id}")
             return self._configuration_error(exchange, f"{error.code}: {error.message}")
+        except Exception as error:  # the platform failed (backend launch, image, Runtime API): Lambda's 500
+            self._log(exchange, f"Lambda invocation failed with status: 500. Lambda request id: "
+                      f"{exchange.ids.request_id}")
+            return self._internal_error(exchange, error)
         if result.function_error:
             message = (result.error_payload or {}).get("errorMessage", "")
             self._log(exchange, f"Lambda execution failed with status 200 due to customer function error: "
@@ -224,8 +252,9 @@ class ApiGateway:
             return responses.internal_server_error(502, "INTEGRATION_FAILURE")
         try:
             return map_proxy_result(result.payload, exchange.api.binary_media_types, exchange.request.header("Accept"))
-        except MalformedProxyResponse as malformed:
-            self._log(exchange, f"lambda-canary: {malformed}")
+        except (MalformedProxyResponse, ValueError, TypeError, RecursionError) as malformed:
+            # ValueError covers text no encoder takes (a lone surrogate in the body); all are malformed responses
+            self._log(exchange, f"lambda-canary: {failures.describe(malformed)}")
             return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
 
     async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:

@@ -690,23 +690,27 @@ class LambdaApi:
     # ---- persistence seam --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The functions created through this API as JSON-ready data; code stays in `code_root`."""
-        functions = {}
-        for name, record in self.service.functions.items():
-            if record.from_config:
-                continue
-            functions[name] = {
-                "latest": _version_to_dict(record.latest),
-                "versions": {key: _version_to_dict(version) for key, version in record.versions.items()},
-                "aliases": {key: asdict(alias) for key, alias in record.aliases.items()},
-                "policy": [asdict(statement) for statement in record.policy],
-                "reserved_concurrency": record.reserved_concurrency,
-                "tags": dict(record.tags),
-                "info": {key: asdict(self._info_for(record, version))
-                         for key, version in [(LATEST, record.latest), *record.versions.items()]},
-                "next_version": self._next_version.get(name, 1),
-                "states": {key: state.to_dict() for key, state in record.states.items()},
-            }
-        return {"functions": functions}
+        return {"functions": {name: make() for name, make in self.saved_functions().items()}}
+
+    def saved_functions(self) -> dict[str, Callable[[], dict[str, Any]]]:
+        """Each function created through this API, with what makes its saved form (one function at a time, so a
+        change re-encodes only the function it touched)."""
+        return {name: functools.partial(self._function_to_dict, record)
+                for name, record in self.service.functions.items() if not record.from_config}
+
+    def _function_to_dict(self, record: FunctionRecord) -> dict[str, Any]:
+        return {
+            "latest": _version_to_dict(record.latest),
+            "versions": {key: _version_to_dict(version) for key, version in record.versions.items()},
+            "aliases": {key: asdict(alias) for key, alias in record.aliases.items()},
+            "policy": [asdict(statement) for statement in record.policy],
+            "reserved_concurrency": record.reserved_concurrency,
+            "tags": dict(record.tags),
+            "info": {key: asdict(self._info_for(record, version))
+                     for key, version in [(LATEST, record.latest), *record.versions.items()]},
+            "next_version": self._next_version.get(record.name, 1),
+            "states": {key: state.to_dict() for key, state in record.states.items()},
+        }
 
     def from_dict(self, data: dict[str, Any]) -> None:
         """Put back functions saved by `to_dict` (same `code_root`)."""

@@ -1,5 +1,10 @@
 """REST-JSON served from botocore's own service models: routing, input parsing and validation, output
-serialization and AWS-shaped errors. No shapes are written by hand here."""
+serialization and AWS-shaped errors. No shapes are written by hand here.
+
+Every failure answers an AWS-shaped error, never aiohttp's plain-text 500: a body that is not a JSON object
+is `SerializationException` (400), a body over the limit `RequestEntityTooLargeException` (413) and anything
+unexpected the service's internal error (Lambda: `ServiceException`, 500), logged on one line.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,24 @@ import base64
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-import botocore.session
+import botocore.loaders
 from aiohttp import web
-from botocore.model import OperationModel, Shape, StructureShape
+from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
+
+from emulator import failures
+
+# The largest request AWS Lambda takes: "Request must be smaller than 70167211 bytes for the CreateFunction
+# operation" (413 RequestEntityTooLargeException), recorded from AWS in LocalStack's
+# tests/aws/services/lambda_/test_lambda_api.snapshot.json, TestLambdaSizeLimits::test_oversized_request_create_lambda
+# (localstack/localstack@8b9a79f05846835cf4dff63ab7eefdde9df83783).
+MAX_REQUEST_BYTES = 70_167_211
+Report = Callable[[str, BaseException], None]
 
 
 class AwsError(Exception):
@@ -46,7 +61,21 @@ class _Route:
     literal_length: int
 
 
-_SESSION = botocore.session.get_session()
+# Models come straight from botocore's data files: no session, so no AWS profile or config file is ever read
+# (an AWS_PROFILE naming a missing profile cannot stop the emulator).
+_LOADER = botocore.loaders.Loader()
+
+
+def service_model(service_name: str) -> ServiceModel:
+    """botocore's model of one service (its latest API version)."""
+    return ServiceModel(_LOADER.load_service_model(service_name, "service-2"), service_name=service_name)
+
+
+def internal_failure(message: str) -> AwsError:
+    """AWS's common `InternalFailure` (500): "The request processing has failed because of an unknown error,
+    exception or failure" (Common Errors of every AWS API reference, e.g.
+    https://docs.aws.amazon.com/networkmanager/latest/APIReference/CommonErrors.html)."""
+    return AwsError("InternalFailure", message, 500)
 
 
 def _compile(request_uri: str) -> tuple[re.Pattern[str], dict[str, str], int]:
@@ -78,10 +107,15 @@ class RestJsonService:
     as a dict and return the output dict (or a RawResponse); they raise AwsError for AWS errors.
     """
 
-    def __init__(self, service_name: str, implementation: object, *, validation_error: str) -> None:
-        self.model = _SESSION.get_service_model(service_name)
+    def __init__(self, service_name: str, implementation: object, *, validation_error: str,
+                 internal_error: Callable[[str], AwsError] = internal_failure,
+                 request_limits: dict[str, tuple[int, str]] | None = None, report: Report | None = None) -> None:
+        self.model = service_model(service_name)
         self.implementation = implementation
         self.validation_error = validation_error
+        self.internal_error = internal_error
+        self.request_limits = request_limits or {}  # operation -> (bytes, the name AWS's message gives it)
+        self.report: Report = report or (lambda context, error: None)
         self._validator = ParamValidator()
         self._routes: list[_Route] = []
         for name in self.model.operation_names:
@@ -109,8 +143,24 @@ class RestJsonService:
         """Does this service have an operation for the request?"""
         return self.match(method, path, query) is not None
 
-    async def handle(self, request: web.BaseRequest) -> web.Response:
-        """Serve one request."""
+    def request_limit(self, request: web.BaseRequest) -> tuple[int, str]:
+        """The largest body (bytes) the request's operation takes, and that operation's name in AWS's message."""
+        found = self.match(request.method, raw_path(request), dict(request.query))
+        name = found[0].operation.name if found else "unknown"
+        return self.request_limits.get(name, (MAX_REQUEST_BYTES, name))
+
+    def too_large(self, request: web.BaseRequest) -> web.Response:
+        """413 RequestEntityTooLargeException with AWS's message, e.g. "Request must be smaller than 70167211 bytes
+        for the CreateFunction operation" (LocalStack's AWS-validated snapshot, see MAX_REQUEST_BYTES) or "...
+        6291456 bytes for the InvokeFunction operation" (AWS's answer to an oversized Invoke, as the aws CLI
+        printed it in https://zaccharles.medium.com/deep-dive-lambdas-request-payload-size-limit-2-2-6350c1ae5577)."""
+        limit, name = self.request_limit(request)
+        return self.error_response(AwsError("RequestEntityTooLargeException",
+                                            f"Request must be smaller than {limit} bytes for the {name} operation",
+                                            413))
+
+    async def handle(self, request: web.BaseRequest, body: bytes | None = None) -> web.Response:
+        """Serve one request (`body` when the caller has read it already); always an AWS-shaped answer."""
         query = dict(request.query)
         found = self.match(request.method, raw_path(request), query)
         if found is None:
@@ -118,18 +168,23 @@ class RestJsonService:
         route, labels = found
         operation = route.operation
         try:
-            params = self._parse(operation, request, labels, await request.read())
+            params = self._parse(operation, request, labels, await request.read() if body is None else body)
             report = self._validator.validate(params, operation.input_shape)
             if report.has_errors():
                 raise AwsError(self.validation_error, report.generate_report().replace("\n", " "), 400)
             result = getattr(self.implementation, operation.name)(params)
             if hasattr(result, "__await__"):
                 result = await result
+            if isinstance(result, RawResponse):
+                return web.Response(status=result.status, body=result.body, headers=result.headers)
+            return self._serialize(operation, result or {})
         except AwsError as error:
             return self.error_response(error)
-        if isinstance(result, RawResponse):
-            return web.Response(status=result.status, body=result.body, headers=result.headers)
-        return self._serialize(operation, result or {})
+        except RecursionError:  # input nested past what Python's parsers and validators follow
+            return self.error_response(AwsError("SerializationException", "The request body is nested too deeply"))
+        except Exception as error:  # a bug or a platform failure: the service's own 500, one log line
+            self.report(f"{self.model.service_name} {operation.name} failed", error)
+            return self.error_response(self.internal_error(failures.describe(error)))
 
     # ---- input ---------------------------------------------------------------------------
     def _parse(self, operation: OperationModel, request: web.BaseRequest, labels: dict[str, str],
@@ -141,10 +196,7 @@ class RestJsonService:
         payload_member = shape.serialization.get("payload")
         body_json: dict[str, Any] = {}
         if payload_member is None and body:
-            try:
-                body_json = json.loads(body)
-            except ValueError:
-                raise AwsError("SerializationException", "The request body is not valid JSON", 400) from None
+            body_json = _json_object(body)
         for name, member in shape.members.items():
             location = member.serialization.get("location")
             wire = member.serialization.get("name", name)
@@ -170,7 +222,7 @@ class RestJsonService:
                     if body:
                         params[name] = body
                 elif body:
-                    params[name] = _from_json(member, json.loads(body))
+                    params[name] = _from_json(member, _json_object(body))
             elif wire in body_json:
                 params[name] = _from_json(member, body_json[wire])
         return params
@@ -209,6 +261,27 @@ class RestJsonService:
         body = error.body if error.body is not None else {"message": error.message}
         return web.Response(status=error.status, body=json.dumps(body).encode(),
                             headers={"x-amzn-ErrorType": error.code, "Content-Type": "application/json"})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object (a structure in the model).
+
+    Anything else is SerializationException (400), the error AWS's JSON protocols give to a body they cannot
+    deserialize into the operation's input (recorded from AWS for apigateway in LocalStack's
+    tests/aws/services/apigateway/test_apigateway_api.snapshot.json, e.g. "put-integration-request-param-wrong-type").
+    AWS's wording for a body that is a list, a string or null is not recorded; these messages are ours.
+    """
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise AwsError("SerializationException", "The request body is nested too deeply", 400) from None
+    except ValueError:
+        raise AwsError("SerializationException", "The request body is not valid JSON", 400) from None
+    if not isinstance(value, dict):
+        kind = {list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(type(value), "a number")
+        raise AwsError("SerializationException",
+                       f"The request body must be a JSON object, not {kind}", 400)
+    return value
 
 
 def raw_path(request: web.BaseRequest) -> str:

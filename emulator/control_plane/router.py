@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from aiohttp import web
 
-from emulator.control_plane.protocol import AwsError, RestJsonService, raw_path
+from emulator.apigateway.body import BodyTooLarge, read_body
+from emulator.control_plane.protocol import MAX_REQUEST_BYTES, AwsError, RestJsonService, raw_path
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+BODY_TIMEOUT = 30.0
 
 
 class ControlPlane:
@@ -16,18 +19,30 @@ class ControlPlane:
 
     def __init__(self, services: dict[str, RestJsonService]) -> None:
         self.services = services
+        self.body_timeout = BODY_TIMEOUT  # seconds without a byte of the body before the connection is closed
 
-    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+    def service_for(self, request: web.BaseRequest) -> RestJsonService | None:
+        """The service a request is for: its credential scope, else the one with a matching operation."""
         scope = _SCOPE.search(request.headers.get("Authorization", ""))
         service = self.services.get(scope.group("service")) if scope else None
         if service is None:
             for candidate in self.services.values():
                 if candidate.handles(request.method, raw_path(request), dict(request.query)):
-                    service = candidate
-                    break
+                    return candidate
+        return service
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        service = self.service_for(request)
         if service is None:
+            scope = _SCOPE.search(request.headers.get("Authorization", ""))
             name = scope.group("service") if scope else "unknown"
             error = AwsError("UnrecognizedClientException", f"lambda-canary does not serve the {name} API", 400)
-            return web.Response(status=error.status, text=f'{{"message": "{error.message}"}}',
+            return web.Response(status=error.status, body=json.dumps({"message": error.message}).encode(),
                                 headers={"x-amzn-ErrorType": error.code, "Content-Type": "application/json"})
-        return await service.handle(request)
+        try:  # an operation with a lower limit (Invoke) refuses a smaller body itself, with the same message
+            body = await read_body(request, MAX_REQUEST_BYTES, self.body_timeout)
+        except BodyTooLarge:
+            response = service.too_large(request)
+            response.force_close()  # the rest of the body is not read
+            return response
+        return await service.handle(request, body)

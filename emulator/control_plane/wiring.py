@@ -3,19 +3,62 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emulator import failures
 from emulator.control_plane.lambda_api import LambdaApi
-from emulator.control_plane.protocol import RestJsonService
+from emulator.control_plane.protocol import AwsError, RestJsonService
 from emulator.control_plane.router import ControlPlane
 
 if TYPE_CHECKING:
     from emulator.stack import Stack
 
 _APIGATEWAY_MODULE = "emulator.control_plane.apigateway_api"
+# Invoke's own request limit and the name AWS's 413 message gives the operation (see lambda_service.service).
+_LAMBDA_LIMITS = {"Invoke": (6 * 1024 * 1024, "InvokeFunction")}
+
+
+def lambda_service_exception(message: str) -> AwsError:
+    """Lambda's 500 `ServiceException` ("The Lambda service encountered an internal error", botocore's lambda
+    model: members Type and Message). Type `Service` mirrors the `User` of Lambda's sender faults."""
+    return AwsError("ServiceException", message, 500, body={"Type": "Service", "Message": message})
+
+
+_TEMP_PREFIX = "lambda-canary-code-"
+
+
+def temporary_code_root() -> Path:
+    """A temporary folder for uploaded code, removed at exit; those of killed processes are removed now.
+
+    The folder's name carries the owner's process id (`lambda-canary-code-<pid>-<random>`): one whose process is
+    gone was left by a SIGKILL, which runs no atexit handler.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
+        pid = folder.name[len(_TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir() and folder.stat().st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+    code_root = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
+    atexit.register(shutil.rmtree, code_root, True)
+    return code_root
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        # a zombie (exited, not yet reaped) holds no folder either
+        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            return False
+    return True
 
 
 def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlPlane:
@@ -26,14 +69,18 @@ def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlP
     `from_dict`) is `control_plane.services["lambda"].implementation`.
     """
     if code_root is None:
-        code_root = Path(tempfile.mkdtemp(prefix="lambda-canary-code-"))
-        atexit.register(shutil.rmtree, code_root, True)
+        code_root = temporary_code_root()
 
     def warn(message: str) -> None:
         stack.log(f"warning: {message}")
 
+    def report(context: str, error: BaseException) -> None:
+        failures.report(stack.log, context, error, stack.options.debug)
+
     services = {"lambda": RestJsonService("lambda", LambdaApi(stack.lambdas, code_root, warn),
-                                          validation_error="ValidationException")}
+                                          validation_error="ValidationException",
+                                          internal_error=lambda_service_exception, request_limits=_LAMBDA_LIMITS,
+                                          report=report)}
     try:
         from emulator.control_plane.apigateway_api import ApiGatewayApi  # type: ignore[import-not-found,unused-ignore]
     except ModuleNotFoundError as error:
@@ -41,5 +88,5 @@ def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlP
             raise
     else:
         services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(stack.state, stack.lambdas),
-                                                 validation_error="BadRequestException")
+                                                 validation_error="BadRequestException", report=report)
     return ControlPlane(services)

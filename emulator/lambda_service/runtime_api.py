@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sys
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
@@ -89,10 +91,39 @@ def invocation_headers(invocation: Invocation) -> dict[str, str]:
     return headers
 
 
+class _OneLine(logging.Formatter):
+    """aiohttp's server log (a malformed request from a runtime) as one line: the message and the cause."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        cause = record.exc_info[1] if record.exc_info else None
+        text = " ".join(str(cause).split()) if cause is not None else ""
+        return f"lambda-canary: Runtime API: {record.getMessage()}" + (f": {text}" if text else "")
+
+
+def _server_logger() -> logging.Logger:
+    logger = logging.getLogger("lambda_canary.runtime_api")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_OneLine())
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+    return logger
+
+
 def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
-    """An aiohttp low-level request handler serving the Runtime API for `peer`."""
+    """An aiohttp low-level request handler serving the Runtime API for `peer`; a failure of ours answers the
+    Runtime API's platform error (500 `{"errorMessage":"Internal Server Error","errorType":"InternalServerError"}`,
+    reference §6, from the RIE), never aiohttp's plain text."""
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await serve(request)
+        except Exception as error:
+            _server_logger().warning("%s %s failed", request.method, request.path, exc_info=error)
+            return _error(500, "InternalServerError", "Internal Server Error")
+
+    async def serve(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path
         if not path.startswith(PREFIX):
             return _error(404, "NotFound", "Not Found")
@@ -146,7 +177,7 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
 async def listen(peer: RuntimeApiPeer, host: str) -> tuple[asyncio.Server, int]:
     """Start a Runtime API listener for `peer` on an ephemeral port of `host`."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(web.Server(make_handler(peer), access_log=None), host=host, port=0,
-                                      reuse_address=True)
+    server = await loop.create_server(web.Server(make_handler(peer), access_log=None, logger=_server_logger()),
+                                      host=host, port=0, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     return server, port

@@ -15,7 +15,7 @@ from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.environment import new_trace_id
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
 from emulator.lambda_service.logs import LogSink
-from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, FunctionVersion, Invocation, InvocationResult
+from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult
 from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool
 from emulator.lambda_service.states import FunctionState, hold_if_asked, not_invocable
 
@@ -97,6 +97,13 @@ class Resolved:
 def arn_like(pattern: str, value: str) -> bool:
     """IAM `ArnLike`: `*` matches any run of characters (including `/`), `?` one character."""
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+# A synchronous invoke's request (the response may be 100 bytes longer, MAX_SYNC_PAYLOAD). AWS's answer to a longer
+# one, as the aws CLI printed it: "An error occurred (RequestEntityTooLargeException) when calling the Invoke
+# operation: Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+# (https://zaccharles.medium.com/deep-dive-lambdas-request-payload-size-limit-2-2-6350c1ae5577).
+MAX_INVOKE_REQUEST = 6 * 1024 * 1024
 
 
 class LambdaService:
@@ -192,9 +199,9 @@ class LambdaService:
                               client_context: str | None = None) -> InvocationResult:
         """Invoke what `resolve` chose; a snapshot that is not Active answers AWS's conflict."""
         self.check_invocable(resolved)
-        if len(payload) > MAX_SYNC_PAYLOAD:
-            raise LambdaApiError("RequestTooLargeException",
-                                 f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction "
+        if len(payload) > MAX_INVOKE_REQUEST:
+            raise LambdaApiError("RequestEntityTooLargeException",
+                                 f"Request must be smaller than {MAX_INVOKE_REQUEST} bytes for the InvokeFunction "
                                  "operation", 413)
         invocation = Invocation(request_id=str(uuid.uuid4()), payload=payload, invoked_arn=resolved.invoked_arn,
                                 trace_id=trace_id or new_trace_id(), client_context=client_context)
