@@ -100,10 +100,22 @@ class _OneLine(logging.Formatter):
         return f"lambda-canary: Runtime API: {record.getMessage()}" + (f": {text}" if text else "")
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record arrives."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def _server_logger() -> logging.Logger:
     logger = logging.getLogger("lambda_canary.runtime_api")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(_OneLine())
         logger.addHandler(handler)
         logger.propagate = False
