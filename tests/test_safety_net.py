@@ -221,11 +221,10 @@ def test_a_lambda_handler_failure_is_service_exception(project: Path, tmp_path: 
     (state / "code").write_text("not a folder")
     lines: list[str] = []
     options = StackOptions(port=0, backend="process", access_log=False, function_logs=False, state_dir=state)
-    with StackThread(None, options, log=lines.append) as stack:
-        with pytest.raises(ClientError) as caught:
-            lambda_client(stack.url).create_function(
-                FunctionName="f", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::1:role/x",
-                Code={"ZipFile": _zip({"index.js": "exports.handler = async () => 1;"})})
+    with StackThread(None, options, log=lines.append) as stack, pytest.raises(ClientError) as caught:
+        lambda_client(stack.url).create_function(
+            FunctionName="f", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::1:role/x",
+            Code={"ZipFile": _zip({"index.js": "exports.handler = async () => 1;"})})
     error = caught.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (500, "ServiceException")
     assert error["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ServiceException"
@@ -238,7 +237,7 @@ def test_an_apigateway_handler_failure_is_internal_failure(running: tuple[StackT
     service = stack.stack.control_plane.services["apigateway"]
 
     class Broken(type(service.implementation)):  # type: ignore[misc]
-        def GetRestApis(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - AWS operation name
+        def GetRestApis(self, params: dict[str, Any]) -> dict[str, Any]:
             raise KeyError("injected")
 
     service.implementation.__class__ = Broken
@@ -284,7 +283,7 @@ def test_a_body_that_is_not_a_json_object_is_serialization_exception(running: tu
     assert not any("Traceback" in line for line in lines)
 
 
-def test_a_control_plane_body_over_aws_limit_is_request_entity_too_large(running: tuple[StackThread, list[str]]) -> None:
+def test_a_control_plane_body_over_its_limit_is_413_json(running: tuple[StackThread, list[str]]) -> None:
     """413 with AWS's recorded message, refused from Content-Length alone (no 70 MB upload)."""
     stack, _lines = running
     port = int(stack.url.rsplit(":", 1)[1])
