@@ -116,8 +116,8 @@ def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError alike
         raise _unreadable(path, f"not JSON ({error}); truncated?") from None
     if not isinstance(raw, dict):
-        raise _unreadable(path, f"the document is {type(raw).__name__ if raw is not None else 'null'}, "
-                                "not an object with format, apigateway and lambda")
+        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(raw), "a number")
+        raise _unreadable(path, f"the document is {kind}, not an object with format, apigateway and lambda")
     if isinstance(raw.get("format"), int) and raw["format"] != FORMAT:
         raise UserError(f"{path}: state format {raw['format']}; this lambda-canary reads {FORMAT}")
     try:
