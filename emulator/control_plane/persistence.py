@@ -159,13 +159,14 @@ def clean(state_dir: Path, code_dirs: Iterable[Path]) -> list[Path]:
 
 
 # ---- writing --------------------------------------------------------------------------------------------------
-def write_text(state_dir: Path, text: str) -> None:
-    """Durably replace the state file: temporary file, fsync, rename, fsync of the folder."""
+def write_text(state_dir: Path, text: str | list[str]) -> None:
+    """Durably replace the state file with `text` (or its pieces, in order): temporary file, fsync, rename, fsync
+    of the folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=state_dir, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, state_file(state_dir))
@@ -224,8 +225,9 @@ class StateDocument:
         self._functions: dict[str, str] = {}
 
     def render(self, apigateway: ApiGatewayState, functions: dict[str, Callable[[], dict[str, Any]]],
-               lambda_rest: dict[str, Any], touched: Touched) -> str:
-        """The whole document; only touched, new or never-encoded entities are encoded again.
+               lambda_rest: dict[str, Any], touched: Touched) -> list[str]:
+        """The whole document as pieces of text to write one after the other (never joined on the event loop);
+        only touched, new or never-encoded entities are encoded again.
 
         `functions` maps each saved function's name to what makes its saved form; `lambda_rest` is the rest of
         the Lambda part (everything but `functions`).
@@ -240,21 +242,18 @@ class StateDocument:
                 self._functions[key] = json.dumps(make())
         shell = _APIGATEWAY.dump_python(replace(apigateway, apis={}), mode="json")
         shell.pop("apis", None)
-        apigateway_text = _object_with(shell, "apis", _object_of(self._apis))
-        lambda_text = _object_with({key: value for key, value in lambda_rest.items() if key != "functions"},
-                                   "functions", _object_of(self._functions))
-        return f'{{"format": {FORMAT}, "apigateway": {apigateway_text}, "lambda": {lambda_text}}}'
+        rest = {key: value for key, value in lambda_rest.items() if key != "functions"}
+        return [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(shell, "apis", self._apis),
+                ', "lambda": ', *_object_with(rest, "functions", self._functions), "}"]
 
 
-def _object_of(encoded: dict[str, str]) -> str:
-    """A JSON object from already encoded member values."""
-    return "{" + ", ".join(f"{json.dumps(key)}: {text}" for key, text in encoded.items()) + "}"
-
-
-def _object_with(members: dict[str, Any], key: str, text: str) -> str:
-    """`members` as a JSON object with one more member whose value is already encoded."""
-    head = json.dumps(members)[:-1]
-    return f"{head}{', ' if members else ''}{json.dumps(key)}: {text}}}"
+def _object_with(members: dict[str, Any], key: str, encoded: dict[str, str]) -> list[str]:
+    """`members` as a JSON object with one more member `key`: an object of already encoded values."""
+    pieces = [json.dumps(members)[:-1], ", " if members else "", json.dumps(key), ": {"]
+    for index, (name, text) in enumerate(encoded.items()):
+        pieces += [", " if index else "", json.dumps(name), ": ", text]
+    pieces.append("}}")
+    return pieces
 
 
 class StateWriter:
@@ -264,14 +263,14 @@ class StateWriter:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="lambda-canary-state")
-        self._latest: tuple[int, str] | None = None
+        self._latest: tuple[int, str | list[str]] | None = None
         self._next = 0
         self._written = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self.files_written = 0
 
-    async def write(self, text: str) -> None:
+    async def write(self, text: str | list[str]) -> None:
         """Hand over the newest text; returns when it (or a newer one) is durable, raises if that write failed."""
         loop = asyncio.get_running_loop()
         self._next += 1
