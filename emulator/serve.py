@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from emulator import failures
 from emulator.errors import UserError
 from emulator.stack import Stack, StackOptions
 
@@ -35,6 +36,17 @@ async def serve(config_path: Path | None, options: StackOptions, console: Consol
     stack = Stack.from_file(config_path, options, stage)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def background_failure(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        """A background task's failure is one line too (asyncio would print a traceback)."""
+        error = context.get("exception")
+        message = str(context.get("message") or "background task failed")
+        if isinstance(error, BaseException):
+            failures.report(stack.log, message, error, options.debug)
+        else:
+            stack.log(f"lambda-canary: {message}")
+
+    loop.set_exception_handler(background_failure)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
