@@ -75,13 +75,17 @@ class _Connection(RequestHandler):  # type: ignore[misc]
     def data_received(self, data: bytes) -> None:
         # Bytes that arrive while no request is queued or being handled belong to a request header.
         count = self._request_count
-        idle = not self._request_in_progress and not self._messages
+        idle = not self._busy()
         super().data_received(data)
         if self._request_count > count:
             self._cancel_header_timer()
         elif idle and data and self._header_timer is None and self.transport is not None:
             self._header_count = count
             self._header_timer = self._loop.call_later(self._front.header_timeout, self._header_timed_out)
+
+    def _busy(self) -> bool:
+        """A request is queued or being handled (aiohttp's own bookkeeping)."""
+        return bool(getattr(self, "_request_in_progress", False) or getattr(self, "_messages", None))
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -90,7 +94,7 @@ class _Connection(RequestHandler):  # type: ignore[misc]
 
     def _header_timed_out(self) -> None:
         self._header_timer = None
-        if self._request_count != self._header_count or self._request_in_progress or self._messages:
+        if self._request_count != self._header_count or self._busy():
             return
         peer = self.transport.get_extra_info("peername") if self.transport is not None else None
         self._front.log(f"lambda-canary: closed a connection from {peer[0] if peer else '?'}: its request header "
