@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator import code_tree
 from emulator.errors import UserError
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -40,6 +41,10 @@ def package_dir(root: Path) -> Package:
     """Zip a folder: entries sorted by path, fixed timestamps, 0644 (0755 when executable), deflate level 9."""
     if not root.is_dir():
         raise UserError(f"code folder {root} does not exist")
+    try:  # files are read through their links: a link out would upload whatever it names
+        code_tree.check_folder(root)
+    except code_tree.UnsafePackage as error:
+        raise UserError(f"code folder {root}: {error}") from None
     buffer = io.BytesIO()
     files = _files(root)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from emulator import code_tree
 from emulator.config import LoadedConfig
+from emulator.errors import UserError
 from emulator.lambda_service.model import FunctionVersion
 from emulator.lambda_service.service import ANY_QUALIFIER, Alias, FunctionRecord, PolicyStatement, code_sha256
 from emulator.runtimes.catalogue import get_runtime
@@ -15,13 +19,24 @@ def api_source_arn(region: str, account_id: str, api_id: str) -> str:
     return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/*/*/*"
 
 
+def checked_code_dir(loaded: LoadedConfig, name: str, version: str | None = None) -> Path:
+    """A function's code folder, refused (exit 2) when a symbolic link in it leads outside it."""
+    code_dir = loaded.code_dir(name, version)
+    try:
+        code_tree.check_folder(code_dir)
+    except code_tree.UnsafePackage as error:
+        key = f"functions.{name}.code" if version is None else f"functions.{name}.versions.{version}.code"
+        raise UserError(f"{loaded.path.name}: {key}: {code_dir}: {error}") from None
+    return code_dir
+
+
 def records_from_config(loaded: LoadedConfig) -> list[FunctionRecord]:
     """One record per configured function. Each may be invoked by the config's APIs, as a deploy grants."""
     config = loaded.config
     api_arns = [api_source_arn(config.region, config.account_id, loaded.api_id(name)) for name in config.rest_apis]
     records = []
     for name, function in config.functions.items():
-        code_dir = loaded.code_dir(name)
+        code_dir = checked_code_dir(loaded, name)
         latest = FunctionVersion(
             function_name=name, version="$LATEST", runtime=get_runtime(function.runtime), handler=function.handler,
             code_dir=code_dir, memory_size=function.memory_size, timeout=function.timeout,
@@ -29,7 +44,7 @@ def records_from_config(loaded: LoadedConfig) -> list[FunctionRecord]:
             code_sha256=code_sha256(code_dir), description=function.description)
         versions = {}
         for number, spec in function.versions.items():
-            version_code = loaded.code_dir(name, number)
+            version_code = checked_code_dir(loaded, name, number)
             versions[number] = FunctionVersion(
                 function_name=name, version=number, runtime=get_runtime(spec.runtime or function.runtime),
                 handler=spec.handler or function.handler, code_dir=version_code,

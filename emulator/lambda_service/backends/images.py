@@ -26,6 +26,7 @@ from requests.exceptions import RequestException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from emulator import code_tree
 from emulator.errors import UserError
 from emulator.lambda_service.model import FunctionVersion
 from emulator.paths import bundled
@@ -150,7 +151,14 @@ def _normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def build_context(code_dir: Path, dockerfile: str, target: IO[bytes]) -> str:
-    """Write a reproducible tar (Dockerfile + code/) into `target`; returns its sha256."""
+    """Write a reproducible tar (Dockerfile + code/) into `target`; returns its sha256.
+
+    Links stay links in the image, so one that leads outside the code folder is refused (emulator.code_tree).
+    """
+    try:
+        code_tree.check_folder(code_dir)
+    except code_tree.UnsafePackage as error:
+        raise UserError(f"code folder {code_dir}: {error}") from None
     with tarfile.open(fileobj=target, mode="w", format=tarfile.PAX_FORMAT) as archive:
         data = dockerfile.encode()
         info = _normalized(tarfile.TarInfo("Dockerfile"))
