@@ -64,6 +64,7 @@ MAX_UNZIPPED_BYTES = 262_144_000  # 250 MB, Lambda's limit for an unzipped deplo
 MAX_ENVIRONMENT_BYTES = 4096
 MAX_TAGS = 50
 TAIL_BYTES = 4096
+TAIL_LINE_HEAD = 128  # characters of a long line kept for LogType=Tail besides its last TAIL_BYTES
 RECENT_LOG_LINES = 1000  # per function, for LogType=Tail
 PAGE_SIZE = 50
 BAD_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -593,7 +594,10 @@ class LambdaApi:
             recent = self._recent.get(function_name)
             if recent is None:
                 recent = self._recent[function_name] = deque(maxlen=RECENT_LOG_LINES)
-            recent.append(line)
+            # A tail shows at most TAIL_BYTES of any line's end; the head keeps what tells lines apart (request
+            # ids, START/END/REPORT). So a function printing 256 KB lines keeps ~4 KB per line here, not 256 KB.
+            long = len(line) > TAIL_LINE_HEAD + TAIL_BYTES
+            recent.append(line[:TAIL_LINE_HEAD] + line[-TAIL_BYTES:] if long else line)
             inner(function_name, line)
 
         self.service._sink = tee

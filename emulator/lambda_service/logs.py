@@ -61,55 +61,117 @@ def timeout_line(request_id: str, timeout_s: int) -> str:
     return f"{stamp} {request_id} Task timed out after {timeout_s:.2f} seconds"
 
 
-class LogPump:
-    """Reads a runtime's stdout/stderr pipe without blocking and hands complete lines on.
+# Lambda sends each line a function writes to CloudWatch Logs as one log event, and an event holds at most 256 KB:
+# 262,144 bytes counting 26 bytes of overhead (CloudWatch Logs quotas, "Event size: 256 KB"; PutLogEvents: sizes
+# are "the sum of all event messages in UTF-8, plus 26 bytes for each log event"). A longer line is cut here into
+# pieces of at most that size. AWS does not document how Lambda itself cuts one; the Runtime Interface Emulator
+# (aws/aws-lambda-runtime-interface-emulator@4fa2157, internal/.../telemetry/logs_egress.go) reads lines with Go's
+# bufio.Scanner and stops logging at the first line over 64 KB, which is no model to copy.
+MAX_LINE_BYTES = 262_144 - 26
 
-    `drain()` is also called when an invocation finishes, so the function's own lines (written
-    synchronously to the pipe before the runtime posts its response) come out before END/REPORT.
+
+class LineSplitter:
+    """Cuts a byte stream into log lines: at each newline, and every `limit` bytes of a longer line (on a UTF-8
+    character boundary). It keeps at most `limit` bytes of an unfinished line, whatever is written.
+    """
+
+    def __init__(self, on_line: Callable[[str], None], limit: int = MAX_LINE_BYTES) -> None:
+        self._on_line = on_line
+        self._limit = limit
+        self._partial = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        """Hand on every line `data` completes; keep the unfinished end."""
+        *lines, rest = data.split(b"\n")
+        if lines:
+            first = lines[0]
+            if self._partial:
+                self._partial += first
+                first = bytes(self._partial)
+                self._partial.clear()
+            self._emit(first)
+            for line in lines[1:]:
+                self._emit(line)
+        self._partial += rest
+        if len(self._partial) > self._limit:
+            whole = bytes(self._partial)
+            self._partial.clear()
+            self._partial += whole[self._cut(whole):]
+
+    def flush(self) -> None:
+        """Hand on the unfinished line, if any (at the end of an invocation or of the stream)."""
+        if self._partial:
+            line = bytes(self._partial)
+            self._partial.clear()
+            self._emit(line)
+
+    def _emit(self, line: bytes) -> None:
+        start = self._cut(line) if len(line) > self._limit else 0
+        self._on_line(line[start:].decode("utf-8", "replace"))
+
+    def _cut(self, data: bytes) -> int:
+        """Hand on pieces of at most `limit` bytes from the start of `data` while more than `limit` bytes remain;
+        returns where the rest (1 to `limit` bytes) begins. A piece never ends inside a UTF-8 character."""
+        start = 0
+        while len(data) - start > self._limit:
+            end = start + self._limit
+            lead = end
+            while lead > end - 3 and (data[lead] & 0xC0) == 0x80:  # a continuation byte: back to its lead byte
+                lead -= 1
+            if (data[lead] & 0xC0) != 0x80:
+                end = lead
+            self._on_line(data[start:end].decode("utf-8", "replace"))
+            start = end
+        return start
+
+
+class LogPump:
+    """Reads a runtime's stdout/stderr pipe without blocking and hands on lines as Lambda cuts them.
+
+    Memory stays bounded whatever the function writes: the pipe is read 64 KB at a time and only an unfinished line
+    (under MAX_LINE_BYTES) is kept. `drain()` is called when an invocation finishes, so the function's own lines
+    (written to the pipe before the runtime posts its response) come out before END/REPORT; it also hands on an
+    unfinished last line then.
     """
 
     def __init__(self, fd: int, on_line: Callable[[str], None]) -> None:
         self._fd = fd
-        self._on_line = on_line
-        self._partial = b""
+        self._lines = LineSplitter(on_line)
         self._closed = False
         os.set_blocking(fd, False)
-        asyncio.get_running_loop().add_reader(fd, self.drain)
+        asyncio.get_running_loop().add_reader(fd, self._read)
+
+    def _read(self) -> None:
+        """The reader callback: at most 4 MB per turn of the event loop, so a chatty function cannot starve it."""
+        self._read_some(64)
 
     def drain(self) -> None:
-        """Read whatever is in the pipe now."""
-        if self._closed:
-            return
-        chunks = [self._partial]
-        while True:
+        """Read what the pipe holds now (up to 16 MB) and hand on every line, the unfinished one too."""
+        self._read_some(256)
+        self._lines.flush()
+
+    def _read_some(self, reads: int) -> None:
+        for _ in range(reads):
+            if self._closed:
+                return
             try:
                 chunk = os.read(self._fd, 65536)
             except BlockingIOError:
-                break
+                return
             except OSError as error:
                 if error.errno != errno.EBADF:
                     raise
                 chunk = b""
             if not chunk:
-                self._emit(b"".join(chunks), final=True)
                 self.close()
                 return
-            chunks.append(chunk)
-        self._emit(b"".join(chunks), final=False)
-
-    def _emit(self, data: bytes, final: bool) -> None:
-        *lines, rest = data.split(b"\n")
-        for line in lines:
-            self._on_line(line.decode("utf-8", "replace"))
-        if final and rest:
-            self._on_line(rest.decode("utf-8", "replace"))
-            rest = b""
-        self._partial = rest
+            self._lines.feed(chunk)
 
     def close(self) -> None:
-        """Stop reading and close the pipe."""
+        """Stop reading, hand on the unfinished line and close the pipe."""
         if self._closed:
             return
         self._closed = True
         asyncio.get_running_loop().remove_reader(self._fd)
         os.close(self._fd)
+        self._lines.flush()

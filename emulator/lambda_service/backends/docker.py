@@ -48,6 +48,7 @@ from emulator.lambda_service.backends.images import (
     pull_problem,
 )
 from emulator.lambda_service.backends.process import describe_exit
+from emulator.lambda_service.logs import LineSplitter
 from emulator.lambda_service.model import FunctionVersion
 from emulator.runtimes.catalogue import get_runtime
 
@@ -133,7 +134,7 @@ class AttachedOutput:
         self._stream = stream
         self._on_line = on_line
         self._buffer = bytearray()
-        self._partial: dict[int, bytes] = {}
+        self._lines: dict[int, LineSplitter] = {}  # per stream (1 stdout, 2 stderr): bounded, cut as Lambda cuts
         self._loop = asyncio.get_running_loop()
         self.ended: asyncio.Future[None] = self._loop.create_future()
         raw = getattr(stream, "_sock", stream)
@@ -183,18 +184,20 @@ class AttachedOutput:
                 break
             kind, payload = self._buffer[0], bytes(self._buffer[8:8 + size])
             del self._buffer[:8 + size]
-            *lines, rest = (self._partial.get(kind, b"") + payload).split(b"\n")
-            for line in lines:
-                self._on_line(line.decode("utf-8", "replace"))
-            self._partial[kind] = rest
+            lines = self._lines.get(kind)
+            if lines is None:
+                lines = self._lines[kind] = LineSplitter(self._on_line)
+            lines.feed(payload)
+
+    def flush(self) -> None:
+        """Hand on the unfinished line of each stream (at the end of an invocation)."""
+        for lines in self._lines.values():
+            lines.flush()
 
     def _end(self) -> None:
         if self.ended.done():
             return
-        for rest in self._partial.values():
-            if rest:
-                self._on_line(rest.decode("utf-8", "replace"))
-        self._partial.clear()
+        self.flush()
         self.close()
         self.ended.set_result(None)
 
@@ -242,6 +245,7 @@ class Container(RunningRuntime):
 
     def drain_logs(self) -> None:
         self._output.drain()
+        self._output.flush()
 
     def max_memory_mb(self) -> int:
         if not self.backend.local_engine:
