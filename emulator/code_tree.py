@@ -212,11 +212,17 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# Tools' folders that are not function code (deploy packages leave them out); links in them are not checked, so a
+# project folder holding a Python virtualenv (links to the host's interpreter) is still usable as code.
+NOT_CODE = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", ".DS_Store", ".pytest_cache", ".ruff_cache"})
+
+
 def links_leaving(root: Path) -> list[tuple[str, str]]:
-    """The symbolic links under `root` that resolve outside it (or nowhere), as (relative path, target) pairs."""
+    """The symbolic links under `root` that resolve outside it, as (relative path, target) pairs."""
     base = os.path.realpath(root)
     found = []
     for folder, subfolders, files in os.walk(base):  # does not descend into linked folders
+        subfolders[:] = [name for name in subfolders if name not in NOT_CODE]
         for name in [*subfolders, *files]:
             path = os.path.join(folder, name)
             if not os.path.islink(path):

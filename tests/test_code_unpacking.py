@@ -248,7 +248,10 @@ def test_image_build_context_and_deploy_package_refuse_a_link_out(folder_with_li
     with pytest.raises(UserError, match=r"entry 'lib/config.json' is a symbolic link"):
         package_dir(folder_with_link_out)
     (folder_with_link_out / "lib" / "config.json").unlink()
+    (folder_with_link_out / ".venv" / "bin").mkdir(parents=True)  # a tool's folder, left out of packages
+    (folder_with_link_out / ".venv" / "bin" / "python").symlink_to(sys.executable)
     assert package_dir(folder_with_link_out).files == 2  # the link inside is packaged as the file it names
+    build_context(folder_with_link_out, "FROM scratch\n", io.BytesIO())
 
 
 def test_serve_and_invoke_refuse_a_config_folder_with_a_link_out(folder_with_link_out: Path) -> None:

@@ -14,7 +14,7 @@ from emulator import code_tree
 from emulator.errors import UserError
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-EXCLUDED = {".git", ".hg", ".svn", "__pycache__", ".venv", ".DS_Store", ".pytest_cache", ".ruff_cache"}
+EXCLUDED = code_tree.NOT_CODE
 MAX_DIRECT_UPLOAD = 50 * 1024 * 1024  # CreateFunction/UpdateFunctionCode ZipFile limit (zipped)
 
 
