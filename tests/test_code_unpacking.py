@@ -16,6 +16,7 @@ import os
 import stat
 import subprocess
 import sys
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,8 @@ Entry = tuple[str, str, str]  # (kind: file | dir | link, name, content or link 
 def make_zip(entries: list[Entry]) -> bytes:
     """A zip with exactly these entries, in this order (links as Info-ZIP stores them: mode 120777)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)  # repeated names are part of the attack
         for kind, name, content in entries:
             info = zipfile.ZipInfo(name + ("/" if kind == "dir" and not name.endswith("/") else ""),
                                    date_time=(2024, 1, 1, 0, 0, 0))
