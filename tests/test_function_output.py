@@ -92,12 +92,14 @@ class _StderrCounter(threading.Thread):
         self.bytes = 0
         self.longest = 0
         self.ends: list[bytes] = []  # the last 60 bytes of every line
+        self.reports = 0  # REPORT lines seen
 
     def run(self) -> None:
         for line in self.stream:  # type: ignore[attr-defined]
             self.bytes += len(line)
             self.longest = max(self.longest, len(line))
             self.ends.append(line[-60:])
+            self.reports += len(line) < 1000 and b"REPORT RequestId:" in line
 
 
 @pytest.fixture
@@ -156,7 +158,9 @@ def test_300_mb_without_a_newline_leaves_serve_memory_flat(spewing_serve) -> Non
     written_before = counter.bytes
     invoke(300, tail="the-unfinished-end")
     after = _rss_kb(process.pid)
-    time.sleep(1)  # let the reader thread catch up with the last lines
+    deadline = time.monotonic() + 120  # the reader thread may lag behind serve: wait for the second REPORT line
+    while counter.reports < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert counter.bytes - written_before >= 300 << 20  # every byte went through the log (cut into lines)
     assert counter.longest <= MAX_LINE_BYTES + 200  # "[spew] " and the newline on top of one piece
     unfinished = next(i for i, end in enumerate(counter.ends) if end.endswith(b"xthe-unfinished-end\n"))
