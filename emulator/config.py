@@ -147,19 +147,32 @@ class FunctionConfig(Model):
 
 
 class IntegrationResponseConfig(Model):
-    """A MOCK integration's response for one status code."""
+    """A non-proxy (AWS, MOCK) integration's response for one status code; `selectionPattern` is the regular
+    expression matched against a Lambda function's errorMessage (none: the default response)."""
 
+    selection_pattern: str | None = None
     response_templates: dict[str, str] = Field(default_factory=dict)
     response_parameters: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("selection_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"selectionPattern {value!r} is not a regular expression: {error}") from None
+        return value
 
 
 class IntegrationConfig(Model):
     """How a method reaches its backend."""
 
-    type: Literal["AWS_PROXY", "HTTP_PROXY", "MOCK"]
+    type: Literal["AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK"]
     uri: str | None = None
     integration_http_method: str = "POST"
     timeout_in_millis: int = Field(default=29000, ge=50, le=29000)
+    passthrough_behavior: Literal["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"] = "WHEN_NO_MATCH"
     request_templates: dict[str, str] = Field(default_factory=dict)
     integration_responses: dict[str, IntegrationResponseConfig] = Field(default_factory=dict)
 
@@ -167,18 +180,63 @@ class IntegrationConfig(Model):
     def _uri_where_needed(self) -> IntegrationConfig:
         if self.type != "MOCK" and not self.uri:
             raise ValueError(f"a {self.type} integration needs a uri")
-        if self.type == "AWS_PROXY" and self.uri and ":lambda:path/" not in self.uri:
-            raise ValueError("an AWS_PROXY uri is arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
-                             "FUNCTION_ARN/invocations")
+        if self.type in ("AWS_PROXY", "AWS") and self.uri and ":lambda:path/" not in self.uri:
+            raise ValueError(f"an {self.type} uri is arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
+                             "FUNCTION_ARN/invocations (only Lambda integrations are emulated)")
+        for status in self.integration_responses:
+            if not re.fullmatch(r"[1-5][0-9][0-9]", status):
+                raise ValueError(f"integrationResponses: status code {status!r} is not 100-599")
         return self
 
 
+class AuthorizerConfig(Model):
+    """A Lambda authorizer (TOKEN or REQUEST) of a REST API."""
+
+    type: Literal["TOKEN", "REQUEST"] = "TOKEN"
+    authorizer_uri: str
+    identity_source: str | None = None
+    identity_validation_expression: str | None = None
+    authorizer_result_ttl_in_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _shape(self) -> AuthorizerConfig:
+        if ":lambda:path/" not in self.authorizer_uri:
+            raise ValueError("authorizerUri is arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
+                             "FUNCTION_ARN/invocations")
+        if self.type == "TOKEN" and self.identity_source and not self.identity_source.startswith(
+                "method.request.header."):
+            raise ValueError("a TOKEN authorizer's identitySource is method.request.header.NAME")
+        if self.type == "REQUEST" and self.authorizer_result_ttl_in_seconds > 0 and not self.identity_source:
+            raise ValueError("a REQUEST authorizer with caching needs an identitySource")
+        if self.identity_validation_expression:
+            try:
+                re.compile(self.identity_validation_expression)
+            except re.error as error:
+                raise ValueError(f"identityValidationExpression is not a regular expression: {error}") from None
+        return self
+
+    @property
+    def effective_identity_source(self) -> str | None:
+        """TOKEN authorizers default to the Authorization header."""
+        if self.type == "TOKEN" and not self.identity_source:
+            return "method.request.header.Authorization"
+        return self.identity_source
+
+
 class MethodConfig(Model):
-    """One HTTP method on a resource."""
+    """One HTTP method on a resource; `authorizer` names one of the API's `authorizers` (it implies
+    authorizationType CUSTOM)."""
 
     integration: IntegrationConfig
-    authorization_type: Literal["NONE"] = "NONE"
+    authorization_type: Literal["NONE", "CUSTOM"] = "NONE"
+    authorizer: str | None = None
     operation_name: str | None = None
+
+    @model_validator(mode="after")
+    def _authorizer(self) -> MethodConfig:
+        if self.authorization_type == "CUSTOM" and not self.authorizer:
+            raise ValueError("authorizationType CUSTOM needs an authorizer (a name under the API's authorizers)")
+        return self
 
 
 Resources = dict[str, dict[str, MethodConfig]]
@@ -262,6 +320,7 @@ class RestApiConfig(Model):
     resources: Resources = Field(default_factory=dict)
     deployments: dict[str, DeploymentConfig] = Field(default_factory=dict)
     stages: dict[str, StageConfig] = Field(default_factory=dict)
+    authorizers: dict[str, AuthorizerConfig] = Field(default_factory=dict)
 
     @field_validator("resources")
     @classmethod
@@ -270,6 +329,14 @@ class RestApiConfig(Model):
 
     @model_validator(mode="after")
     def _references(self) -> RestApiConfig:
+        every = [self.resources, *[d.resources for d in self.deployments.values() if d.resources is not None]]
+        for resources in every:
+            for path, methods in resources.items():
+                for http_method, method in methods.items():
+                    if method.authorizer and method.authorizer not in self.authorizers:
+                        known = ", ".join(self.authorizers) or "none defined"
+                        raise ValueError(f"resource {path} {http_method}: authorizer {method.authorizer!r} is not "
+                                         f"one of this API's authorizers ({known})")
         for deployment_id in self.deployments:
             if not DEPLOYMENT_ID.match(deployment_id):
                 raise ValueError(f"deployment id {deployment_id!r}: letters, digits, '-' and '_' only")

@@ -1,64 +1,53 @@
 """The request chain of the local API Gateway: one small step per stage of a request.
 
-api -> stage -> canary choice -> route -> integration (AWS_PROXY, HTTP_PROXY, MOCK) -> response headers
--> decision record. Modelled on LocalStack's execute_api handler chain.
+api -> stage -> canary choice -> route -> authorizer (Lambda TOKEN/REQUEST) -> integration (AWS_PROXY, AWS,
+HTTP_PROXY, MOCK) -> response headers -> decision record. Modelled on LocalStack's execute_api handler chain.
+A non-proxy integration runs integration_request (template choice) -> integration (invoke) ->
+integration_response (selection, template, parameters) -> method_response; proxy integrations never touch
+the template engine.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
-from emulator.apigateway.canary import Variant, choose_variant
+from emulator.apigateway.authorizer import LambdaAuthorizers
+from emulator.apigateway.canary import choose_variant
+from emulator.apigateway.exchange import Exchange
 from emulator.apigateway.gateway_responses import GatewayResponse
-from emulator.apigateway.lambda_uri import parse_lambda_uri
-from emulator.apigateway.model import ApiGatewayState, Integration, RestApi, Stage
+from emulator.apigateway.integration import LambdaStep, configuration_error
+from emulator.apigateway.integration_request import UnsupportedMediaType, choose_request_template
+from emulator.apigateway.integration_response import (
+    lambda_selection_value,
+    map_parameters,
+    response_template,
+    select_response,
+)
+from emulator.apigateway.method_response import method_response
+from emulator.apigateway.model import ApiGatewayState, Integration
 from emulator.apigateway.observability import DecisionRecord, GatewayStats
 from emulator.apigateway.proxy_event import build_event
 from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
-from emulator.apigateway.request import IncomingRequest, RequestIds
-from emulator.apigateway.routing import RouteMatch
-from emulator.lambda_service.errors import LambdaApiError
-from emulator.lambda_service.loader import APIGATEWAY_PRINCIPAL
+from emulator.apigateway.request import IncomingRequest
+from emulator.apigateway.template_context import context_variables, render_for
+from emulator.apigateway.templates import BodyNotJson, TemplateError
 from emulator.lambda_service.service import LambdaService
-from emulator.stage_variables import UndefinedStageVariable, substitute, substitute_or_empty
+from emulator.stage_variables import UndefinedStageVariable, substitute
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
                          "proxy-authorization", "proxy-authenticate", "trailer"})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2
-_VTL_VARIABLE = re.compile(r"\$\{?(stageVariables|context)\.([A-Za-z0-9_]+)\}?")
-
-
-@dataclass
-class Exchange:
-    """A request travelling through the chain."""
-
-    request: IncomingRequest
-    ids: RequestIds = field(init=False)
-    api: RestApi | None = None
-    stage: Stage | None = None
-    stage_name: str = ""
-    path: str = "/"
-    variant: Variant | None = None
-    match: RouteMatch | None = None
-    domain_name: str = ""
-    record: DecisionRecord = field(init=False)
-    started: float = field(default_factory=time.perf_counter)
-
-    def __post_init__(self) -> None:
-        self.ids = RequestIds.for_request(self.request)
-        self.record = DecisionRecord(self.ids.request_id, method=self.request.method)
 
 
 class ApiGateway:
@@ -76,6 +65,9 @@ class ApiGateway:
         self.observers: list[Callable[[DecisionRecord], None]] = []
         self._http: aiohttp.ClientSession | None = None
         self.debug = False  # tracebacks of unexpected failures in the log
+        self.lambda_step = LambdaStep(lambdas, self._log_for, self._internal_error)
+        self.authorizers = LambdaAuthorizers(self.lambda_step, self._log_for, lambda: self.state.region,
+                                             lambda: self.state.account_id)
 
     # ---- the chain -----------------------------------------------------------------------
     async def handle(self, request: IncomingRequest) -> tuple[GatewayResponse, DecisionRecord]:
@@ -83,6 +75,9 @@ class ApiGateway:
         exchange = Exchange(request)
         try:
             response = self._find_api(exchange) or self._find_stage(exchange) or self._choose_and_route(exchange)
+            if response is None and exchange.match is not None and \
+                    exchange.match.method.authorization_type == "CUSTOM":
+                response = await self._authorize(exchange)
             if response is None:
                 response = await self._integrate(exchange)
             response = self._wire_safe(exchange, response)
@@ -158,9 +153,21 @@ class ApiGateway:
             return await self._lambda_proxy(exchange, integration)
         if integration.type == "HTTP_PROXY":
             return await self._http_proxy(exchange, integration)
+        if integration.type == "AWS":
+            return await self._lambda_non_proxy(exchange, integration)
         if integration.type == "MOCK":
             return self._mock(exchange, integration)
         return self._configuration_error(exchange, f"Unsupported integration type {integration.type}")
+
+    async def _authorize(self, exchange: Exchange) -> GatewayResponse | None:
+        assert exchange.api is not None and exchange.match is not None
+        authorizer_id = exchange.match.method.authorizer_id
+        authorizer = exchange.api.authorizers.get(authorizer_id or "")
+        if authorizer is None:
+            self._log(exchange, f"lambda-canary: the method's authorizer {authorizer_id} does not exist")
+            exchange.record.error = "AUTHORIZER_CONFIGURATION_ERROR"
+            return responses.authorizer_configuration_error()
+        return await self.authorizers.authorize(exchange, authorizer)
 
     def _finish(self, exchange: Exchange, response: GatewayResponse) -> None:
         ids = exchange.ids
@@ -182,13 +189,13 @@ class ApiGateway:
 
     # ---- integrations --------------------------------------------------------------------
     def _configuration_error(self, exchange: Exchange, detail: str, status: int = 500) -> GatewayResponse:
-        self._log(exchange, f"Execution failed due to configuration error: {detail}")
-        self._log(exchange, f"Method completed with status: {status}")
-        exchange.record.error = detail
-        return responses.internal_server_error(status)
+        return configuration_error(exchange, self._log_for, detail, status)
 
     def _log(self, exchange: Exchange, line: str) -> None:
         self._execution_log(f"({exchange.ids.request_id}) {line}")
+
+    def _log_for(self, exchange: Exchange, line: str) -> None:
+        self._log(exchange, line)
 
     def _source_arn(self, exchange: Exchange) -> str:
         assert exchange.api is not None and exchange.match is not None
@@ -199,50 +206,22 @@ class ApiGateway:
     async def _lambda_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         assert exchange.variant is not None and exchange.api is not None and exchange.match is not None
         record = exchange.record
-        uri = integration.uri or ""
-        resolved_uri, undefined = substitute_or_empty(uri, exchange.variant.variables)
-        if undefined:
-            # Refused even when the rest of the URI names a function: what remains is not the function meant
-            # (reference §1.3 suggests 500).
-            for name in undefined:
-                self._log(exchange, f"lambda-canary: stage variable {name} is not defined on stage "
-                          f"{exchange.stage_name} ({exchange.variant.name})")
-            return self._configuration_error(exchange, "Invalid permissions on Lambda function")
-        target = parse_lambda_uri(resolved_uri)
-        if target is None:
-            return self._configuration_error(exchange, "Invalid lambda function ARN in the integration uri")
-        record.function, record.qualifier = target.function_name, target.qualifier
-        if integration.http_method and integration.http_method.upper() != "POST":
-            return self._configuration_error(exchange, "Lambda integrations are invoked with POST only")
-        try:
-            resolved = self.lambdas.resolve(target.reference)
-        except LambdaApiError:
-            return self._configuration_error(exchange, "Invalid permissions on Lambda function")
-        if not self.lambdas.allows(resolved.record, target.qualifier, APIGATEWAY_PRINCIPAL, self._source_arn(exchange)):
-            return self._configuration_error(exchange, "Invalid permissions on Lambda function")
+        function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
+                                            integration.http_method)
+        if isinstance(function, GatewayResponse):
+            return function
+        resolved = function.resolved
+        record.function, record.qualifier = function.target.function_name, function.target.qualifier
         record.executed_version, record.runtime = resolved.version.version, resolved.version.runtime.name
         event = build_event(exchange.request, exchange.match, path=exchange.path, api_id=exchange.api.id,
                             account_id=self.state.account_id, stage=exchange.stage_name, variant=exchange.variant,
                             ids=exchange.ids, binary_media_types=exchange.api.binary_media_types,
-                            domain_name=exchange.domain_name)
+                            domain_name=exchange.domain_name,
+                            authorizer=exchange.authorizer.as_request_context() if exchange.authorizer else None)
         payload = json.dumps(event, separators=(",", ":")).encode()
-        invoke = asyncio.ensure_future(self.lambdas.invoke_resolved(resolved, payload, trace_id=exchange.ids.trace_id))
-        done, _ = await asyncio.wait({invoke}, timeout=integration.timeout_in_millis / 1000)
-        if not done:
-            invoke.add_done_callback(_consume)
-            self._log(exchange, f"Execution failed due to a timeout error after {integration.timeout_in_millis} ms")
-            record.error = "INTEGRATION_TIMEOUT"
-            return responses.integration_timeout()
-        try:
-            result = invoke.result()
-        except LambdaApiError as error:
-            self._log(exchange, f"Lambda invocation failed with status: {error.status}. Lambda request id: "
-                      f"{exchange.ids.request_id}")
-            return self._configuration_error(exchange, f"{error.code}: {error.message}")
-        except Exception as error:  # the platform failed (backend launch, image, Runtime API): Lambda's 500
-            self._log(exchange, f"Lambda invocation failed with status: 500. Lambda request id: "
-                      f"{exchange.ids.request_id}")
-            return self._internal_error(exchange, error)
+        result = await self.lambda_step.invoke(exchange, function, payload, integration.timeout_in_millis)
+        if isinstance(result, GatewayResponse):
+            return result
         if result.function_error:
             message = (result.error_payload or {}).get("errorMessage", "")
             self._log(exchange, f"Lambda execution failed with status 200 due to customer function error: "
@@ -257,6 +236,79 @@ class ApiGateway:
             self._log(exchange, f"lambda-canary: {failures.describe(malformed)}")
             return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
 
+    async def _lambda_non_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
+        """`type: AWS` with a Lambda URI: request template -> invoke -> integration response -> method response."""
+        assert exchange.variant is not None and exchange.api is not None
+        record = exchange.record
+        context = context_variables(exchange, self.state.account_id)
+        payload = self._integration_request(exchange, integration, context)
+        if isinstance(payload, GatewayResponse):
+            return payload
+        function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
+                                            integration.http_method)
+        if isinstance(function, GatewayResponse):
+            return function
+        resolved = function.resolved
+        record.function, record.qualifier = function.target.function_name, function.target.qualifier
+        record.executed_version, record.runtime = resolved.version.version, resolved.version.runtime.name
+        result = await self.lambda_step.invoke(exchange, function, payload.encode() or b"{}",
+                                               integration.timeout_in_millis)
+        if isinstance(result, GatewayResponse):
+            return result
+        selection = lambda_selection_value(result.payload, result.function_error)
+        if result.function_error:
+            self._log(exchange, f"Lambda execution failed with status 200 due to customer function error: "
+                      f"{selection}. Lambda request id: {result.request_id}")
+            record.error = f"Lambda Customer Function Error:{selection}"
+        return self._integration_response(exchange, integration, selection,
+                                          result.payload.decode("utf-8", "replace"), {}, context)
+
+    def _integration_request(self, exchange: Exchange, integration: Integration,
+                             context: dict[str, Any]) -> str | GatewayResponse:
+        """The rendered request template, the body passed through, or AWS's 415/400/500."""
+        body = exchange.request.body.decode("utf-8", "replace")
+        try:
+            chosen = choose_request_template(integration, exchange.request.header("Content-Type"))
+        except UnsupportedMediaType as unsupported:
+            self._log(exchange, f"Execution failed: no mapping template for content type {unsupported} and "
+                      f"passthroughBehavior {integration.passthrough_behavior}")
+            exchange.record.error = "UNSUPPORTED_MEDIA_TYPE"
+            return responses.unsupported_media_type()
+        if chosen.template is None:
+            return body
+        try:
+            rendered = render_for(exchange, chosen.template, body, context)
+        except BodyNotJson as error:
+            exchange.record.error = "BAD_REQUEST_BODY"
+            return responses.bad_request_body(str(error))
+        except TemplateError as error:
+            self._log(exchange, f"lambda-canary: request template for {chosen.content_type}, {error}")
+            return self._configuration_error(exchange, "Unable to transform request")
+        self._log(exchange, f"Endpoint request body after transformations: {rendered}")
+        return rendered
+
+    def _integration_response(self, exchange: Exchange, integration: Integration, selection: str, body: str,
+                              headers: dict[str, str], context: dict[str, Any]) -> GatewayResponse:
+        """Select the integration response, render its template, map its parameters, build the method response."""
+        assert exchange.variant is not None
+        response = select_response(integration.integration_responses, selection)
+        if response is None:
+            return self._configuration_error(
+                exchange, f"No match for output mapping and no default output mapping configured. "
+                f"Endpoint Response Status Code: {selection if selection.isdigit() else 200}")
+        template, content_type = response_template(response, exchange.request.header("Accept"))
+        if template is not None:
+            try:
+                body = render_for(exchange, template, body, context)
+            except (TemplateError, BodyNotJson) as error:
+                self._log(exchange, f"lambda-canary: response template for {content_type} of status "
+                          f"{response.status_code}, {error}")
+                return self._configuration_error(exchange, "Unable to transform response")
+        mapped = map_parameters(response.response_parameters, body=body, headers=headers, context=context,
+                                stage_variables=exchange.variant.variables)
+        answer = method_response(response.status_code, body, content_type, mapped, context)
+        self._log(exchange, f"Method completed with status: {answer.status}")
+        return answer
     async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         assert exchange.variant is not None and exchange.match is not None
         try:
@@ -286,37 +338,26 @@ class ApiGateway:
             return self._configuration_error(exchange, f"Execution failed: {error}", 502)
 
     def _mock(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
-        assert exchange.variant is not None
-        template = integration.request_templates.get("application/json", '{"statusCode": 200}')
+        """MOCK: the request template's `statusCode` selects the integration response, whose template answers."""
+        context = context_variables(exchange, self.state.account_id)
+        if not integration.request_templates:
+            integration_request: str | GatewayResponse = '{"statusCode": 200}'
+        else:
+            integration_request = self._integration_request(exchange, integration, context)
+        if isinstance(integration_request, GatewayResponse):
+            return integration_request
         try:
-            status = str(json.loads(self._render(template, exchange)).get("statusCode", 200))
-        except (ValueError, AttributeError):
+            status = str(int(json.loads(integration_request).get("statusCode", 200)))
+        except (ValueError, TypeError, AttributeError):
             status = "200"
-        response = integration.integration_responses.get(status) or integration.integration_responses.get("200")
-        body = self._render(response.response_templates.get("application/json", ""), exchange) if response else ""
-        return GatewayResponse(int(status), body.encode(), [("Content-Type", "application/json")])
-
-    def _render(self, template: str, exchange: Exchange) -> str:
-        """The part of VTL a MOCK template needs: `$stageVariables.x` and `$context.x` references."""
-        assert exchange.variant is not None
-        context = {"stage": exchange.stage_name, "requestId": exchange.ids.request_id,
-                   "isCanaryRequest": "true" if exchange.variant.is_canary else "false",
-                   "deploymentId": exchange.variant.deployment_id, "httpMethod": exchange.request.method,
-                   "resourcePath": exchange.match.resource.path if exchange.match else ""}
-
-        def value(match: re.Match[str]) -> str:
-            source = exchange.variant.variables if match.group(1) == "stageVariables" else context  # type: ignore[union-attr]
-            return source.get(match.group(2), "")
-
-        return _VTL_VARIABLE.sub(value, template)
+        by_status = integration.integration_responses.get(status)
+        if by_status is not None and not by_status.selection_pattern:
+            # The config file names MOCK responses by status code; otherwise patterns select, as on AWS.
+            integration = Integration("MOCK", integration_responses={status: by_status})
+        return self._integration_response(exchange, integration, status, "", {}, context)
 
     async def close(self) -> None:
         """Close the HTTP client used by HTTP_PROXY integrations."""
         if self._http is not None:
             await self._http.close()
 
-
-def _consume(task: asyncio.Future[object]) -> None:
-    """Retrieve a late result so asyncio does not warn about it."""
-    if not task.cancelled():
-        task.exception()

@@ -6,6 +6,7 @@ import hashlib
 
 from emulator.apigateway.model import (
     ApiGatewayState,
+    Authorizer,
     CanarySettings,
     Deployment,
     Integration,
@@ -15,7 +16,7 @@ from emulator.apigateway.model import (
     RestApi,
     Stage,
 )
-from emulator.config import IntegrationConfig, LoadedConfig, Resources
+from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources
 
 CURRENT_DEPLOYMENT = "current"
 
@@ -31,11 +32,25 @@ def integration_from_config(config: IntegrationConfig) -> Integration:
     return Integration(
         type=config.type, uri=config.uri, http_method=config.integration_http_method,
         timeout_in_millis=config.timeout_in_millis, request_templates=dict(config.request_templates),
+        passthrough_behavior=config.passthrough_behavior,
         integration_responses={
-            status: IntegrationResponse(status, dict(response.response_templates), dict(response.response_parameters))
+            status: IntegrationResponse(status, dict(response.response_templates), dict(response.response_parameters),
+                                        response.selection_pattern or None)
             for status, response in config.integration_responses.items()
         },
     )
+
+
+def authorizer_id(api_id: str, name: str) -> str:
+    """The stable id of the authorizer `name` of an API loaded from the config."""
+    return _stable_id(api_id, "authorizer", name, length=6)
+
+
+def authorizer_from_config(api_id: str, name: str, config: AuthorizerConfig) -> Authorizer:
+    """An Authorizer from its config block."""
+    return Authorizer(authorizer_id(api_id, name), name, config.type, config.authorizer_uri,
+                      config.effective_identity_source, config.identity_validation_expression,
+                      config.authorizer_result_ttl_in_seconds)
 
 
 def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resource]:
@@ -55,8 +70,10 @@ def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resour
         resource = api.resource_by_path(path if path != "" else "/")
         assert resource is not None
         for http_method, method in methods.items():
-            resource.methods[http_method] = Method(http_method, integration_from_config(method.integration),
-                                                   method.authorization_type, method.operation_name)
+            resource.methods[http_method] = Method(
+                http_method, integration_from_config(method.integration),
+                "CUSTOM" if method.authorizer else method.authorization_type, method.operation_name,
+                authorizer_id=authorizer_id(api_id, method.authorizer) if method.authorizer else None)
     return api.resources
 
 
@@ -68,6 +85,8 @@ def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
         api_id = loaded.api_id(name)
         api = RestApi(api_id, name, api_config.description, list(api_config.binary_media_types),
                       resources_from_config(api_id, api_config.resources))
+        api.authorizers = {authorizer.id: authorizer for authorizer in (
+            authorizer_from_config(api_id, name, config) for name, config in api_config.authorizers.items())}
         for deployment_id, deployment in api_config.deployments.items():
             resources = (api.resources if deployment.resources is None
                          else resources_from_config(api_id, deployment.resources))

@@ -30,7 +30,7 @@ def now() -> dt.datetime:
 
 @dataclass
 class IntegrationResponse:
-    """A non-proxy (MOCK) integration response for one status code."""
+    """A non-proxy (AWS, HTTP, MOCK) integration response for one status code."""
 
     status_code: str
     response_templates: dict[str, str] = field(default_factory=dict)
@@ -40,7 +40,7 @@ class IntegrationResponse:
 
 @dataclass
 class Integration:
-    """How a method reaches its backend: AWS_PROXY (Lambda), HTTP_PROXY or MOCK."""
+    """How a method reaches its backend: AWS_PROXY or AWS (Lambda), HTTP_PROXY or HTTP, or MOCK."""
 
     type: str
     uri: str | None = None
@@ -64,6 +64,23 @@ class Method:
     api_key_required: bool = False
     request_parameters: dict[str, bool] = field(default_factory=dict)
     method_responses: dict[str, dict[str, object]] = field(default_factory=dict)
+    authorizer_id: str | None = None
+
+
+@dataclass
+class Authorizer:
+    """A Lambda authorizer (TOKEN or REQUEST) of a REST API."""
+
+    id: str
+    name: str
+    type: str
+    authorizer_uri: str | None = None
+    identity_source: str | None = None
+    identity_validation_expression: str | None = None
+    result_ttl_in_seconds: int = 300
+    authorizer_credentials: str | None = None
+    provider_arns: list[str] = field(default_factory=list)
+    auth_type: str | None = None
 
 
 @dataclass
@@ -129,6 +146,7 @@ class RestApi:
     stages: dict[str, Stage] = field(default_factory=dict)
     created_date: dt.datetime = field(default_factory=now)
     tags: dict[str, str] = field(default_factory=dict)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
     endpoint_types: list[str] = field(default_factory=lambda: ["EDGE"])
 
     @property

@@ -22,6 +22,8 @@ class DecisionRecord:
     qualifier: str | None = None
     executed_version: str | None = None
     runtime: str | None = None
+    authorizer: str | None = None  # the authorizer function that decided (None: no authorizer)
+    authorizer_cached: bool = False
     status: int = 0
     latency_ms: float = 0.0
     error: str | None = None

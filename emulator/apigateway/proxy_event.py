@@ -70,8 +70,9 @@ def event_headers(request: IncomingRequest, ids: RequestIds) -> tuple[dict[str, 
 
 def build_event(request: IncomingRequest, match: RouteMatch, *, path: str, api_id: str, account_id: str,
                 stage: str, variant: Variant, ids: RequestIds, binary_media_types: list[str],
-                domain_name: str) -> dict[str, Any]:
-    """The proxy event for one request; `path` is the raw path after the stage."""
+                domain_name: str, authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The proxy event for one request; `path` is the raw path after the stage; `authorizer` is what a Lambda
+    authorizer allowed (principalId and context), put in `requestContext.authorizer`."""
     headers, multi_headers = event_headers(request, ids)
     query, multi_query = parse_query(request.query_string)
     body: str | None = None
@@ -104,6 +105,8 @@ def build_event(request: IncomingRequest, match: RouteMatch, *, path: str, api_i
         "deploymentId": variant.deployment_id,
         "apiId": api_id,
     }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     if match.method.operation_name:
         context["operationName"] = match.method.operation_name
     return {

@@ -30,10 +30,17 @@ def checked_code_dir(loaded: LoadedConfig, name: str, version: str | None = None
     return code_dir
 
 
+def authorizers_source_arn(region: str, account_id: str, api_id: str) -> str:
+    """Source ARN covering every authorizer of an API (what API Gateway invokes an authorizer with)."""
+    return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/authorizers/*"
+
+
 def records_from_config(loaded: LoadedConfig) -> list[FunctionRecord]:
     """One record per configured function. Each may be invoked by the config's APIs, as a deploy grants."""
     config = loaded.config
     api_arns = [api_source_arn(config.region, config.account_id, loaded.api_id(name)) for name in config.rest_apis]
+    api_arns += [authorizers_source_arn(config.region, config.account_id, loaded.api_id(name))
+                 for name, api in config.rest_apis.items() if api.authorizers]
     records = []
     for name, function in config.functions.items():
         code_dir = checked_code_dir(loaded, name)
