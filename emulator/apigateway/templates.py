@@ -59,6 +59,10 @@ class VtlList(list):  # type: ignore[type-arg]
     def __str__(self) -> str:
         return json.dumps(self, separators=(",", ":"), default=dict)
 
+    def count(self, *value: Any) -> int:  # type: ignore[override]
+        """The mapping template reference's `$input.path('$.pets').count()`: the number of elements."""
+        return len(self) if not value else super().count(value[0])
+
 
 def _to_text(value: Any) -> str:
     if value is None:
