@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.apigateway import openapi
+from emulator.apigateway.integration_response import pattern_problem
 from emulator.apigateway.model import (
     ApiGatewayState,
+    Authorizer,
     CanarySettings,
     Deployment,
     Integration,
@@ -27,6 +29,7 @@ from emulator.apigateway.model import (
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.stage_variables import StageVariableError, name_error, validate_variables, value_error
 
+PASSTHROUGH_BEHAVIORS = ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER")
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")
 COPY_PAIRS = {"/canarySettings/stageVariableOverrides": "/variables", "/canarySettings/deploymentId": "/deploymentId"}
@@ -65,10 +68,31 @@ def integration_out(integration: Integration) -> dict[str, Any]:
     }
 
 
+def authorizer_out(authorizer: Authorizer) -> dict[str, Any]:
+    """Authorizer as AWS returns it."""
+    out: dict[str, Any] = {
+        "id": authorizer.id, "name": authorizer.name, "type": authorizer.type,
+        "authorizerUri": authorizer.authorizer_uri, "identitySource": authorizer.identity_source,
+        "identityValidationExpression": authorizer.identity_validation_expression,
+        "authorizerResultTtlInSeconds": authorizer.result_ttl_in_seconds,
+        "authorizerCredentials": authorizer.authorizer_credentials,
+        "providerARNs": authorizer.provider_arns or None, "authType": authorizer.auth_type,
+    }
+    return {key: value for key, value in out.items() if value is not None}
+
+
+def integration_response_out(response: IntegrationResponse) -> dict[str, Any]:
+    """IntegrationResponse as AWS returns it."""
+    return {"statusCode": response.status_code, "responseTemplates": response.response_templates or None,
+            "responseParameters": response.response_parameters or None,
+            "selectionPattern": response.selection_pattern}
+
+
 def method_out(method: Method) -> dict[str, Any]:
     """Method as AWS returns it."""
     return {
         "httpMethod": method.http_method, "authorizationType": method.authorization_type,
+        "authorizerId": method.authorizer_id,
         "apiKeyRequired": method.api_key_required, "operationName": method.operation_name,
         "requestParameters": method.request_parameters or None,
         "methodResponses": method.method_responses or None,
@@ -276,12 +300,25 @@ class ApiGatewayApi:
         return {}
 
     def PutMethod(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = self._resource(self._api(params), params["resourceId"])
+        api = self._api(params)
+        resource = self._resource(api, params["resourceId"])
         http_method = params["httpMethod"].upper()
         if http_method in resource.methods:
             raise AwsError("ConflictException", "Method already exists for this resource", 409)
-        method = Method(http_method, None, params.get("authorizationType", "NONE"), params.get("operationName"),
-                        bool(params.get("apiKeyRequired", False)), dict(params.get("requestParameters") or {}))
+        authorization_type = params.get("authorizationType", "NONE")
+        authorizer_id = params.get("authorizerId")
+        if authorization_type == "CUSTOM":
+            if not authorizer_id:
+                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                                  "COGNITO_USER_POOLS requires a valid authorizer.")
+            if authorizer_id not in api.authorizers:
+                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                                  "COGNITO_USER_POOLS requires a valid authorizer.")
+        elif authorizer_id and authorization_type != "CUSTOM":
+            authorizer_id = None  # AWS keeps no authorizer on a method that is not CUSTOM
+        method = Method(http_method, None, authorization_type, params.get("operationName"),
+                        bool(params.get("apiKeyRequired", False)), dict(params.get("requestParameters") or {}),
+                        authorizer_id=authorizer_id)
         resource.methods[http_method] = method
         self._changed()
         return method_out(method)
@@ -318,10 +355,13 @@ class ApiGatewayApi:
         timeout = params.get("timeoutInMillis", 29000)
         if not 50 <= timeout <= 29000:
             raise bad_request("Timeout should be between 50 ms and 29000 ms")
+        passthrough = params.get("passthroughBehavior", "WHEN_NO_MATCH")
+        if passthrough not in PASSTHROUGH_BEHAVIORS:
+            raise bad_request(f"Invalid passthrough behavior specified: {passthrough}")
         method.integration = Integration(
             type=kind, uri=uri, http_method=params.get("integrationHttpMethod"), timeout_in_millis=timeout,
             request_templates=dict(params.get("requestTemplates") or {}),
-            passthrough_behavior=params.get("passthroughBehavior", "WHEN_NO_MATCH"),
+            passthrough_behavior=passthrough,
             request_parameters=dict(params.get("requestParameters") or {}), cache_namespace=params.get("resourceId"))
         self._changed()
         return integration_out(method.integration)
@@ -355,6 +395,13 @@ class ApiGatewayApi:
                 integration.http_method = value
             elif path == "/timeoutInMillis":
                 integration.timeout_in_millis = int(value)
+            elif path == "/passthroughBehavior":
+                if value not in PASSTHROUGH_BEHAVIORS:
+                    raise bad_request(f"Invalid passthrough behavior specified: {value}")
+                integration.passthrough_behavior = value
+            elif path and path.startswith("/requestTemplates/"):
+                content_type = _unescape(path[len("/requestTemplates/"):])
+                integration.request_templates[content_type] = value or ""
             else:
                 raise bad_request(f"Invalid patch path {path}")
         self._changed()
@@ -364,13 +411,114 @@ class ApiGatewayApi:
         method = self._method(params)
         if method.integration is None:
             raise not_found("Invalid Integration identifier specified")
+        pattern = params.get("selectionPattern")
+        if pattern:
+            problem = pattern_problem(pattern)
+            if problem:
+                raise bad_request(f"Invalid selection pattern specified: {pattern} ({problem})")
         response = IntegrationResponse(params["statusCode"], dict(params.get("responseTemplates") or {}),
-                                       dict(params.get("responseParameters") or {}), params.get("selectionPattern"))
+                                       dict(params.get("responseParameters") or {}), pattern)
         method.integration.integration_responses[params["statusCode"]] = response
         self._changed()
-        return {"statusCode": response.status_code, "responseTemplates": response.response_templates or None,
-                "responseParameters": response.response_parameters or None,
-                "selectionPattern": response.selection_pattern}
+        return integration_response_out(response)
+
+    def GetIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        response = (method.integration.integration_responses.get(params["statusCode"])
+                    if method.integration else None)
+        if response is None:
+            raise not_found("Invalid Response status code specified")
+        return integration_response_out(response)
+
+    def DeleteIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        method = self._method(params)
+        if method.integration is None or method.integration.integration_responses.pop(params["statusCode"],
+                                                                                        None) is None:
+            raise not_found("Invalid Response status code specified")
+        self._changed()
+        return {}
+
+    def GetMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        response = self._method(params).method_responses.get(params["statusCode"])
+        if response is None:
+            raise not_found("Invalid Response status code specified")
+        return dict(response)
+
+    def DeleteMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self._method(params).method_responses.pop(params["statusCode"], None) is None:
+            raise not_found("Invalid Response status code specified")
+        self._changed()
+        return {}
+
+    # ---- Authorizers ---------------------------------------------------------------------
+    def CreateAuthorizer(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        kind = params.get("type", "")
+        if kind not in ("TOKEN", "REQUEST", "COGNITO_USER_POOLS"):
+            raise bad_request(f"Invalid authorizer type specified: {kind}")
+        if kind in ("TOKEN", "REQUEST") and not params.get("authorizerUri"):
+            raise bad_request("Authorizer URI is required for authorizer types TOKEN and REQUEST")
+        if kind == "TOKEN" and not params.get("identitySource"):
+            raise bad_request("Identity source is required for TOKEN authorizers")
+        ttl = int(params.get("authorizerResultTtlInSeconds", 300))
+        if not 0 <= ttl <= 3600:
+            raise bad_request("Authorizer result TTL must be between 0 and 3600 seconds")
+        expression = params.get("identityValidationExpression")
+        if expression and pattern_problem(expression):
+            raise bad_request(f"Invalid identity validation expression specified: {expression}")
+        if any(existing.name == params["name"] for existing in api.authorizers.values()):
+            raise AwsError("ConflictException", f"Authorizer name {params['name']} already exists", 409)
+        authorizer = Authorizer(new_id(6), params["name"], kind, params.get("authorizerUri"),
+                                params.get("identitySource"), expression, ttl, params.get("authorizerCredentials"),
+                                list(params.get("providerARNs") or []), params.get("authType"))
+        api.authorizers[authorizer.id] = authorizer
+        self._changed()
+        return authorizer_out(authorizer)
+
+    def _authorizer(self, params: dict[str, Any]) -> Authorizer:
+        authorizer = self._api(params).authorizers.get(params["authorizerId"])
+        if authorizer is None:
+            raise not_found("Invalid Authorizer identifier specified")
+        return authorizer
+
+    def GetAuthorizer(self, params: dict[str, Any]) -> dict[str, Any]:
+        return authorizer_out(self._authorizer(params))
+
+    def GetAuthorizers(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [authorizer_out(authorizer) for authorizer in self._api(params).authorizers.values()]}
+
+    def DeleteAuthorizer(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        authorizer = self._authorizer(params)
+        users = [f"{method.http_method} {resource.path}" for resource in api.resources.values()
+                 for method in resource.methods.values() if method.authorizer_id == authorizer.id]
+        if users:
+            raise AwsError("ConflictException", f"Cannot delete authorizer '{authorizer.name}', is referenced in "
+                           f"method: {users[0]}", 409)
+        del api.authorizers[authorizer.id]
+        self._changed()
+        return {}
+
+    def UpdateAuthorizer(self, params: dict[str, Any]) -> dict[str, Any]:
+        authorizer = self._authorizer(params)
+        fields = {"/name": "name", "/authorizerUri": "authorizer_uri", "/identitySource": "identity_source",
+                  "/identityValidationExpression": "identity_validation_expression",
+                  "/authorizerCredentials": "authorizer_credentials", "/type": "type"}
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+            if op != "replace":
+                raise bad_request(f"Invalid patch operation specified. Must be one of: [replace] for path {path}")
+            if path == "/authorizerResultTtlInSeconds":
+                ttl = int(value or 0)
+                if not 0 <= ttl <= 3600:
+                    raise bad_request("Authorizer result TTL must be between 0 and 3600 seconds")
+                authorizer.result_ttl_in_seconds = ttl
+            elif path in fields:
+                setattr(authorizer, fields[path], value)
+            else:
+                raise bad_request(f"Invalid patch path {path}")
+        self._changed()
+        return authorizer_out(authorizer)
 
     # ---- Deployment ----------------------------------------------------------------------
     def CreateDeployment(self, params: dict[str, Any]) -> dict[str, Any]:
