@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.apigateway.lambda_uri import _FUNCTION_ARN as FUNCTION_ARN
+from emulator.apigateway.templates import template_problem
 from emulator.errors import UserError
 from emulator.importers import detect_format, translate, validate
 from emulator.importers.cloudformation import (
@@ -152,6 +153,9 @@ class _Checker:
             self.template_checks(self.t.template)
         self.variable_checks()
         self.routing_checks()
+        self.mapping_template_checks()
+        if self.t.grants is not None:
+            self.authorizer_permission_checks()
         self.runtime_checks()
         self.schema_check()
         if self.t.grants is None:
@@ -218,6 +222,78 @@ class _Checker:
                                      f"stage {stage_name} {label}: AWS answers 400 BadRequestException '{message}'",
                                      "names: letters, digits and _ (at most 64); values: 1-512 of "
                                      "A-Za-z0-9-._~:/?#&=, (no `$`, not empty)", f"{stage_name}.{name}")
+
+    # -- mapping templates and authorizers (issue 16) ---------------------------------------------------------
+    def mapping_template_checks(self) -> None:
+        """Every request and response template must parse: one that does not answers 500 on every request."""
+        for api_name, api in _mapping(self.data.get("restApis")).items():
+            api = _mapping(api)
+            blocks = [(("restApis", api_name, "resources"), api.get("resources"))]
+            blocks += [(("restApis", api_name, "deployments", deployment_id, "resources"),
+                        _mapping(deployment).get("resources"))
+                       for deployment_id, deployment in _mapping(api.get("deployments")).items()]
+            for base, resources in blocks:
+                for route, verbs in _mapping(resources).items():
+                    for verb, method in _mapping(verbs).items():
+                        integration = _mapping(_mapping(method).get("integration"))
+                        where = (*base, route, verb, "integration")
+                        templates = [(("requestTemplates", key), "request", key, text) for key, text
+                                     in _mapping(integration.get("requestTemplates")).items()]
+                        for status, response in _mapping(integration.get("integrationResponses")).items():
+                            templates += [(("integrationResponses", status, "responseTemplates", key),
+                                           f"{status} response", key, text) for key, text
+                                          in _mapping(_mapping(response).get("responseTemplates")).items()]
+                        for suffix, kind, content_type, text in templates:
+                            problem = template_problem(str(text))
+                            if problem:
+                                self.add((*where, *suffix), "template-syntax",
+                                         f"{verb} {route}: the {kind} template for {content_type} does not parse "
+                                         f"({problem}): API Gateway answers 500 Internal server error on every "
+                                         "request it applies to", "fix the Velocity syntax at that line",
+                                         f"{api_name}/{verb} {route}")
+
+    def authorizer_permission_checks(self) -> None:
+        """Each function an authorizer may name needs a permission whose SourceArn covers `API/authorizers/*`."""
+        from emulator.lambda_service.service import arn_like
+
+        region, account = str(self.data.get("region", "us-east-1")), str(self.data.get("accountId", "123456789012"))
+        for api_name, api in _mapping(self.data.get("restApis")).items():
+            api = _mapping(api)
+            api_id = str(api.get("id") or api_id_for(api_name))
+            variable_sets = []
+            for stage in _mapping(api.get("stages")).values():
+                stage = _mapping(stage)
+                variables = {str(k): str(v) for k, v in _mapping(stage.get("variables")).items()}
+                variable_sets.append(variables)
+                canary = stage.get("canarySettings")
+                if canary is not None:
+                    overrides = _mapping(_mapping(canary).get("stageVariableOverrides"))
+                    variable_sets.append({**variables, **{str(k): str(v) for k, v in overrides.items()}})
+            for name, authorizer in _mapping(api.get("authorizers")).items():
+                uri = str(_mapping(authorizer).get("authorizerUri", ""))
+                arn = f"arn:aws:execute-api:{region}:{account}:{api_id}/authorizers/{name}"
+                for variables in variable_sets or [{}]:
+                    try:
+                        match = _LAMBDA_URI.match(substitute(uri, variables))
+                    except UndefinedStageVariable:
+                        continue
+                    function = _function_of(match.group("function"))[0] if match else None
+                    if function is None:
+                        continue
+                    covered = any(_function_of(grant.function.split("/")[-1])[0] == function
+                                  and (grant.source_arn is None or arn_like(grant.source_arn, arn))
+                                  for grant in self.t.grants or [])
+                    if not covered:
+                        self.add(("restApis", api_name, "authorizers", name, "authorizerUri"),
+                                 "authorizer-permission-missing",
+                                 f"authorizer {name} invokes {function}, but no AWS::Lambda::Permission lets API "
+                                 f"Gateway invoke it from {api_name}/authorizers/*: API Gateway answers 500 "
+                                 "{\"message\": null} (AuthorizerConfigurationException) on every request",
+                                 f"add an AWS::Lambda::Permission for {function} with Principal "
+                                 "apigateway.amazonaws.com and SourceArn !Sub arn:aws:execute-api:${AWS::Region}:"
+                                 f"${{AWS::AccountId}}:${{{self._api_logical(api_id)}}}/authorizers/*",
+                                 f"{api_name}/{name}/{function}")
+                        break
 
     # -- routing: each stage and canary, each Lambda integration ---------------------------------------------
     def routing_checks(self) -> None:

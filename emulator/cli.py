@@ -194,10 +194,11 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the canary share converging inside its band (.png or .html).")
+@click.option("--header", "-H", "header", multiple=True, help="'Name: value' sent with every request (repeatable).")
 def split(target: str, path: str, stage: str | None, requests: int, concurrency: int, expect: float | None,
           alpha: float, confidence: float, by: str, canary_key: str | None, variant_from: str | None,
           canary_pattern: str | None, seed: int | None, backend: str | None, allow_errors: bool, as_json: bool,
-          plot: Path | None) -> None:
+          plot: Path | None, header: tuple[str, ...]) -> None:
     """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
     from rich.progress import Progress
 
@@ -208,6 +209,7 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
         raise UserError(f"--by {by}: name the canary's group with --canary-key (e.g. a version number or runtime)")
     if plot is not None and plot.suffix.lower() not in (".png", ".html"):
         raise UserError(f"--plot {plot}: use .png or .html")
+    headers = splitting.parse_headers(header)
     console = Console()
     with Progress(console=err_console, transient=True, disable=as_json or requests < 200) as progress:
         task = progress.add_task("requests", total=requests)
@@ -218,11 +220,13 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
         if target.startswith(("http://", "https://")):
             classifier = splitting.parse_classifier(variant_from, canary_pattern)
             url = target.rstrip("/") + path
-            result = splitting.split_url(url, requests, concurrency, by=by, classifier=classifier, progress=advance)
+            result = splitting.split_url(url, requests, concurrency, by=by, classifier=classifier, progress=advance,
+                                         headers=headers)
             configured = None
         else:
             result, configured = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
-                                                        seed=seed, backend=backend, progress=advance)
+                                                        seed=seed, backend=backend, progress=advance,
+                                                        headers=headers)
     result.canary_key = canary_key or "canary"
     expected = expect if expect is not None else configured
     if result.n == 0:

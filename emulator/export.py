@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from emulator.apigateway.lambda_uri import parse_lambda_uri
-from emulator.apigateway.loader import resources_from_config
+from emulator.apigateway.loader import authorizer_from_config, resources_from_config
 from emulator.apigateway.model import RestApi
 from emulator.apigateway.openapi import openapi_from_rest_api
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
@@ -74,15 +74,34 @@ def reachable_functions(config: CanaryConfig, api: RestApiConfig) -> set[tuple[s
         for methods in resources.values():
             for method in methods.values():
                 uri = method.integration.uri
-                if method.integration.type != "AWS_PROXY" or not uri:
+                if method.integration.type not in ("AWS_PROXY", "AWS") or not uri:
                     continue
-                for variables in variable_sets or [{}]:
-                    try:
-                        target = parse_lambda_uri(substitute(uri, variables))
-                    except UndefinedStageVariable:
-                        continue
-                    if target is not None and target.function_name in config.functions:
-                        found.add((target.function_name, target.qualifier))
+                found |= _reached(config, uri, variable_sets)
+    return found
+
+
+def reachable_authorizers(config: CanaryConfig, api: RestApiConfig) -> set[tuple[str, str | None]]:
+    """(function, qualifier) of every config function the API's authorizers reach, for every stage's variables."""
+    variable_sets = []
+    for stage in api.stages.values():
+        variable_sets.append(dict(stage.variables))
+        if stage.canary_settings is not None:
+            variable_sets.append({**stage.variables, **stage.canary_settings.stage_variable_overrides})
+    found: set[tuple[str, str | None]] = set()
+    for authorizer in api.authorizers.values():
+        found |= _reached(config, authorizer.authorizer_uri, variable_sets)
+    return found
+
+
+def _reached(config: CanaryConfig, uri: str, variable_sets: list[dict[str, str]]) -> set[tuple[str, str | None]]:
+    found = set()
+    for variables in variable_sets or [{}]:
+        try:
+            target = parse_lambda_uri(substitute(uri, variables))
+        except UndefinedStageVariable:
+            continue
+        if target is not None and target.function_name in config.functions:
+            found.add((target.function_name, target.qualifier))
     return found
 
 
@@ -198,6 +217,18 @@ class _CloudFormation:
         self.resources[api_logical] = {"Type": "AWS::ApiGateway::RestApi", "Properties": properties}
         resource_ids: dict[str, Any] = {"/": {"Fn::GetAtt": [api_logical, "RootResourceId"]}}
         methods = []
+        authorizer_ids: dict[str, str] = {}
+        for authorizer_name, authorizer in api.authorizers.items():
+            logical = self.unique(name, "Authorizer", authorizer_name)
+            authorizer_ids[authorizer_name] = logical
+            properties = {"RestApiId": {"Ref": api_logical}, "Name": authorizer_name, "Type": authorizer.type,
+                          "AuthorizerUri": _cfn_uri(authorizer.authorizer_uri, config.region, config.account_id),
+                          "AuthorizerResultTtlInSeconds": authorizer.authorizer_result_ttl_in_seconds}
+            if authorizer.effective_identity_source:
+                properties["IdentitySource"] = authorizer.effective_identity_source
+            if authorizer.identity_validation_expression:
+                properties["IdentityValidationExpression"] = authorizer.identity_validation_expression
+            self.resources[logical] = {"Type": "AWS::ApiGateway::Authorizer", "Properties": properties}
         for path in sorted(api.resources, key=lambda item: (item.count("/"), item)):
             parts = [part for part in path.split("/") if part]
             for depth in range(1, len(parts) + 1):
@@ -219,9 +250,13 @@ class _CloudFormation:
                     spec["Uri"] = _cfn_uri(integration.uri, config.region, config.account_id)
                 if integration.request_templates:
                     spec["RequestTemplates"] = dict(integration.request_templates)
+                if integration.type in ("AWS", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
+                    spec["PassthroughBehavior"] = integration.passthrough_behavior
                 if integration.integration_responses:
                     spec["IntegrationResponses"] = [
-                        {"StatusCode": status, **({"ResponseTemplates": dict(response.response_templates)}
+                        {"StatusCode": status,
+                         **({"SelectionPattern": response.selection_pattern} if response.selection_pattern else {}),
+                         **({"ResponseTemplates": dict(response.response_templates)}
                                                   if response.response_templates else {}),
                          **({"ResponseParameters": dict(response.response_parameters)}
                             if response.response_parameters else {})}
@@ -234,6 +269,9 @@ class _CloudFormation:
                                                      for status in integration.integration_responses]
                 if method.operation_name:
                     properties["OperationName"] = method.operation_name
+                if method.authorizer:
+                    properties["AuthorizationType"] = "CUSTOM"
+                    properties["AuthorizerId"] = {"Ref": authorizer_ids[method.authorizer]}
                 self.resources[logical] = {"Type": "AWS::ApiGateway::Method", "Properties": properties}
                 methods.append(logical)
         deployments: dict[str, str] = {}
@@ -276,6 +314,17 @@ class _CloudFormation:
                                "Principal": "apigateway.amazonaws.com",
                                "SourceArn": {"Fn::Sub": f"arn:aws:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:"
                                                         f"${{{api_logical}}}/*"}}}
+        for function, qualifier in sorted(reachable_authorizers(config, api), key=lambda item: (item[0],
+                                                                                                  item[1] or "")):
+            target = {"Fn::GetAtt": [self.function_ids[function], "Arn"]}
+            if qualifier:
+                target = {"Fn::Sub": f"${{{self.function_ids[function]}.Arn}}:{qualifier}"}
+            self.resources[self.unique(function, qualifier or "", "Authorize", name)] = {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {"FunctionName": target, "Action": "lambda:InvokeFunction",
+                               "Principal": "apigateway.amazonaws.com",
+                               "SourceArn": {"Fn::Sub": f"arn:aws:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:"
+                                                        f"${{{api_logical}}}/authorizers/*"}}}
 
     def _deployment(self, api_name: str, api_logical: str, deployment_id: str, description: str,
                     methods: list[str]) -> str:
@@ -308,6 +357,8 @@ def _openapi(loaded: LoadedConfig, name: str) -> dict[str, Any]:
     api_id = loaded.api_id(name)
     resources = resources_from_config(api_id, api.resources)
     model = RestApi(api_id, name, api.description, list(api.binary_media_types), resources)
+    model.authorizers = {authorizer.id: authorizer for authorizer in (
+        authorizer_from_config(api_id, authorizer_name, block) for authorizer_name, block in api.authorizers.items())}
     stage = next(iter(api.stages), "prod")
     document = openapi_from_rest_api(model, resources, stage, config.region)
     document["info"]["version"] = "1.0"
@@ -326,7 +377,8 @@ def _companion(loaded: LoadedConfig, name: str, relative_to: Path, notes: list[s
     for function_name, function in data["functions"].items():
         function["code"] = _code(loaded, function_name, relative_to)
     api = config.rest_apis[name].model_dump(by_alias=True, exclude_defaults=True,
-                                            exclude={"resources", "description", "binary_media_types"})
+                                            exclude={"resources", "description", "binary_media_types",
+                                                     "authorizers"})
     for deployment_id, deployment in config.rest_apis[name].deployments.items():
         if deployment.resources is not None:
             notes.append(f"deployment {deployment_id} has its own resources; the OpenAPI document holds the API's")

@@ -149,8 +149,9 @@ ResponseCallback = Callable[[int, dict[str, str], bytes, float], Awaitable[None]
 
 
 async def send(url: str, requests: int, concurrency: int, on_response: ResponseCallback,
-               progress: Callable[[int], None] | None = None) -> None:
-    """Send `requests` GETs with `concurrency` workers over keep-alive connections."""
+               progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None) -> None:
+    """Send `requests` GETs with `concurrency` workers over keep-alive connections, each with `headers` (e.g. the
+    Authorization an authorizer wants)."""
     remaining = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
     try:
@@ -159,7 +160,7 @@ async def send(url: str, requests: int, concurrency: int, on_response: ResponseC
             async def worker() -> None:
                 for _ in remaining:
                     started = time.perf_counter()
-                    async with session.get(url) as response:
+                    async with session.get(url, headers=headers) as response:
                         body = await response.read()
                     latency = (time.perf_counter() - started) * 1000
                     handled = on_response(response.status, {k.lower(): v for k, v in response.headers.items()},
@@ -172,6 +173,17 @@ async def send(url: str, requests: int, concurrency: int, on_response: ResponseC
             await asyncio.gather(*(worker() for _ in range(concurrency)))
     except (aiohttp.ClientError, TimeoutError) as error:
         raise UserError(f"{url}: {type(error).__name__}: {error or 'timed out'}") from None
+
+
+def parse_headers(values: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`--header 'Name: value'` options as a mapping; raises UserError on one without a colon."""
+    headers: dict[str, str] = {}
+    for value in values:
+        name, colon, text = value.partition(":")
+        if not colon or not name.strip():
+            raise UserError(f"--header {value!r}: write NAME: VALUE (e.g. --header 'Authorization: allow')")
+        headers[name.strip()] = text.strip()
+    return headers
 
 
 def origin(url: str) -> str:
@@ -228,7 +240,7 @@ class DecisionLog:
 
 
 def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant", classifier: Classifier | None,
-              progress: Callable[[int], None] | None = None) -> SplitResult:
+              progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None) -> SplitResult:
     """Run a split against a URL: a running emulator (decision log) or a real stage (classifier)."""
     result = SplitResult(by=by)
     if classifier is not None:
@@ -237,7 +249,7 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
             result.samples.append(Sample(classifier.classify(headers, body), status, latency,
                                          headers.get("x-amzn-requestid")))
 
-        asyncio.run(send(url, requests, concurrency, classify, progress))
+        asyncio.run(send(url, requests, concurrency, classify, progress, headers))
         return result
     if not is_emulator(url):
         raise UserError(f"{url} is not a lambda-canary emulator; name how to tell the variants apart with "
@@ -245,7 +257,7 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
     log = DecisionLog(url, by, result)
 
     async def run() -> None:
-        await send(url, requests, concurrency, log.add, progress)
+        await send(url, requests, concurrency, log.add, progress, headers)
         await log.resolve()
 
     asyncio.run(run())
@@ -253,8 +265,8 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
 
 
 def split_config(config: Path, path: str, requests: int, concurrency: int, *, stage: str | None, by: str,
-                 seed: int | None, backend: str | None,
-                 progress: Callable[[int], None] | None = None) -> tuple[SplitResult, float | None]:
+                 seed: int | None, backend: str | None, progress: Callable[[int], None] | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[SplitResult, float | None]:
     """Run the config's stack in-process and split against it; returns the result and the configured percent."""
     from emulator.config import load_config
     from emulator.stack import StackOptions
@@ -280,7 +292,7 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
         def hold(status: int, headers: dict[str, str], _body: bytes, latency: float) -> None:
             held.append((status, latency, headers.get("x-amzn-requestid")))
 
-        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress))
+        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress, headers))
         for status, latency, request_id in held:
             record = records.get(request_id or "")
             key = _record_key(record, by) if record is not None else UNKNOWN

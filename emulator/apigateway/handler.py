@@ -284,7 +284,6 @@ class ApiGateway:
         except TemplateError as error:
             self._log(exchange, f"lambda-canary: request template for {chosen.content_type}, {error}")
             return self._configuration_error(exchange, "Unable to transform request")
-        self._log(exchange, f"Endpoint request body after transformations: {rendered}")
         return rendered
 
     def _integration_response(self, exchange: Exchange, integration: Integration, selection: str, body: str,
@@ -306,9 +305,7 @@ class ApiGateway:
                 return self._configuration_error(exchange, "Unable to transform response")
         mapped = map_parameters(response.response_parameters, body=body, headers=headers, context=context,
                                 stage_variables=exchange.variant.variables)
-        answer = method_response(response.status_code, body, content_type, mapped, context)
-        self._log(exchange, f"Method completed with status: {answer.status}")
-        return answer
+        return method_response(response.status_code, body, content_type, mapped, context)
     async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         assert exchange.variant is not None and exchange.match is not None
         try:

@@ -8,11 +8,13 @@ from typing import Any
 
 import yaml
 
-from emulator.apigateway.model import Integration, IntegrationResponse, Method, Resource, RestApi
+from emulator.apigateway.model import Authorizer, Integration, IntegrationResponse, Method, Resource, RestApi
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
 BINARY_TYPES = "x-amazon-apigateway-binary-media-types"
+AUTHORIZER = "x-amazon-apigateway-authorizer"
+AUTHTYPE = "x-amazon-apigateway-authtype"
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -54,12 +56,61 @@ def integration_from_extension(extension: dict[str, Any], where: str) -> Integra
                        request_parameters=dict(extension.get("requestParameters") or {}))
 
 
+def security_schemes(document: dict[str, Any]) -> dict[str, Any]:
+    """`components.securitySchemes` (OpenAPI 3) or `securityDefinitions` (Swagger 2)."""
+    schemes = ((document.get("components") or {}).get("securitySchemes") or document.get("securityDefinitions")
+               or {})
+    return schemes if isinstance(schemes, dict) else {}
+
+
+def authorizers_from_document(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Lambda authorizers declared with `x-amazon-apigateway-authorizer`, by scheme name, as config blocks
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html:
+    a `token` authorizer's identity is the header the scheme's `name` gives)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, scheme in security_schemes(document).items():
+        extension = scheme.get(AUTHORIZER) if isinstance(scheme, dict) else None
+        if not isinstance(extension, dict) or str(extension.get("type", "")).lower() not in ("token", "request"):
+            continue
+        kind = str(extension["type"]).upper()
+        block: dict[str, Any] = {"type": kind, "authorizerUri": extension.get("authorizerUri")}
+        if extension.get("identitySource"):
+            block["identitySource"] = str(extension["identitySource"])
+        elif kind == "TOKEN" and scheme.get("in", "header") == "header" and scheme.get("name"):
+            block["identitySource"] = f"method.request.header.{scheme['name']}"
+        if extension.get("identityValidationExpression"):
+            block["identityValidationExpression"] = str(extension["identityValidationExpression"])
+        if "authorizerResultTtlInSeconds" in extension:
+            block["authorizerResultTtlInSeconds"] = int(extension["authorizerResultTtlInSeconds"])
+        found[str(name)] = block
+    return found
+
+
+def operation_authorizer(document: dict[str, Any], operation: dict[str, Any],
+                         authorizers: dict[str, Any]) -> str | None:
+    """The Lambda authorizer an operation's `security` (else the document's) names, if any."""
+    security = operation.get("security", document.get("security")) or []
+    for requirement in security if isinstance(security, list) else []:
+        for name in requirement or {}:
+            if name in authorizers:
+                return str(name)
+    return None
+
+
 def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str]) -> RestApi:
     """Build a RestApi (resources, methods, integrations, binary media types) from a document."""
     info = document.get("info") or {}
     api = RestApi(id_factory(), str(info.get("title", "imported")), str(info.get("description", "")),
                   list(document.get(BINARY_TYPES) or []))
     api.add_resource_path("/", id_factory=lambda: id_factory()[:6])
+    declared = authorizers_from_document(document)
+    ids: dict[str, str] = {}
+    for name, block in declared.items():
+        authorizer = Authorizer(id_factory()[:6], name, block["type"], block.get("authorizerUri"),
+                                block.get("identitySource"), block.get("identityValidationExpression"),
+                                int(block.get("authorizerResultTtlInSeconds", 300)))
+        api.authorizers[authorizer.id] = authorizer
+        ids[name] = authorizer.id
     for path, item in (document.get("paths") or {}).items():
         resource = api.add_resource_path(path, id_factory=lambda: id_factory()[:6])
         for key, operation in (item or {}).items():
@@ -68,8 +119,11 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
                 continue
             extension = operation.get(INTEGRATION)
             integration = integration_from_extension(extension, f"paths.{path}.{key}") if extension else None
+            authorizer_name = operation_authorizer(document, operation, declared)
             resource.methods[method_name] = Method(method_name, integration,
-                                                   operation_name=operation.get("operationId"))
+                                                   "CUSTOM" if authorizer_name else "NONE",
+                                                   operation_name=operation.get("operationId"),
+                                                   authorizer_id=ids.get(authorizer_name or ""))
     return api
 
 
@@ -85,7 +139,9 @@ def _integration_extension(integration: Integration) -> dict[str, Any]:
         extension["responses"] = {
             (response.selection_pattern or "default"): {"statusCode": response.status_code,
                                                         **({"responseTemplates": response.response_templates}
-                                                           if response.response_templates else {})}
+                                                           if response.response_templates else {}),
+                                                        **({"responseParameters": response.response_parameters}
+                                                           if response.response_parameters else {})}
             for response in integration.integration_responses.values()}
     elif integration.type not in ("AWS_PROXY", "HTTP_PROXY"):
         extension["responses"] = {"default": {"statusCode": "200"}}
@@ -110,6 +166,9 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
                 operation["operationId"] = method.operation_name
             if with_integrations and method.integration is not None:
                 operation[INTEGRATION] = _integration_extension(method.integration)
+            authorizer = api.authorizers.get(method.authorizer_id or "")
+            if method.authorization_type == "CUSTOM" and authorizer is not None:
+                operation["security"] = [{authorizer.name: []}]
             item[ANY_METHOD if name == "ANY" else name.lower()] = operation
         paths[resource.path] = item
     document: dict[str, Any] = {
@@ -123,4 +182,20 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
         document["info"]["description"] = api.description
     if api.binary_media_types:
         document[BINARY_TYPES] = list(api.binary_media_types)
+    if api.authorizers:
+        document["components"] = {"securitySchemes": {
+            authorizer.name: _security_scheme(authorizer) for authorizer in api.authorizers.values()}}
     return document
+
+
+def _security_scheme(authorizer: Authorizer) -> dict[str, Any]:
+    """A Lambda authorizer as API Gateway exports it (apiKey scheme with x-amazon-apigateway-authorizer)."""
+    source = authorizer.identity_source or ""
+    header = source[len("method.request.header."):] if source.startswith("method.request.header.") else "Unused"
+    extension: dict[str, Any] = {"type": authorizer.type.lower(), "authorizerUri": authorizer.authorizer_uri,
+                                 "authorizerResultTtlInSeconds": authorizer.result_ttl_in_seconds}
+    if authorizer.type.upper() == "REQUEST" and source:
+        extension["identitySource"] = source
+    if authorizer.identity_validation_expression:
+        extension["identityValidationExpression"] = authorizer.identity_validation_expression
+    return {"type": "apiKey", "name": header, "in": "header", AUTHTYPE: "custom", AUTHORIZER: extension}

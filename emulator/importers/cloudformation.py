@@ -40,6 +40,7 @@ FUNCTION, VERSION, ALIAS, PERMISSION = ("AWS::Lambda::Function", "AWS::Lambda::V
                                         "AWS::Lambda::Permission")
 REST_API, RESOURCE, METHOD = "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method"
 DEPLOYMENT, STAGE = "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage"
+AUTHORIZER = "AWS::ApiGateway::Authorizer"
 SAM_FUNCTION, SAM_API = "AWS::Serverless::Function", "AWS::Serverless::Api"
 FUNCTION_TYPES = (FUNCTION, SAM_FUNCTION)
 API_TYPES = (REST_API, SAM_API)
@@ -507,13 +508,17 @@ _KNOWN = {
     SAM_API: {"Name", "Description", "BinaryMediaTypes", "DefinitionBody", "DefinitionUri", "StageName", "Variables",
               "CanarySetting"},
     RESOURCE: {"RestApiId", "ParentId", "PathPart"},
-    METHOD: {"RestApiId", "ResourceId", "HttpMethod", "AuthorizationType", "Integration", "OperationName"},
+    METHOD: {"RestApiId", "ResourceId", "HttpMethod", "AuthorizationType", "AuthorizerId", "Integration",
+             "OperationName", "MethodResponses"},
+    AUTHORIZER: {"RestApiId", "Name", "Type", "AuthorizerUri", "IdentitySource", "IdentityValidationExpression",
+                 "AuthorizerResultTtlInSeconds", "AuthorizerCredentials"},
     DEPLOYMENT: {"RestApiId", "Description", "StageName", "StageDescription", "DeploymentCanarySettings"},
     STAGE: {"RestApiId", "StageName", "DeploymentId", "Variables", "CanarySetting", "Description"},
 }
 _INTEGRATION_KNOWN = {"Type", "Uri", "IntegrationHttpMethod", "TimeoutInMillis", "RequestTemplates",
                       "IntegrationResponses", "PassthroughBehavior"}
-_PHASES = {FUNCTION: 0, SAM_FUNCTION: 0, VERSION: 1, ALIAS: 2, REST_API: 3, SAM_API: 3, RESOURCE: 4, METHOD: 5,
+_PHASES = {FUNCTION: 0, SAM_FUNCTION: 0, VERSION: 1, ALIAS: 2, REST_API: 3, SAM_API: 3, RESOURCE: 4, AUTHORIZER: 4,
+           METHOD: 5,
            DEPLOYMENT: 6, STAGE: 7, PERMISSION: 8}
 
 
@@ -692,12 +697,14 @@ class TemplateTranslator:
             return
         function = _text(self.value(properties.get("FunctionName"), (*path, "FunctionName")))
         api_id = None
+        source = None
         if "SourceArn" in properties:
             source = _text(self.value(properties["SourceArn"], (*path, "SourceArn")))
             match = re.match(r"^arn:aws:execute-api:[^:]*:[^:]*:([^/]+)", source)
             api_id = match.group(1) if match and match.group(1) != "*" else None
         assert self.out.grants is not None
-        self.out.grants.append(Grant(function, api_id, self.template.line(path[:-1]), self.template.key(path[:-1])))
+        self.out.grants.append(Grant(function, api_id, self.template.line(path[:-1]), self.template.key(path[:-1]),
+                                     source))
 
     # APIs
     def _api(self, name: str, path: KeyPath) -> dict[str, Any]:
@@ -732,6 +739,10 @@ class TemplateTranslator:
             return self.template.line((*path, *key_path)), self.template.origin((*path, *key_path))
 
         api["resources"].update(translate_paths(document, self.out, ("restApis", name), where))
+        from emulator.apigateway.openapi import authorizers_from_document
+
+        if authorizers_from_document(document):
+            api.setdefault("authorizers", {}).update(authorizers_from_document(document))
         if document.get("x-amazon-apigateway-binary-media-types"):
             api["binaryMediaTypes"] = list(document["x-amazon-apigateway-binary-media-types"])
 
@@ -772,7 +783,10 @@ class TemplateTranslator:
         route = self.ev.path_of(self.value(properties.get("ResourceId"), (*path, "ResourceId")))
         verb = str(self.value(properties.get("HttpMethod"), (*path, "HttpMethod"))).upper()
         authorization = str(self.value(properties.get("AuthorizationType", "NONE"), (*path, "AuthorizationType")))
-        if authorization != "NONE":
+        authorizer = None
+        if authorization == "CUSTOM" and properties.get("AuthorizerId") is not None:
+            authorizer = self._authorizer_name(str(self.value(properties["AuthorizerId"], (*path, "AuthorizerId"))))
+        elif authorization != "NONE":
             self.out.note(f"{logical}: AuthorizationType {authorization} is not emulated (served without "
                           "authorization)")
         out_path = ("restApis", api_name, "resources", route, verb)
@@ -784,6 +798,9 @@ class TemplateTranslator:
             raise Unresolved("a method without Integration cannot be deployed")
         method["integration"] = self._integration(logical, integration, (*path, "Integration"),
                                                   (*out_path, "integration"))
+        if authorizer is not None:
+            method["authorizer"] = authorizer
+            self.put((*out_path, "authorizer"), (*path, "AuthorizerId"))
         api["resources"].setdefault(route, {})[verb] = method
         self.put(out_path, path[:-1])
 
@@ -792,12 +809,14 @@ class TemplateTranslator:
             if name not in _INTEGRATION_KNOWN:
                 self.out.note(f"{logical}: Integration.{name} is not supported (ignored)")
         kind = str(self.value(raw.get("Type"), (*path, "Type"))).upper()
-        if kind not in ("AWS_PROXY", "HTTP_PROXY", "MOCK"):
-            raise Unresolved(f"integration type {kind} is not emulated (AWS_PROXY, HTTP_PROXY and MOCK are)")
+        if kind not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK"):
+            raise Unresolved(f"integration type {kind} is not emulated (AWS_PROXY, AWS with a Lambda URI, "
+                             "HTTP_PROXY and MOCK are)")
         integration: dict[str, Any] = {"type": kind}
         self.put((*out_path, "type"), (*path, "Type"))
         fields = (("Uri", "uri"), ("IntegrationHttpMethod", "integrationHttpMethod"),
-                  ("TimeoutInMillis", "timeoutInMillis"), ("RequestTemplates", "requestTemplates"))
+                  ("TimeoutInMillis", "timeoutInMillis"), ("RequestTemplates", "requestTemplates"),
+                  ("PassthroughBehavior", "passthroughBehavior"))
         for prop, key in fields:
             if prop in raw:
                 integration[key] = self.value(raw[prop], (*path, prop))
@@ -806,6 +825,8 @@ class TemplateTranslator:
         for index, response in enumerate(self.value(raw.get("IntegrationResponses") or [],
                                                     (*path, "IntegrationResponses"))):
             entry = {}
+            if response.get("SelectionPattern"):
+                entry["selectionPattern"] = str(response["SelectionPattern"])
             if response.get("ResponseTemplates"):
                 entry["responseTemplates"] = response["ResponseTemplates"]
             if response.get("ResponseParameters"):
@@ -816,6 +837,31 @@ class TemplateTranslator:
         if responses:
             integration["integrationResponses"] = responses
         return integration
+
+    def _aws_apigateway_authorizer(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
+        api_name, api = self._api_of(properties, path)
+        kind = str(self.value(properties.get("Type"), (*path, "Type"))).upper()
+        if kind not in ("TOKEN", "REQUEST"):
+            raise Unresolved(f"authorizer type {kind} is not emulated (TOKEN and REQUEST are)")
+        block: dict[str, Any] = {"type": kind}
+        name = self._authorizer_name(logical)
+        out_path = ("restApis", api_name, "authorizers", name)
+        for prop, key in (("AuthorizerUri", "authorizerUri"), ("IdentitySource", "identitySource"),
+                          ("IdentityValidationExpression", "identityValidationExpression"),
+                          ("AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds")):
+            if prop in properties:
+                value = self.value(properties[prop], (*path, prop))
+                block[key] = int(value) if key == "authorizerResultTtlInSeconds" else _text(value)
+                self.put((*out_path, key), (*path, prop))
+        api.setdefault("authorizers", {})[name] = block
+        self.put(out_path, path[:-1])
+
+    def _authorizer_name(self, logical: str) -> str:
+        """An AWS::ApiGateway::Authorizer is named by its Name (else its logical id); `Ref` gives the logical id."""
+        if self.template.type_of(logical) != AUTHORIZER or "Name" not in self.template.properties(logical):
+            return logical
+        return _text(self.value(self.template.properties(logical)["Name"], ("Resources", logical, "Properties",
+                                                                            "Name")))
 
     def _aws_apigateway_deployment(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
         api_name, api = self._api_of(properties, path)

@@ -23,7 +23,9 @@ from emulator.apigateway.openapi import (
     BINARY_TYPES,
     INTEGRATION,
     OpenApiError,
+    authorizers_from_document,
     integration_from_extension,
+    operation_authorizer,
 )
 from emulator.config import CanaryConfig, format_validation_error
 from emulator.errors import UserError
@@ -43,6 +45,7 @@ def companion_path(path: Path) -> Path:
 def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPath, where: Where) -> dict[str, Any]:
     """Our `resources:` block from a document's paths; lines are recorded through `where` (document key paths)."""
     resources: dict[str, Any] = {}
+    authorizers = authorizers_from_document(document)
     for key in document:
         if key.startswith("x-amazon-apigateway-") and key != BINARY_TYPES:
             out.note(f"{key}: not emulated (ignored)")
@@ -69,7 +72,8 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
             except OpenApiError as error:
                 out.note(f"{error} (skipped)")
                 continue
-            if integration.type not in ("AWS_PROXY", "HTTP_PROXY", "MOCK"):
+            if integration.type not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK") or (
+                    integration.type == "AWS" and ":lambda:path/" not in (integration.uri or "")):
                 out.note(f"{dotted(source)}: integration type {integration.type} is not emulated (skipped)")
                 continue
             for extra in ("requestParameters", "credentials", "cacheKeyParameters", "contentHandling"):
@@ -82,13 +86,20 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                 entry["uri"] = integration.uri
             if integration.request_templates:
                 entry["requestTemplates"] = integration.request_templates
-            responses = {status: {key: value for key, value in (("responseTemplates", response.response_templates),
+            if integration.type in ("AWS", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
+                entry["passthroughBehavior"] = integration.passthrough_behavior
+            responses = {status: {key: value for key, value in (("selectionPattern", response.selection_pattern),
+                                                                  ("responseTemplates", response.response_templates),
                                                                   ("responseParameters", response.response_parameters))
                                   if value}
                          for status, response in integration.integration_responses.items()}
-            if responses and integration.type == "MOCK":
+            if responses and integration.type in ("MOCK", "AWS"):
                 entry["integrationResponses"] = responses
             method: dict[str, Any] = {"integration": entry}
+            authorizer = operation_authorizer(document, operation, authorizers) if isinstance(operation, dict) \
+                else None
+            if authorizer:
+                method["authorizer"] = authorizer
             if isinstance(operation, dict) and operation.get("operationId"):
                 method["operationName"] = str(operation["operationId"])
             resources.setdefault(route, {})[verb] = method
@@ -152,6 +163,8 @@ def load_openapi(path: Path, *, stage: str | None = None, functions: Path | None
         out.put_elsewhere(stage_path, companion_file, companion.line_of(stage_path), stage_path)
     api["resources"] = translate_paths(data, out, ("restApis", title),
                                        lambda key_path: (document.line_of(key_path), key_path))
+    if authorizers_from_document(data):
+        api["authorizers"] = authorizers_from_document(data)
     if data.get("info", {}).get("description") and "description" not in api:
         api["description"] = str(data["info"]["description"])
     if data.get(BINARY_TYPES):

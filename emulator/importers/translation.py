@@ -47,6 +47,7 @@ class Grant:
     api_id: str | None
     line: int | None
     key: str
+    source_arn: str | None = None  # the permission's SourceArn (None: any source)
 
 
 @dataclass
