@@ -272,13 +272,14 @@ class _Checker:
             for name, authorizer in _mapping(api.get("authorizers")).items():
                 uri = str(_mapping(authorizer).get("authorizerUri", ""))
                 arn = f"arn:aws:execute-api:{region}:{account}:{api_id}/authorizers/{name}"
+                reported: set[str] = set()
                 for variables in variable_sets or [{}]:
                     try:
                         match = _LAMBDA_URI.match(substitute(uri, variables))
                     except UndefinedStageVariable:
                         continue
                     function = _function_of(match.group("function"))[0] if match else None
-                    if function is None:
+                    if function is None or function in reported:
                         continue
                     covered = any(_function_of(grant.function.split("/")[-1])[0] == function
                                   and (grant.source_arn is None or arn_like(grant.source_arn, arn))
@@ -293,7 +294,7 @@ class _Checker:
                                  "apigateway.amazonaws.com and SourceArn !Sub arn:aws:execute-api:${AWS::Region}:"
                                  f"${{AWS::AccountId}}:${{{self._api_logical(api_id)}}}/authorizers/*",
                                  f"{api_name}/{name}/{function}")
-                        break
+                        reported.add(function)
 
     # -- routing: each stage and canary, each Lambda integration ---------------------------------------------
     def routing_checks(self) -> None:
