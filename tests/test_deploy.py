@@ -711,3 +711,53 @@ def test_deploy_never_imports_the_data_plane() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     data_plane = [name for name in loaded if name.startswith(("emulator.lambda_service", "emulator.apigateway"))]
     assert data_plane == [], data_plane
+
+
+# ---- non-proxy integrations and authorizers (issue 16) ---------------------------------------------------------
+def non_proxy(data: dict[str, Any]) -> None:
+    """POST /pets/{id}: the ping function behind a non-proxy (AWS) integration with templates, passthroughBehavior
+    NEVER and a response selected by pattern."""
+    api = data["restApis"][API]
+    uri = api["resources"]["/ping"]["GET"]["integration"]["uri"]
+    api["resources"]["/pets/{id}"] = {"POST": {"integration": {
+        "type": "AWS", "uri": uri, "passthroughBehavior": "NEVER",
+        "requestTemplates": {"application/json": '{"id": "$input.params(\'id\')"}'},
+        "integrationResponses": {
+            "200": {"responseTemplates": {"application/json": "$util.parseJson($input.path('$.body')).message"}},
+            "502": {"selectionPattern": "Task timed out.*", "responseTemplates": {"application/json": "late"}}}}}}
+    del data["restApis"][API]["stages"]["prod"]["canarySettings"]
+
+
+def test_a_non_proxy_integration_deploys_once_and_serves(emulator: StackThread, tmp_path: Path) -> None:
+    """Templates, passthroughBehavior and selectionPattern reach the API (a second plan has nothing to change), and
+    the deployed method answers through them; the integration's function got its permission."""
+    path = write_config(tmp_path, "nonproxy", non_proxy)
+    run_cli("deploy", str(path), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(path), "--stage", "prod").output.splitlines()
+    request = urllib.request.Request(f"{emulator.url}/prod/pets/7", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.read() == b"pong"
+    refused = urllib.request.Request(f"{emulator.url}/prod/pets/7", data=b"x", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+    with pytest.raises(urllib.error.HTTPError) as unsupported:
+        urllib.request.urlopen(refused, timeout=30)
+    assert unsupported.value.code == 415
+
+
+def test_an_api_with_an_authorizer_is_refused_rather_than_deployed_open(emulator: StackThread,
+                                                                        tmp_path: Path) -> None:
+    """deploy does not create authorizers yet: it stops with one line before any change instead of deploying the
+    methods open."""
+    def with_authorizer(data: dict[str, Any]) -> None:
+        api = data["restApis"][API]
+        uri = api["resources"]["/ping"]["GET"]["integration"]["uri"]
+        api["authorizers"] = {"token": {"type": "TOKEN", "authorizerUri": uri}}
+        api["resources"]["/ping"]["GET"]["authorizer"] = "token"
+
+    path = write_config(tmp_path, "authorized", with_authorizer)
+    result = run_cli("deploy", str(path), "--stage", "prod", ok=False)
+    assert isinstance(result.exception, UserError), result.output
+    assert "does not create Lambda authorizers yet" in str(result.exception)
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+    assert boto3.client("lambda").list_functions()["Functions"] == []  # refused before any change

@@ -129,6 +129,8 @@ def integration_spec(integration: IntegrationConfig, rewrite: UriRewriter) -> di
     """PutIntegration's fields (without ids)."""
     spec: dict[str, Any] = {"type": integration.type, "timeoutInMillis": integration.timeout_in_millis,
                             "requestTemplates": dict(integration.request_templates)}
+    if integration.type in ("AWS", "MOCK"):
+        spec["passthroughBehavior"] = integration.passthrough_behavior
     if integration.type != "MOCK":
         spec["uri"] = rewrite(integration.uri)
         spec["integrationHttpMethod"] = integration.integration_http_method
@@ -147,7 +149,9 @@ def methods_of(resources: Resources, rewrite: UriRewriter) -> list[MethodSpec]:
     for path, by_method in resources.items():
         for http_method, method in by_method.items():
             responses = {status: {"responseTemplates": dict(response.response_templates),
-                                  "responseParameters": dict(response.response_parameters)}
+                                  "responseParameters": dict(response.response_parameters),
+                                  **({"selectionPattern": response.selection_pattern}
+                                     if response.selection_pattern else {})}
                          for status, response in method.integration.integration_responses.items()}
             methods.append(MethodSpec(path, http_method, method.authorization_type, method.operation_name,
                                       integration_spec(method.integration, rewrite), responses))
@@ -265,7 +269,7 @@ def grants(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter, account_id
     warnings: set[str] = set()
     for method in methods.values():
         uri = method.integration.get("uri") or ""
-        if method.integration["type"] != "AWS_PROXY":
+        if method.integration["type"] not in ("AWS_PROXY", "AWS"):
             continue
         for variables in variable_sets(api):
             resolved = VARIABLE.sub(lambda match, values=variables: values.get(match.group(1), "\0"), uri)

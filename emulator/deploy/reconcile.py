@@ -73,11 +73,15 @@ def method_comparable(method: dict[str, Any]) -> dict[str, Any]:
     found = method.get("methodIntegration") or {}
     integration: dict[str, Any] = {"type": found.get("type"), "timeoutInMillis": found.get("timeoutInMillis", 29000),
                                    "requestTemplates": dict(found.get("requestTemplates") or {})}
+    if found.get("type") in ("AWS", "MOCK"):
+        integration["passthroughBehavior"] = found.get("passthroughBehavior", "WHEN_NO_MATCH")
     if found.get("type") != "MOCK":
         integration["uri"] = found.get("uri")
         integration["integrationHttpMethod"] = found.get("httpMethod")
     responses = {status: {"responseTemplates": dict(response.get("responseTemplates") or {}),
-                          "responseParameters": dict(response.get("responseParameters") or {})}
+                          "responseParameters": dict(response.get("responseParameters") or {}),
+                          **({"selectionPattern": response["selectionPattern"]}
+                             if response.get("selectionPattern") else {})}
                  for status, response in (found.get("integrationResponses") or {}).items()}
     return {"authorizationType": method.get("authorizationType", "NONE"), "operationName": method.get("operationName"),
             "integration": integration, "integrationResponses": responses}
@@ -189,15 +193,23 @@ class Reconciler:
         if "functions" in self.phases:
             for name in sorted(self.config.functions):
                 self.function(name)
+        apis = list(self.apis)
         for api_name in self.apis if self.phases & {"api", "permissions", "stage"} else []:
+            if self.config.rest_apis[api_name].authorizers:
+                # Deploying the methods without their authorizer would open them: refuse rather than do that.
+                self.refuse("rest api", api_name, f"API {api_name}: lambda-canary deploy does not create Lambda "
+                            "authorizers yet, and deploying its methods without them would leave them open; deploy "
+                            "it with CloudFormation (`lambda-canary export --format cloudformation`)")
+                apis.remove(api_name)
+        for api_name in apis if self.phases & {"api", "permissions", "stage"} else []:
             self.api_ids[api_name] = self.find_or_create_api(api_name)
             if "api" in self.phases:
                 self.resources(api_name, methods_of(self.config.rest_apis[api_name].resources, self.rewrite))
         if "permissions" in self.phases:
-            for api_name in self.apis:
+            for api_name in apis:
                 self.permissions(api_name)
         if "stage" in self.phases:
-            for api_name in self.apis:
+            for api_name in apis:
                 self.deploy_stage(api_name)
         return self.plan
 
