@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import call
 
 from emulator.check import check
 from emulator.config import load_config
 from emulator.export import export
 from emulator.split import split_config
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "nonproxy-authorizer"
@@ -107,3 +110,50 @@ def test_split_header_option_needs_a_colon() -> None:
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "--header 'Authorization': write NAME: VALUE" in run.stderr
+
+
+# ---- serverless.yml `http` events -------------------------------------------------------------------------------
+SLS = REPO / "tests" / "fixtures" / "nonproxy-sls" / "serverless.yml"
+
+
+def test_serverless_http_events_become_the_api_the_framework_deploys() -> None:
+    """`integration: lambda` is AWS with passThrough NEVER, the request template given, the response statusCodes
+    with their patterns; a default `lambda` event gets the Framework's request template and status codes; the
+    authorizer (a function of the service) is a TOKEN authorizer on Authorization; `GET proxied/{id}` is AWS_PROXY.
+    API `${stage}-${service}`, stage `dev`."""
+    api = load_config(SLS).config.rest_apis["dev-petstore"]
+    pets = api.resources["/pets/{id}"]["POST"]
+    assert (pets.integration.type, pets.integration.passthrough_behavior) == ("AWS", "NEVER")
+    assert set(pets.integration.request_templates) == {"application/json"}
+    responses = pets.integration.integration_responses
+    assert (responses["200"].selection_pattern, responses["404"].selection_pattern) == (None, "Not found.*")
+    assert responses["404"].response_templates["application/json"].startswith('{"missing"')
+    assert pets.authorizer == "authz"
+    authorizer = api.authorizers["authz"]
+    assert (authorizer.type, authorizer.effective_identity_source, authorizer.authorizer_result_ttl_in_seconds) == (
+        "TOKEN", "method.request.header.Authorization", 0)
+    assert authorizer.authorizer_uri.endswith(":function:petstore-dev-authz/invocations")
+    defaults = api.resources["/default-templates/{id}"]["POST"].integration
+    assert sorted(defaults.integration_responses) == ["200", "400", "401", "403", "404", "422", "500", "502", "504"]
+    assert "#set( $body = $input.json(\"$\") )" in defaults.request_templates["application/json"]
+    assert api.resources["/proxied/{id}"]["GET"].integration.type == "AWS_PROXY"
+    assert list(api.stages) == ["dev"]
+    assert check(SLS) == []
+
+
+def test_serverless_http_events_serve() -> None:
+    """Served: the authorizer's context reaches the request template, `Not found: 42` maps to the 404 template, a
+    Deny answers 403, no token 401; the Framework's default template gives the function body, method and path."""
+    json_headers = [("Content-Type", "application/json")]
+    with StackThread(load_config(SLS), StackOptions(port=0, seed=3, function_logs=False)) as running:
+        allow = [("Authorization", "allowall"), *json_headers]
+        ok = call(running.url, "POST", "/dev/pets/7", allow, b"{}")
+        assert (ok.status, ok.json()) == (200, {"id": "7", "who": "sls"})
+        missing = call(running.url, "POST", "/dev/pets/42", allow, b"{}")
+        assert (missing.status, missing.json()) == (404, {"missing": "Not found: 42"})
+        assert call(running.url, "POST", "/dev/pets/7", [("Authorization", "deny"), *json_headers], b"{}").status \
+            == 403
+        assert call(running.url, "POST", "/dev/pets/7", json_headers, b"{}").status == 401
+        default = call(running.url, "POST", "/dev/default-templates/9?x=1", json_headers, b'{"a": 1}').json()["got"]
+        assert (default["body"], default["method"], default["path"], default["query"]) == (
+            {"a": 1}, "POST", {"id": "9"}, {"x": "1"})

@@ -11,7 +11,9 @@ OpenAPI), Resource, Method, Deployment, Stage; AWS::Serverless::Function and Api
 ServerlessRestApi with stage Prod). A function without FunctionName is named by its logical id (CloudFormation would
 add the stack name and a random suffix). Code is a local folder relative to the template (what `aws cloudformation
 package` takes) or ZipFile (written to the cache as index.js). Everything else (S3 code, other types, other
-properties, integration types other than AWS_PROXY/HTTP_PROXY/MOCK) is named in Translation.unsupported.
+properties, integration types other than AWS_PROXY/AWS (Lambda)/HTTP_PROXY/MOCK) is named in
+Translation.unsupported. AWS::ApiGateway::Authorizer (TOKEN, REQUEST) is named by its Name; a Method's CUSTOM
+AuthorizerId refers to it.
 """
 
 from __future__ import annotations

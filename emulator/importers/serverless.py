@@ -10,7 +10,10 @@ s3, param...) are named as unsupported and left as written.
 
 Each function becomes an AWS::Lambda::Function with the Framework's logical id (`ping-stable` →
 `PingDashstableLambdaFunction`), its code folder the serverless.yml folder, and runtime, memorySize (default 1024),
-timeout (default 6) and environment from the function or the provider. Then `resources.Resources` (with Conditions,
+timeout (default 6) and environment from the function or the provider. `http` events become the REST API the
+Framework compiles (ApiGatewayRestApi named `${stage}-${service}`, resources, methods with `lambda-proxy` or `lambda`
+integrations and their request/response templates, authorizers, permissions, a deployment to the stage); other event
+kinds are named as not translated. Then `resources.Resources` (with Conditions,
 Mappings, Parameters) is translated as a CloudFormation template. `custom.lambdaCanary` may set `accountId`,
 `backend` and `acknowledge` (findings `check` should not report, as `code` or `code:subject`).
 """
@@ -285,12 +288,14 @@ def load_serverless(path: Path, *, stage: str | None = None) -> Translation:
                 else ("provider", "environment")
         for name, value in function.items():
             if name == "events":
-                kinds = sorted({next(iter(event)) for event in value or [] if isinstance(event, dict)})
-                out.note(f"functions.{key}.events ({', '.join(kinds)}): not translated; define the API under "
-                         "resources.Resources")
+                kinds = sorted({next(iter(event)) for event in value or [] if isinstance(event, dict)} - {"http"})
+                if kinds:
+                    out.note(f"functions.{key}.events ({', '.join(kinds)}): not translated; define them under "
+                             "resources.Resources")
             elif name not in _FUNCTION_KEYS and name != "environment":
                 out.note(f"functions.{key}.{name}: not supported (ignored)")
         resources[logical] = {"Type": FUNCTION, "Properties": properties}
+    http_resources(data, service, effective_stage, resources, origins)
     block = data.get("resources") or {}
     if not isinstance(block, dict):
         raise UserError(f"{path}:{line_of(('resources',))}: resources: a list of resource files is not supported")
@@ -319,3 +324,203 @@ def load_serverless(path: Path, *, stage: str | None = None) -> Translation:
                         account_id=str(custom.get("accountId", DEFAULT_ACCOUNT)),
                         stack_name=f"{service}-{effective_stage}", metadata=metadata)
     return translate_template(template, out)
+
+
+# ---- `http` events, compiled as the Framework (v3) compiles them --------------------------------------------------
+# lib/plugins/aws/package/compile/events/api-gateway: validate.js (integration `lambda` -> AWS with passThrough NEVER
+# and DEFAULT_STATUS_CODES unless `response` is given; authorizers by function name or ARN, identitySource
+# method.request.header.Authorization and resultTtlInSeconds 300 by default), lib/method/integration.js (the
+# default request templates for `lambda`), naming.js (logical ids), permissions.js (SourceArn API/*/*).
+_DEFAULT_STATUS_CODES = {
+    "200": "", "400": r"[\s\S]*\[400\][\s\S]*", "401": r"[\s\S]*\[401\][\s\S]*",
+    "403": r"[\s\S]*\[403\][\s\S]*", "404": r"[\s\S]*\[404\][\s\S]*", "422": r"[\s\S]*\[422\][\s\S]*",
+    "500": r"[\s\S]*(Process\s?exited\s?before\s?completing\s?request|\[500\])[\s\S]*",
+    "502": r"[\s\S]*\[502\][\s\S]*",
+    "504": r"([\s\S]*\[504\][\s\S]*)|(.*Task timed out after \d+\.\d+ seconds$)",
+}
+_DEFAULT_COMMON_TEMPLATE = """
+  #define( $loop )
+    {
+    #foreach($key in $map.keySet())
+        #set( $k = $util.escapeJavaScript($key) )
+        #set( $v = $util.escapeJavaScript($map.get($key)).replaceAll("\\\\'", "'") )
+        "$k":
+          "$v"
+          #if( $foreach.hasNext ) , #end
+    #end
+    }
+  #end
+
+  {
+    "body": $body,
+    "method": "$context.httpMethod",
+    "principalId": "$context.authorizer.principalId",
+    "stage": "$context.stage",
+
+    "cognitoPoolClaims" : {
+       extraCognitoPoolClaims
+       "sub": "$context.authorizer.claims.sub"
+    },
+
+    #set( $map = $context.authorizer )
+    "enhancedAuthContext": $loop,
+
+    #set( $map = $input.params().header )
+    "headers": $loop,
+
+    #set( $map = $input.params().querystring )
+    "query": $loop,
+
+    #set( $map = $input.params().path )
+    "path": $loop,
+
+    #set( $map = $context.identity )
+    "identity": $loop,
+
+    #set( $map = $stageVariables )
+    "stageVariables": $loop,
+
+    "requestPath": "$context.resourcePath"
+  }
+"""
+DEFAULT_JSON_REQUEST_TEMPLATE = f"""
+    #set( $body = $input.json("$") )
+
+    {_DEFAULT_COMMON_TEMPLATE}
+  """.replace("extraCognitoPoolClaims\n", "")
+
+
+def _normalize(name: str) -> str:
+    """naming.js normalizeName + normalizeNameToAlphaNumericOnly: `my-fn` -> `MyDashfn`."""
+    name = name.replace("-", "Dash").replace("_", "Underscore")
+    return re.sub(r"[^A-Za-z0-9]", "", name[:1].upper() + name[1:])
+
+
+def _path_part(part: str) -> str:
+    """naming.js normalizePathPart: `{id}` -> `IdVar`, `{proxy+}` -> `ProxyVar`."""
+    if part.startswith("{"):
+        part = part.strip("{}").rstrip("+") + "Var"
+    return _normalize(part)
+
+
+def http_resources(data: dict[str, Any], service: str, stage: str, resources: dict[str, Any],
+                   origins: dict[KeyPath, KeyPath]) -> None:
+    """Add the REST API the functions' `http` events describe to `resources` (CloudFormation)."""
+    events = [(key, index, event["http"]) for key, function in (data.get("functions") or {}).items()
+              for index, event in enumerate((function or {}).get("events") or [])
+              if isinstance(event, dict) and "http" in event]
+    if not events:
+        return
+    provider = data.get("provider") or {}
+    api_name = str(provider.get("apiName") or f"{stage}-{service}")
+    resources["ApiGatewayRestApi"] = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": api_name}}
+    api_ref = {"Ref": "ApiGatewayRestApi"}
+    made: dict[str, Any] = {"": {"Fn::GetAtt": ["ApiGatewayRestApi", "RootResourceId"]}}
+    methods: list[str] = []
+    invoked: set[str] = set()
+    for key, index, http in events:
+        if isinstance(http, str):
+            verb, _, route = http.partition(" ")
+            http = {"method": verb, "path": route}
+        source: KeyPath = ("functions", key, "events", index, "http")
+        route = str(http.get("path", "")).strip("/")
+        parts = [part for part in route.split("/") if part]
+        for depth in range(1, len(parts) + 1):
+            partial = "/".join(parts[:depth])
+            if partial not in made:
+                logical = "ApiGatewayResource" + "".join(_path_part(part) for part in parts[:depth])
+                resources[logical] = {"Type": "AWS::ApiGateway::Resource", "Properties": {
+                    "RestApiId": api_ref, "ParentId": made["/".join(parts[:depth - 1])], "PathPart": parts[depth - 1]}}
+                origins[("Resources", logical)] = source
+                made[partial] = {"Ref": logical}
+        verb = str(http.get("method", "get")).upper()
+        method_id = "ApiGatewayMethod" + "".join(_path_part(part) for part in parts) + _normalize(verb.lower())
+        integration = _integration(http, logical_id(key))
+        invoked.add(key)
+        properties: dict[str, Any] = {"RestApiId": api_ref, "ResourceId": made[route], "HttpMethod": verb,
+                                      "AuthorizationType": "NONE", "Integration": integration}
+        authorizer = http.get("authorizer")
+        if authorizer:
+            authorizer_id, function_key = _authorizer(authorizer, resources, api_ref)
+            properties["AuthorizationType"] = "CUSTOM"
+            properties["AuthorizerId"] = {"Ref": authorizer_id}
+            origins[("Resources", authorizer_id)] = (*source, "authorizer")
+            if function_key:
+                invoked.add(function_key)
+        resources[method_id] = {"Type": "AWS::ApiGateway::Method", "Properties": properties}
+        origins[("Resources", method_id)] = source
+        methods.append(method_id)
+    for key in sorted(invoked):
+        permission = _normalize(key) + "LambdaPermissionApiGateway"
+        resources[permission] = {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Fn::GetAtt": [logical_id(key), "Arn"]}, "Action": "lambda:InvokeFunction",
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {"Fn::Sub": "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiGatewayRestApi}/*/*"}}}
+    resources["ApiGatewayDeployment"] = {"Type": "AWS::ApiGateway::Deployment", "DependsOn": methods,
+                                         "Properties": {"RestApiId": api_ref, "StageName": stage}}
+
+
+def _integration(http: dict[str, Any], function_logical: str) -> dict[str, Any]:
+    kind = str(http.get("integration") or "AWS_PROXY").upper().replace("-", "_")
+    kind = {"LAMBDA": "AWS", "LAMBDA_PROXY": "AWS_PROXY"}.get(kind, kind)
+    uri = {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${"
+                      f"{function_logical}.Arn}}/invocations"}
+    integration: dict[str, Any] = {"Type": kind, "IntegrationHttpMethod": "POST", "Uri": uri}
+    if kind != "AWS":
+        return integration
+    request = http.get("request") or {}
+    templates = {"application/json": DEFAULT_JSON_REQUEST_TEMPLATE}
+    for content_type, template in (request.get("template") or {}).items():
+        if template is None:
+            templates.pop(content_type, None)
+        else:
+            templates[content_type] = template
+    integration["RequestTemplates"] = templates
+    integration["PassthroughBehavior"] = request.get("passThrough") or "NEVER"
+    response = http.get("response") or {}
+    codes = {str(code): config or {} for code, config in (response.get("statusCodes") or {}).items()}
+    if not codes:
+        codes = {code: {"pattern": pattern} for code, pattern in _DEFAULT_STATUS_CODES.items()}
+    elif not any((config.get("pattern") or "") == "" for config in codes.values()):
+        codes["200"] = {"pattern": ""}
+    responses = []
+    for code, config in codes.items():
+        entry: dict[str, Any] = {"StatusCode": code, "SelectionPattern": config.get("pattern") or ""}
+        response_templates = {}
+        if response.get("template"):
+            response_templates["application/json"] = response["template"]
+        template = config.get("template")
+        if template:
+            response_templates.update(template if isinstance(template, dict) else {"application/json": template})
+        if response_templates:
+            entry["ResponseTemplates"] = response_templates
+        headers = {**(response.get("headers") or {}), **(config.get("headers") or {})}
+        if headers:
+            entry["ResponseParameters"] = {f"method.response.header.{name}": value for name, value in headers.items()}
+        responses.append(entry)
+    integration["IntegrationResponses"] = responses
+    return integration
+
+
+def _authorizer(authorizer: Any, resources: dict[str, Any], api_ref: dict[str, str]) -> tuple[str, str | None]:
+    """The AWS::ApiGateway::Authorizer an event's `authorizer:` names (made once); and its function's key."""
+    spec = {"name": authorizer} if isinstance(authorizer, str) else dict(authorizer)
+    arn = spec.get("arn")
+    if isinstance(spec.get("name"), str) and ":" in spec["name"]:
+        arn, spec["name"] = spec["name"], spec["name"].rsplit(":", 1)[-1]
+    name = str(spec.get("name") or str(arn).rsplit(":", 1)[-1])
+    function_key = None if arn else name
+    logical = _normalize(name) + "ApiGatewayAuthorizer"
+    target = f"${{{logical_id(name)}.Arn}}" if function_key else str(arn)
+    kind = "REQUEST" if str(spec.get("type", "token")).lower() == "request" else "TOKEN"
+    ttl = spec.get("resultTtlInSeconds")
+    properties: dict[str, Any] = {
+        "RestApiId": api_ref, "Name": name, "Type": kind,
+        "AuthorizerUri": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                                     f"{target}/invocations"},
+        "IdentitySource": spec.get("identitySource") or "method.request.header.Authorization",
+        "AuthorizerResultTtlInSeconds": 300 if ttl is None else int(ttl)}
+    if spec.get("identityValidationExpression"):
+        properties["IdentityValidationExpression"] = spec["identityValidationExpression"]
+    resources.setdefault(logical, {"Type": "AWS::ApiGateway::Authorizer", "Properties": properties})
+    return logical, function_key
