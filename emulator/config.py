@@ -168,7 +168,7 @@ class IntegrationResponseConfig(Model):
 class IntegrationConfig(Model):
     """How a method reaches its backend."""
 
-    type: Literal["AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK"]
+    type: Literal["AWS_PROXY", "AWS", "HTTP_PROXY", "HTTP", "MOCK"]
     uri: str | None = None
     integration_http_method: str = "POST"
     timeout_in_millis: int = Field(default=29000, ge=50, le=29000)

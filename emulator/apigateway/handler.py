@@ -155,6 +155,8 @@ class ApiGateway:
             return await self._http_proxy(exchange, integration)
         if integration.type == "AWS":
             return await self._lambda_non_proxy(exchange, integration)
+        if integration.type == "HTTP":
+            return await self._http_non_proxy(exchange, integration)
         if integration.type == "MOCK":
             return self._mock(exchange, integration)
         return self._configuration_error(exchange, f"Unsupported integration type {integration.type}")
@@ -306,7 +308,8 @@ class ApiGateway:
         mapped = map_parameters(response.response_parameters, body=body, headers=headers, context=context,
                                 stage_variables=exchange.variant.variables)
         return method_response(response.status_code, body, content_type, mapped, context)
-    async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
+    def _endpoint(self, exchange: Exchange, integration: Integration) -> str | GatewayResponse:
+        """An HTTP integration's URL: stage variables substituted, path parameters filled."""
         assert exchange.variant is not None and exchange.match is not None
         try:
             url = substitute(integration.uri or "", exchange.variant.variables)
@@ -316,6 +319,12 @@ class ApiGateway:
             url = url.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
         if not url.startswith(("http://", "https://")) or url.split("://", 1)[1].startswith("/"):
             return self._configuration_error(exchange, "Invalid endpoint address")
+        return url
+
+    async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
+        url = self._endpoint(exchange, integration)
+        if isinstance(url, GatewayResponse):
+            return url
         if exchange.request.query_string:
             url += ("&" if "?" in url else "?") + exchange.request.query_string
         headers = [(name, value) for name, value in exchange.request.headers if name.lower() not in _HOP_BY_HOP]
@@ -333,6 +342,36 @@ class ApiGateway:
             return responses.integration_timeout()
         except (aiohttp.ClientError, ValueError) as error:
             return self._configuration_error(exchange, f"Execution failed: {error}", 502)
+
+    async def _http_non_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
+        """`type: HTTP`: the request template's result is sent to the endpoint (with integrationHttpMethod); the
+        upstream status selects the integration response (patterns match the status code), whose template and
+        parameters (`integration.response.header.X` included) answer. Nothing else of the request is passed on
+        unless a template carries it (no requestParameters mapping here)."""
+        context = context_variables(exchange, self.state.account_id)
+        payload = self._integration_request(exchange, integration, context)
+        if isinstance(payload, GatewayResponse):
+            return payload
+        url = self._endpoint(exchange, integration)
+        if isinstance(url, GatewayResponse):
+            return url
+        if self._http is None:
+            self._http = aiohttp.ClientSession(auto_decompress=False)
+        content_type = exchange.request.header("Content-Type") or "application/json"
+        try:
+            async with self._http.request((integration.http_method or exchange.request.method).upper(), url,
+                                          headers=[("Content-Type", content_type)], data=payload.encode() or None,
+                                          allow_redirects=False,
+                                          timeout=aiohttp.ClientTimeout(total=integration.timeout_in_millis / 1000)
+                                          ) as upstream:
+                body = (await upstream.read()).decode("utf-8", "replace")
+                headers = {name: value for name, value in upstream.headers.items()}
+                status = upstream.status
+        except TimeoutError:
+            return responses.integration_timeout()
+        except (aiohttp.ClientError, ValueError) as error:
+            return self._configuration_error(exchange, f"Execution failed: {error}", 502)
+        return self._integration_response(exchange, integration, str(status), body, headers, context)
 
     def _mock(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         """MOCK: the request template's `statusCode` selects the integration response, whose template answers."""
