@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder the functions may write to, whatever uid they run as."""
+    from support import shared_folder
+
+    folder = shared_folder()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
+import re
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,21 @@ from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.service import LambdaService
 
 APP = Path(__file__).resolve().parent / "fixtures" / "handlers" / "app"
+AS_ROOT = os.geteuid() == 0  # then each function runs as a uid of its own, from a private copy of its code
+
+
+def code_path_pattern(relative: str) -> str:
+    """A regex for where a function sees APP/relative: in place, or (as root) in its private copy of the code."""
+    if not AS_ROOT:
+        return re.escape(str(APP / relative))
+    return r"/[^\s:]*/lambda-canary-sandbox-[^/]+/code/[0-9a-f]{16}" + (f"/{re.escape(relative)}" if relative else "")
+
+
+def shared_folder() -> Path:
+    """A folder every function may write to (its uid is not ours when we are root); the caller removes it."""
+    folder = Path(tempfile.mkdtemp(prefix="lambda-canary-shared-"))
+    folder.chmod(0o1777)
+    return folder
 T = TypeVar("T")
 
 

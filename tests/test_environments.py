@@ -60,9 +60,9 @@ def lines_of(lines: list[str], request_id: str) -> list[str]:
 
 
 # ---- init errors, timeouts, crashes ------------------------------------------------------------
-def test_init_error_is_reported_then_a_fresh_environment_succeeds(tmp_path: Path) -> None:
+def test_init_error_is_reported_then_a_fresh_environment_succeeds(tmp_path: Path, shared_dir: Path) -> None:
     """The module throws at load (first time only): the caller gets /runtime/init/error's error."""
-    marker = tmp_path / "init-marker"
+    marker = shared_dir / "init-marker"
     config = write_config(tmp_path, {
         "once": {"runtime": "nodejs22.x", "handler": "init_once.handler", "environment": {"INIT_MARKER": str(marker)}},
         "broken": {"runtime": "nodejs18.x", "handler": "broken.handler"},
@@ -139,10 +139,12 @@ def test_process_exit_mid_invocation_is_runtime_exit_error(tmp_path: Path, runti
         assert error["errorMessage"] == expected
         assert result.init_duration_ms is not None
         mine = lines_of(lines, result.request_id)
-        assert [line.split(" ")[0].split("\t")[0] for line in (mine[0], mine[-2], mine[-1])] == [
+        assert [line.split(" ")[0].split("\t")[0] for line in (mine[0], mine[-3], mine[-2])] == [
             "START", "END", "REPORT"]
         assert re.fullmatch(rf"{LOG_PREFIX}\t{result.request_id}\tINFO\tabout to exit", mine[1])
-        assert "\tStatus: error\t" in mine[-1]
+        assert "\tStatus: error\tError Type: Runtime.ExitError\t" in mine[-2]
+        assert mine[-1] == expected  # then Lambda logs the exit and its type (aws/aws-lambda-dotnet#480)
+        assert lines[lines.index(mine[-1]) + 1] == "Runtime.ExitError"
 
 
 def test_the_same_function_recovers_after_each_failure(tmp_path: Path) -> None:
@@ -167,10 +169,10 @@ def test_the_same_function_recovers_after_each_failure(tmp_path: Path) -> None:
 
 
 # ---- concurrency --------------------------------------------------------------------------------
-def test_concurrent_invocations_each_get_their_own_environment(tmp_path: Path) -> None:
+def test_concurrent_invocations_each_get_their_own_environment(tmp_path: Path, shared_dir: Path) -> None:
     """20 invocations at once: several environments, and never two invocations in one process at once."""
     config = write_config(tmp_path, {"busy": {"runtime": "nodejs22.x", "handler": "index.inflight"}})
-    event = json.dumps({"dir": str(tmp_path), "ms": 100}).encode()
+    event = json.dumps({"dir": str(shared_dir), "ms": 100}).encode()
 
     async def body(service: LambdaService) -> tuple[list[InvocationResult], list[InvocationResult], int, int]:
         first = await asyncio.gather(*(service.invoke("busy", event) for _ in range(20)))
@@ -188,9 +190,9 @@ def test_concurrent_invocations_each_get_their_own_environment(tmp_path: Path) -
     assert set(second_pids) <= set(first_pids)  # the second wave runs warm
     assert started_total == started_first
     assert sum(1 for result in second if result.init_duration_ms is not None) == 0
-    recorded = (tmp_path / "pids.log").read_text().split()
+    recorded = (shared_dir / "pids.log").read_text().split()
     assert len(recorded) == 40
-    assert not list(tmp_path.glob("busy-*"))
+    assert not list(shared_dir.glob("busy-*"))
 
 
 # ---- logs ---------------------------------------------------------------------------------------

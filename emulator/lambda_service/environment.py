@@ -64,6 +64,8 @@ class ExecutionEnvironment:
         self._current: Invocation | None = None
         self._ready: asyncio.Future[bytes | None] | None = None  # None = init ok, bytes = init error
         self._watch: asyncio.Task[None] | None = None
+        self._peer: asyncio.Future[str | None] | None = None  # the runtime's address, on "peer" backends
+        self._exit_error: tuple[str, str] | None = None  # (errorType, errorMessage) of a runtime exit
         self.alive = False
         self.busy = False
         self.last_used = time.monotonic()
@@ -75,8 +77,14 @@ class ExecutionEnvironment:
         """Start the runtime and wait for it to be ready; returns the init error payload, if any."""
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
-        self._server, port = await runtime_api.listen(self, self._backend.runtime_api_bind_host)
-        address = self._backend.runtime_api_address(port)
+        privacy = self._backend.private_runtime_api
+        secret = secrets.token_urlsafe(24) if privacy == "token" else ""
+        admits = None
+        if privacy == "peer":
+            self._peer = loop.create_future()
+            admits = self._admits
+        self._server, port = await runtime_api.listen(self, self._backend.runtime_api_bind_host, secret, admits)
+        address = self._backend.runtime_api_address(port) + (f"/{secret}" if secret else "")
         today = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d")
         variables = lambda_variables(self.version, address, f"{today}/[{self.version.version}]{self.id}")
         variables.update(self._extra_variables)
@@ -86,8 +94,12 @@ class ExecutionEnvironment:
             self._runtime = await self._backend.launch(LaunchRequest(
                 self.id, self.version, address, variables, self._log))
         except BaseException:
+            if self._peer is not None and not self._peer.done():
+                self._peer.set_result(None)
             await self.close()
             raise
+        if self._peer is not None:
+            self._peer.set_result(self._runtime.peer_address)
         self._watch = loop.create_task(self._watch_exit())
         try:
             init_error = await asyncio.wait_for(asyncio.shield(self._ready), INIT_TIMEOUT_S)
@@ -105,12 +117,18 @@ class ExecutionEnvironment:
         how = await self._runtime.wait()
         self._runtime.drain_logs()
         self.alive = False
+        # Over memorySize: Lambda's Runtime.OutOfMemory, same message as an exit (seen in the wild:
+        # adobe/helix-html2md-service#1001 `{"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: <id>
+        # Error: Runtime exited with error: signal: killed"}`; REPORT `Error Type: Runtime.OutOfMemory`,
+        # nasa-gcn/gcn.nasa.gov#3628).
+        error_type = "Runtime.OutOfMemory" if self._runtime.out_of_memory else "Runtime.ExitError"
         if self._ready is not None and not self._ready.done():
-            self._ready.set_result(error_json("Runtime.ExitError", f"Runtime exited with error: {how}"))
+            self._ready.set_result(error_json(error_type, f"Runtime exited with error: {how}"))
         current = self._current
         if current is not None and not current.result.done():
             message = f"RequestId: {current.request_id} Error: Runtime exited with error: {how}"
-            current.finish(error_json("Runtime.ExitError", message), "Unhandled")
+            self._exit_error = (error_type, message)
+            current.finish(error_json(error_type, message), "Unhandled")
         if self._waiter is not None and not self._waiter.done():
             self._waiter.cancel()
 
@@ -125,6 +143,12 @@ class ExecutionEnvironment:
         if self._server is not None:
             self._server.close()
             self._server = None
+
+    async def _admits(self, remote: str | None) -> bool:
+        """Is a Runtime API request from the runtime's own address (once the backend told it)?"""
+        assert self._peer is not None
+        expected = await asyncio.shield(self._peer)
+        return expected is not None and remote == expected
 
     def _log(self, line: str) -> None:
         if self._sink is not None:
@@ -162,7 +186,12 @@ class ExecutionEnvironment:
             status = invocation.status or (None if self.alive else "error")
             self._log(logs.end_line(invocation.request_id))
             memory = self._runtime.max_memory_mb() if self._runtime is not None else 0
-            self._log(logs.report_line(invocation.request_id, duration_ms, version.memory_size, memory, init, status))
+            exit_error = self._exit_error
+            self._log(logs.report_line(invocation.request_id, duration_ms, version.memory_size, memory, init, status,
+                                       exit_error[0] if exit_error else None))
+            if exit_error is not None:  # Lambda then logs the exit and its type (aws/aws-lambda-dotnet#480)
+                self._log(exit_error[1])
+                self._log(exit_error[0])
         return InvocationResult(invocation.request_id, payload, version.version, function_error,
                                 duration_ms, init, version.runtime.name)
 

@@ -29,8 +29,8 @@ def end_line(request_id: str) -> str:
 
 
 def report_line(request_id: str, duration_ms: float, memory_size: int, max_memory_mb: int,
-                init_duration_ms: float | None, status: str | None = None) -> str:
-    """The REPORT line, with Init Duration on a cold start only."""
+                init_duration_ms: float | None, status: str | None = None, error_type: str | None = None) -> str:
+    """The REPORT line, with Init Duration on a cold start only, and the error type of a runtime exit."""
     parts = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {duration_ms:.2f} ms",
@@ -42,6 +42,8 @@ def report_line(request_id: str, duration_ms: float, memory_size: int, max_memor
         parts.append(f"Init Duration: {init_duration_ms:.2f} ms")
     if status:
         parts.append(f"Status: {status}")
+    if error_type:
+        parts.append(f"Error Type: {error_type}")
     return "\t".join(parts) + "\t"
 
 

@@ -1,4 +1,4 @@
-"""The Lambda Runtime API (2018-06-01) that a runtime's bootstrap polls, one listener per environment.
+"""The Lambda Runtime API (2018-06-01) that a runtime's bootstrap polls, one private listener per environment.
 
 Paths, headers, status codes and bodies: reference §6 (AWS Runtime API OpenAPI 1.0.3, RIE).
 """
@@ -123,10 +123,17 @@ def _server_logger() -> logging.Logger:
     return logger
 
 
-def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+def make_handler(peer: RuntimeApiPeer, secret: str = "",
+                 admits: Callable[[str | None], Awaitable[bool]] | None = None,
+                 ) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
     """An aiohttp low-level request handler serving the Runtime API for `peer`; a failure of ours answers the
     Runtime API's platform error (500 `{"errorMessage":"Internal Server Error","errorType":"InternalServerError"}`,
-    reference §6, from the RIE), never aiohttp's plain text."""
+    reference §6, from the RIE), never aiohttp's plain text.
+
+    Private to its environment: with a `secret`, only paths under `/<secret>` exist (the runtime
+    learns it from AWS_LAMBDA_RUNTIME_API); with `admits`, requests from other addresses are refused.
+    """
+    prefix = f"/{secret}{PREFIX}" if secret else PREFIX
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         try:
@@ -136,10 +143,12 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
             return _error(500, "InternalServerError", "Internal Server Error")
 
     async def serve(request: web.BaseRequest) -> web.StreamResponse:
+        if admits is not None and not await admits(request.remote):
+            return _error(403, "AccessDenied", "This Runtime API belongs to another execution environment")
         path = request.path
-        if not path.startswith(PREFIX):
+        if not path.startswith(prefix):
             return _error(404, "NotFound", "Not Found")
-        tail = path[len(PREFIX):]
+        tail = path[len(prefix):]
         if tail == "invocation/next" and request.method == "GET":
             try:
                 invocation = await peer.next_invocation()
@@ -186,10 +195,11 @@ def make_handler(peer: RuntimeApiPeer) -> Callable[[web.BaseRequest], Awaitable[
     return handle
 
 
-async def listen(peer: RuntimeApiPeer, host: str) -> tuple[asyncio.Server, int]:
-    """Start a Runtime API listener for `peer` on an ephemeral port of `host`."""
+async def listen(peer: RuntimeApiPeer, host: str, secret: str = "",
+                 admits: Callable[[str | None], Awaitable[bool]] | None = None) -> tuple[asyncio.Server, int]:
+    """Start a Runtime API listener for `peer` on an ephemeral port of `host` (see `make_handler`)."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(web.Server(make_handler(peer), access_log=None, logger=_server_logger()),
-                                      host=host, port=0, reuse_address=True)
+    server = await loop.create_server(web.Server(make_handler(peer, secret, admits), access_log=None,
+                                                 logger=_server_logger()), host=host, port=0, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     return server, port

@@ -10,8 +10,15 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
 const env = process.env;
-const [apiHost, apiPort] = (env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
-const BASE = "/2018-06-01/runtime";
+// host:port, optionally followed by the environment's secret path (lambda-canary's private Runtime API):
+// `127.0.0.1:9001/<secret>` means requests go to `/<secret>/2018-06-01/runtime/...`.
+const runtimeApiAddress = env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001";
+const slash = runtimeApiAddress.indexOf("/");
+const authority = slash < 0 ? runtimeApiAddress : runtimeApiAddress.slice(0, slash);
+const colon = authority.lastIndexOf(":");
+const apiHost = authority.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+const apiPort = authority.slice(colon + 1);
+const BASE = `${slash < 0 ? "" : runtimeApiAddress.slice(slash)}/2018-06-01/runtime`;
 let currentRequestId;
 
 // ---- Runtime API client ---------------------------------------------------------------------
@@ -49,7 +56,7 @@ class RuntimeApiConnection {
   request(method, urlPath, body, headers) {
     if (!this.socket) this.connect();
     const payload = body || EMPTY;
-    let head = `${method} ${BASE}${urlPath} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nContent-Length: ${payload.length}\r\n`;
+    let head = `${method} ${BASE}${urlPath} HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: ${payload.length}\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     const message = Buffer.concat([Buffer.from(head + "\r\n", "latin1"), payload]);
     return new Promise((resolve, reject) => {

@@ -50,7 +50,9 @@ class AutoBackend(Backend):
             chosen, reason = self._decide(runtime)
             self._choices[runtime] = chosen
             self._reasons[runtime] = reason
-        self._say(f"lambda-canary: {runtime} runs on the {chosen.name} backend ({reason})")
+        describe = getattr(chosen, "describe", None)  # what that backend enforces here (issue 12)
+        self._say(f"lambda-canary: {runtime} runs on the {chosen.name} backend ({reason})"
+                  + (f"; {describe()}" if describe is not None else ""))
         return chosen
 
     def _engine(self) -> Backend | None:

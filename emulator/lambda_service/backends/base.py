@@ -23,6 +23,9 @@ class LaunchRequest:
 class RunningRuntime(ABC):
     """A started runtime (a process or a container)."""
 
+    out_of_memory = False  # set by wait() when it ended because it went over the function's memory
+    peer_address: str | None = None  # the address its Runtime API requests come from, when the backend checks it
+
     @abstractmethod
     async def wait(self) -> str:
         """Wait until it stops; returns how it ended, e.g. `exit status 1` or `signal: killed`."""
@@ -43,6 +46,10 @@ class Backend(ABC):
     """Starts runtimes; tells where their Runtime API must listen."""
 
     name: str = "backend"
+    # How an environment's Runtime API is kept private: "token" = a secret path prefix in
+    # AWS_LAMBDA_RUNTIME_API (host:port/<token>), "peer" = only the runtime's own address may call it
+    # (RunningRuntime.peer_address), "none" = not kept private (said at start).
+    private_runtime_api: str = "token"
 
     @property
     def runtime_api_bind_host(self) -> str:

@@ -28,7 +28,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -39,6 +38,7 @@ from rich.console import Console
 
 from emulator.errors import UserError
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.containment import owner_alive, process_started
 from emulator.lambda_service.backends.images import (
     build_function_image,
     engine_platform,
@@ -72,29 +72,6 @@ T = TypeVar("T")
 
 
 # ---- owners and stale containers -------------------------------------------------------------
-def process_started(pid: int) -> str:
-    """The start time of a process in clock ticks since boot ("" when unknown): tells a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def owner_alive(pid: int, started: str) -> bool:
-    """Is the process that labelled a container still running (and the same process)?"""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    now = process_started(pid)
-    return not (started and now and now != started)
-
-
 def owner_labels() -> dict[str, str]:
     """Labels naming this process as the owner of a container."""
     host, pid, started = socket.gethostname(), os.getpid(), process_started(os.getpid())
@@ -215,12 +192,17 @@ class AttachedOutput:
 class Container(RunningRuntime):
     """A running container of one execution environment."""
 
-    def __init__(self, backend: DockerBackend, container_id: str, output: AttachedOutput) -> None:
+    def __init__(self, backend: DockerBackend, container_id: str, output: AttachedOutput, memory_mb: int,
+                 peer_address: str | None) -> None:
         self.backend = backend
         self.id = container_id
         self._output = output
         self._killed = False
-        self._memory_file: Path | None = None
+        self._memory_mb = memory_mb
+        self._memory_fd: int | None = None
+        self._memory_looked = False
+        self._peak_mb = 0
+        self.peer_address = peer_address
 
     async def wait(self) -> str:
         await asyncio.shield(self._output.ended)
@@ -232,6 +214,9 @@ class Container(RunningRuntime):
                 (await self.backend.call(api.inspect_container, self.id))["State"].get("OOMKilled"))
         except (DockerException, RequestException, RuntimeError):
             code, oom = -1, False
+        self.max_memory_mb()  # the last reading, before the container (and its cgroup) goes
+        self._close_memory()
+        self.out_of_memory = oom
         await self.backend.remove(self.id)
         if self._killed or oom or code == 137:
             return "signal: killed"
@@ -247,18 +232,31 @@ class Container(RunningRuntime):
         self._output.drain()
         self._output.flush()
 
+    def _close_memory(self) -> None:
+        if self._memory_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._memory_fd)
+            self._memory_fd = None
+
     def max_memory_mb(self) -> int:
-        if not self.backend.local_engine:
-            return 0
-        if self._memory_file is None:
+        """The container cgroup's peak (one pread of an open file per call); the limit after an OOM kill."""
+        if self.out_of_memory:
+            return self._memory_mb
+        if not self._memory_looked and self.backend.local_engine:
+            self._memory_looked = True
             candidates = (f"/sys/fs/cgroup/memory/docker/{self.id}/memory.max_usage_in_bytes",
                           f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/memory.peak",
                           f"/sys/fs/cgroup/docker/{self.id}/memory.peak")
-            self._memory_file = next((Path(p) for p in candidates if os.path.exists(p)), Path("/nonexistent"))
-        try:
-            return int(self._memory_file.read_text()) // (1024 * 1024)
-        except (OSError, ValueError):
-            return 0
+            for candidate in candidates:
+                with contextlib.suppress(OSError):
+                    self._memory_fd = os.open(candidate, os.O_RDONLY)
+                    break
+        if self._memory_fd is not None:
+            try:
+                self._peak_mb = min(int(os.pread(self._memory_fd, 32, 0)) // (1024 * 1024), self._memory_mb)
+            except (OSError, ValueError):
+                self._close_memory()
+        return self._peak_mb
 
 
 # ---- options ---------------------------------------------------------------------------------
@@ -485,6 +483,11 @@ class DockerBackend(Backend):
 
     # ---- Runtime API addresses --------------------------------------------------------------
     @property
+    def private_runtime_api(self) -> str:  # type: ignore[override]
+        """On a local engine's bridge each listener answers only its container's address; else "none"."""
+        return "peer" if self.local_engine and self.options.network_mode == "bridge" else "none"
+
+    @property
     def runtime_api_bind_host(self) -> str:
         return self._bind_host
 
@@ -550,9 +553,11 @@ class DockerBackend(Backend):
         host_config = api.create_host_config(
             mem_limit=f"{version.memory_size}m", memswap_limit=f"{version.memory_size}m",
             network_mode="host" if self.options.network_mode == "host" else "bridge",
-            binds=spec.binds, read_only=True, tmpfs={"/tmp": "rw,size=512m"})
+            binds=spec.binds, read_only=True, tmpfs={"/tmp": "rw,size=512m"},
+            cap_drop=["NET_RAW"])  # no raw sockets: a container cannot forge another's address (Runtime API)
+        bridge = self.private_runtime_api == "peer"
 
-        def create_and_start() -> tuple[str, Any]:
+        def create_and_start() -> tuple[str, Any, str | None]:
             created = api.create_container(
                 spec.image, command=spec.command, environment=container_variables(request.variables),
                 labels=labels, name=name, host_config=host_config, detach=True, tty=False, stdin_open=False)
@@ -560,19 +565,20 @@ class DockerBackend(Backend):
             try:
                 stream = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
                 api.start(container_id)
+                address = api.inspect_container(container_id)["NetworkSettings"].get("IPAddress") if bridge else None
             except BaseException:
                 with contextlib.suppress(DockerException, RequestException):
                     api.remove_container(container_id, force=True)
                 raise
-            return container_id, stream
+            return container_id, stream, address or None
 
         try:
-            container_id, stream = await self.call(create_and_start)
+            container_id, stream, address = await self.call(create_and_start)
         except (APIError, RequestException) as error:
             explanation = getattr(error, "explanation", None) or str(error)
             raise UserError(f"cannot start a container of {spec.image} for {version.function_name}: "
                             f"{explanation}") from None
-        return Container(self, container_id, AttachedOutput(stream, request.on_log))
+        return Container(self, container_id, AttachedOutput(stream, request.on_log), version.memory_size, address)
 
     def our_containers(self) -> list[dict[str, Any]]:
         """Every container this backend labelled, running or not (summaries from the engine)."""

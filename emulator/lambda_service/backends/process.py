@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
-import tempfile
+from collections.abc import Callable
+from typing import Any
 
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.containment import Containment, EnvironmentCgroups, ResidentWatch
 from emulator.lambda_service.logs import LogPump
 from emulator.paths import bundled
 from emulator.runtimes.provision import require_node
 
-_SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault"}
+_MB = 1024 * 1024
+# Lambda's runtime exits are worded as Go's os.ProcessState.String() words them (syscall's signal table).
+_SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
+                 signal.SIGABRT: "aborted", signal.SIGBUS: "bus error", signal.SIGILL: "illegal instruction",
+                 signal.SIGFPE: "floating point exception", signal.SIGHUP: "hangup", signal.SIGINT: "interrupt",
+                 signal.SIGQUIT: "quit", signal.SIGPIPE: "broken pipe", signal.SIGTRAP: "trace/breakpoint trap",
+                 signal.SIGUSR1: "user defined signal 1", signal.SIGUSR2: "user defined signal 2"}
 
 
 def describe_exit(returncode: int) -> str:
@@ -26,19 +35,38 @@ def describe_exit(returncode: int) -> str:
 
 
 class NodeProcess(RunningRuntime):
-    """A node process running the lambda-canary runtime client."""
+    """A node process running the lambda-canary runtime client, in its own cgroup (when the machine has one)."""
 
-    def __init__(self, process: asyncio.subprocess.Process, pump: LogPump) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, pump: LogPump, memory_mb: int,
+                 cgroups: EnvironmentCgroups | None, on_end: Callable[[], None]) -> None:
         self._process = process
         self._pump = pump
+        self._memory_mb = memory_mb
+        self._cgroups = cgroups
+        self._on_end = on_end
+        self._watch: ResidentWatch | None = None
+        if cgroups is None or not cgroups.limits_memory:
+            self._watch = ResidentWatch(process.pid, memory_mb * _MB, self.kill)
 
     async def wait(self) -> str:
         returncode = await self._process.wait()
         self._pump.drain()
         self._pump.close()
+        if self._watch is not None:
+            self._watch.stop()
+            self.out_of_memory = self._watch.exceeded
+        if self._cgroups is not None:
+            self.out_of_memory = self.out_of_memory or self._cgroups.out_of_memory()
+            await self._cgroups.remove()  # kills what the function left behind (detached children too)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._on_end()
         return describe_exit(returncode)
 
     def kill(self) -> None:
+        if self._cgroups is not None:
+            self._cgroups.kill()
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
@@ -47,14 +75,14 @@ class NodeProcess(RunningRuntime):
         self._pump.drain()
 
     def max_memory_mb(self) -> int:
-        try:
-            with open(f"/proc/{self._process.pid}/status", "rb") as status:
-                for line in status:
-                    if line.startswith(b"VmHWM:"):
-                        return int(line.split()[1]) // 1024
-        except (OSError, ValueError):
-            pass
-        return 0
+        if self.out_of_memory:
+            return self._memory_mb
+        if self._watch is not None:
+            peak = self._watch.peak
+        else:
+            assert self._cgroups is not None
+            peak = self._cgroups.peak_bytes()
+        return min(peak // _MB, self._memory_mb)
 
 
 class ProcessBackend(Backend):
@@ -62,35 +90,66 @@ class ProcessBackend(Backend):
 
     name = "process"
 
-    def __init__(self) -> None:
+    def __init__(self, *, memory: str | None = None, users: bool | None = None) -> None:
+        """`memory` ("cgroup2", "cgroup1", "watch") and `users` force a containment choice (tests)."""
         self.runtime_dir = bundled("runtimes") / "nodejs"
+        self._options: dict[str, Any] = {"memory": memory, "users": users}
+        self._containment: Containment | None = None
+
+    @property
+    def containment(self) -> Containment:
+        """What this machine lets the backend enforce (probed once, on first use)."""
+        if self._containment is None:
+            self._containment = Containment(**self._options)
+        return self._containment
+
+    def describe(self) -> str:
+        """One line for the start: how environments are contained here."""
+        return self.containment.summary()
 
     async def prepare(self, version) -> None:  # type: ignore[no-untyped-def]
         require_node(version.runtime.name)
 
     async def launch(self, request: LaunchRequest) -> RunningRuntime:
         version = request.version
+        containment = self.containment
         node = require_node(version.runtime.name)
+        code_dir, runtime_dir, uid = version.code_dir, self.runtime_dir, None
+        if containment.users:
+            uid, code_dir = containment.user_for(version)
+            node = containment.node_for_users(node)
+            runtime_dir = containment.runtime_for_users(self.runtime_dir)
+        home = containment.private_tmp(request.environment_id, uid)
         variables = dict(request.variables)
         variables.update({
-            "LAMBDA_TASK_ROOT": str(version.code_dir),
-            "LAMBDA_RUNTIME_DIR": str(self.runtime_dir),
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir),
             "PATH": f"{node.parent}:/usr/local/bin:/usr/bin:/bin",
-            "NODE_PATH": str(self.runtime_dir / "node_modules"),
-            "HOME": tempfile.gettempdir(),  # never the host's home: no ~/.aws credentials reach functions
+            "NODE_PATH": str(runtime_dir / "node_modules"),
+            "HOME": str(home),  # never the host's home: no ~/.aws credentials reach functions
         })
         heap = version.memory_size * 90 // 100
+        cgroups = containment.environment_cgroups(request.environment_id, version.memory_size)
         read_end, write_end = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
                 str(node), "--max-http-header-size", "81920", f"--max-old-space-size={heap}",
-                str(self.runtime_dir / "index.mjs"),
+                str(runtime_dir / "index.mjs"),
                 stdin=asyncio.subprocess.DEVNULL, stdout=write_end, stderr=write_end,
-                cwd=str(version.code_dir), env=variables, start_new_session=True)
-        except OSError:
+                cwd=str(code_dir), env=variables, start_new_session=True,
+                preexec_fn=containment.preexec(cgroups, uid))
+        except BaseException:
             os.close(read_end)
+            if cgroups is not None:
+                await cgroups.remove()
+            containment.remove_tmp(request.environment_id)
             raise
         finally:
             os.close(write_end)
-        return NodeProcess(process, LogPump(read_end, request.on_log))
+        return NodeProcess(process, LogPump(read_end, request.on_log), version.memory_size, cgroups,
+                           functools.partial(containment.remove_tmp, request.environment_id))
 
+    async def close(self) -> None:
+        if self._containment is not None:
+            containment, self._containment = self._containment, None
+            await asyncio.get_running_loop().run_in_executor(None, containment.close)

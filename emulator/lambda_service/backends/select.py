@@ -28,14 +28,20 @@ def choose_backend(name: str, runtimes: list[str] | None = None, *, say: Callabl
     if name not in BACKENDS:
         raise UserError(f"--backend {name!r}: allowed: {', '.join(BACKENDS)}")
     if name == "process":
-        return ProcessBackend(), "process backend (as requested)"
+        return _process("as requested")
     try:
         from emulator.lambda_service.backends import docker as docker_backend
     except ImportError as error:  # the docker SDK is missing
         if name == "docker":
             raise UserError(f"the docker backend is not available: {error}") from None
-        return ProcessBackend(), "process backend (docker backend not available)"
+        return _process("docker backend not available")
     if name == "docker":
-        return docker_backend.DockerBackend.connect(**docker_options), "docker backend (as requested)"
+        backend = docker_backend.DockerBackend.connect(**docker_options)
+        return backend, f"docker backend (as requested); {backend.describe()}"
     docker_backend.DockerOptions.parse(docker_options)  # bad option values are the user's to fix, not a fallback
     return AutoBackend(say, **docker_options), AUTO_REASON
+
+
+def _process(reason: str) -> tuple[Backend, str]:
+    backend = ProcessBackend()
+    return backend, f"process backend ({reason}); {backend.describe()}"
