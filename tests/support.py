@@ -95,7 +95,7 @@ def write_config(directory: Path, functions: dict[str, dict[str, Any]]) -> Path:
 
 
 def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
-                 lines: list[str] | None = None) -> T:
+                 lines: list[str] | None = None, backend: ProcessBackend | None = None) -> T:
     """Run `body` against a LambdaService holding the config's functions, on the process backend."""
 
     async def main() -> T:
@@ -103,7 +103,7 @@ def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
             if lines is not None:
                 lines.append(line)
 
-        service = LambdaService(ProcessBackend(), sink)
+        service = LambdaService(backend or ProcessBackend(), sink)
         for record in records_from_config(load_config(config)):
             service.put_function(record)
         try:
