@@ -638,3 +638,80 @@ def test_sigterm_to_serve_on_the_docker_backend_removes_every_container(
         if serve.poll() is None:
             serve.kill()
     assert our_containers(client, mine) == []
+
+
+# ---- issue 12: memorySize and a private Runtime API per container -------------------------------
+HOSTILE = REPO / "tests" / "fixtures" / "handlers" / "hostile"
+
+
+def hostile_version(name: str, handler: str, code: Path, memory: int = 128) -> FunctionVersion:
+    if not code.exists():
+        shutil.copytree(HOSTILE, code)
+    return replace(make_version(name, "nodejs22.x", code, timeout=30, memory=memory), handler=f"index.{handler}")
+
+
+def test_a_1gb_allocation_in_a_128mb_container_is_out_of_memory_then_a_fresh_container_answers(
+        connect: Callable[..., DockerBackend], tmp_path: Path) -> None:
+    """The container's memory limit kills it: Runtime.OutOfMemory (adobe/helix-html2md-service#1001), REPORT
+    at the limit, and the next invocation runs in a new container."""
+    version = hostile_version("hogfn", "alloc", tmp_path / "code")
+
+    async def scenario() -> None:
+        stack = Stack(connect())
+        stack.add(version)
+        try:
+            small, small_body = await stack.invoke("hogfn", {"mb": 8})
+            [before] = stack.backend.our_containers()
+            hog, hog_body = await stack.invoke("hogfn", {"mb": 1024})
+            _, after_body = await stack.invoke("hogfn", {"mb": 8})
+            [replacement] = stack.backend.our_containers()
+        finally:
+            await stack.service.close()
+        assert small_body == after_body == {"allocated": 8 * 1024 * 1024}
+        assert hog.function_error == "Unhandled"
+        assert hog_body == {"errorType": "Runtime.OutOfMemory",
+                            "errorMessage": f"RequestId: {hog.request_id} Error: Runtime exited with error: "
+                                            "signal: killed"}
+        assert replacement["Id"] != before["Id"]
+        reports = {line.split("\t")[0].split()[-1]: line for _, line in stack.lines if line.startswith("REPORT")}
+        assert "\tMax Memory Used: 128 MB\t" in reports[hog.request_id]
+        assert "\tError Type: Runtime.OutOfMemory\t" in reports[hog.request_id]
+        if Path("/sys/fs/cgroup/memory/docker").is_dir():  # cgroupfs v1: the container's own peak, read here
+            measured = int(reports[small.request_id].split("Max Memory Used: ")[1].split()[0])
+            assert 8 <= measured < 128
+
+    asyncio.run(scenario())
+
+
+def test_a_container_cannot_reach_another_environments_runtime_api(
+        connect: Callable[..., DockerBackend], tmp_path: Path) -> None:
+    """From another container, the Runtime API of an environment answers 403 to every call: nothing is taken
+    or answered; the environment's own container keeps working."""
+    code = tmp_path / "code"
+    victim, intruder = hostile_version("victimfn", "slow", code), hostile_version("intruderfn", "http", code)
+
+    async def scenario() -> None:
+        stack = Stack(connect())
+        stack.add(victim)
+        stack.add(intruder)
+        try:
+            _, first = await stack.invoke("victimfn", {"ms": 0})
+            host, port = str(first["api"]).rsplit(":", 1)
+            slow = asyncio.create_task(stack.invoke("victimfn", {"ms": 2000}))
+            while sum(line.startswith("START") for _, line in stack.lines) < 2:
+                await asyncio.sleep(0.01)
+            request_id = [line for _, line in stack.lines if line.startswith("START")][-1].split()[2]
+            answers = {}
+            for name, method, path, body in (
+                    ("next", "GET", "/2018-06-01/runtime/invocation/next", ""),
+                    ("answer", "POST", f"/2018-06-01/runtime/invocation/{request_id}/response", '"forged"')):
+                _, seen = await stack.invoke("intruderfn", {"host": host, "port": int(port), "method": method,
+                                                            "path": path, "body": body, "timeoutMs": 5000})
+                answers[name] = str(seen["data"]).split("\r\n")[0]
+            result, answer = await slow
+        finally:
+            await stack.service.close()
+        assert answers == {"next": "HTTP/1.1 403 Forbidden", "answer": "HTTP/1.1 403 Forbidden"}
+        assert (result.request_id, result.function_error, answer["answer"]) == (request_id, None, "genuine")
+
+    asyncio.run(scenario())
