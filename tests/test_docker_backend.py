@@ -422,7 +422,9 @@ SIGTERM_SCRIPT = textwrap.dedent("""\
     from emulator.runtimes.catalogue import get_runtime
 
     async def main():
-        backend = DockerBackend.connect(base_images=json.loads(sys.argv[1]), console=Console(quiet=True))
+        # no watchdog: this test is about the sweep at the next start
+        backend = DockerBackend.connect(base_images=json.loads(sys.argv[1]), console=Console(quiet=True),
+                                        watchdog=False)
         service = LambdaService(backend, lambda name, line: None)
         version = FunctionVersion(function_name="termfn", version="$LATEST", runtime=get_runtime("nodejs22.x"),
                                   handler="index.handler", code_dir=Path(sys.argv[2]), memory_size=128, timeout=120,
@@ -637,6 +639,37 @@ def test_sigterm_to_serve_on_the_docker_backend_removes_every_container(
     finally:
         if serve.poll() is None:
             serve.kill()
+    assert our_containers(client, mine) == []
+
+
+def test_sigkill_to_serve_on_the_docker_backend_leaves_no_container_10_seconds_later(
+        base_images: dict[str, str], client: docker.DockerClient) -> None:
+    """`serve --backend docker` killed with SIGKILL while a function sleeps: its watchdog removes the containers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bases = [f"--docker-base={runtime}={image}" for runtime, image in base_images.items()]
+    serve = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", str(REPO / "examples" / "ping" /
+                              "canary.yaml"), "--port", str(port), "--quiet", "--backend", "docker", *bases],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    mine = f"{LABEL_OWNER_PID}={serve.pid}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/prod/ping", timeout=30) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert serve.poll() is None and time.monotonic() < deadline, serve.stderr.read() if serve.stderr else ""
+                time.sleep(0.3)
+        assert our_containers(client, mine), "serve should run its functions in containers"
+        serve.send_signal(signal.SIGKILL)
+        serve.wait(10)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    time.sleep(10)
     assert our_containers(client, mine) == []
 
 

@@ -24,6 +24,8 @@ import os
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +99,30 @@ def cleanup_stale(client: docker.DockerClient) -> list[str]:
             client.api.remove_container(summary["Id"], force=True)
             removed.append(",".join(name.lstrip("/") for name in summary.get("Names") or [summary["Id"][:12]]))
     return removed
+
+
+# A separate process that waits for EOF on its stdin (this process closed it, or died, even by SIGKILL),
+# then removes every container labelled with this backend's session. Imports docker only then.
+_WATCHDOG = """
+import sys
+if sys.stdin.buffer.read() == b"done":
+    sys.exit(0)
+import docker
+url, label = sys.argv[1], sys.argv[2]
+client = docker.DockerClient(base_url=url, timeout=60) if url else docker.from_env(timeout=60)
+for summary in client.api.containers(all=True, filters={"label": label}):
+    try:
+        client.api.remove_container(summary["Id"], force=True)
+    except Exception:
+        pass
+"""
+
+
+def start_watchdog(docker_host: str | None, session_id: str) -> subprocess.Popen[bytes]:
+    """The watchdog of one backend's containers (see _WATCHDOG); close its stdin to let it go."""
+    return subprocess.Popen([sys.executable, "-c", _WATCHDOG, docker_host or "", f"{LABEL_OWNER}={session_id}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True)
 
 
 # ---- the container's output -----------------------------------------------------------------
@@ -273,6 +299,7 @@ class DockerOptions:
     console: Console | None = None  # where build and pull progress goes (default: stderr)
     clean_stale: bool = True  # remove containers of owners that are gone, at connect
     base_repository: str | None = None  # `<repository>:<major>` base images (default: $BASE_REPOSITORY_ENV)
+    watchdog: bool = True  # a process that removes this backend's containers when this process dies (even SIGKILL)
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> DockerOptions:
@@ -430,6 +457,7 @@ class DockerBackend(Backend):
         self._specs: dict[tuple[object, ...], ContainerSpec] = {}
         self._spec_locks: dict[tuple[object, ...], asyncio.Lock] = {}
         self._closed = False
+        self._watchdog = start_watchdog(options.docker_host, self.session_id) if options.watchdog else None
 
     # ---- construction --------------------------------------------------------------------
     @classmethod
@@ -480,6 +508,14 @@ class DockerBackend(Backend):
             return base_image_problem(self.client, self.options, runtime, self.platform)
         except (DockerException, RequestException) as error:
             return self.options.base_image(runtime), f"Docker engine at {self.options.engine_url}: {error}"
+
+    def describe(self) -> str:
+        """One line for the start: how containers are contained."""
+        api = ("each Runtime API answers only its own container's address" if self.private_runtime_api == "peer"
+               else "Runtime APIs are not private between containers (host network or remote engine)")
+        return (f"isolation: memory limits by the engine (--memory, no swap); {api}; "
+                f"containers removed by a watchdog if this process dies" if self._watchdog is not None
+                else f"isolation: memory limits by the engine (--memory, no swap); {api}")
 
     # ---- Runtime API addresses --------------------------------------------------------------
     @property
@@ -597,3 +633,9 @@ class DockerBackend(Backend):
         finally:
             self._executor.shutdown(wait=False)
             self.client.close()
+            if self._watchdog is not None:  # nothing of ours is left: let it go
+                with contextlib.suppress(OSError):
+                    assert self._watchdog.stdin is not None
+                    self._watchdog.stdin.write(b"done")
+                    self._watchdog.stdin.close()
+                self._watchdog = None
