@@ -373,11 +373,11 @@ def test_function_error_is_unhandled(lam: Any) -> None:
     assert body["errorType"] == "Error" and body["errorMessage"] == "boom"
 
 
-def test_dry_run_and_event_invocations(lam: Any, tmp_path: Path) -> None:
+def test_dry_run_and_event_invocations(lam: Any, shared_dir: Path) -> None:
     create(lam, "background")
     dry = lam.invoke(FunctionName="background", InvocationType="DryRun")
     assert dry["StatusCode"] == 204
-    marker = tmp_path / "ran.txt"
+    marker = shared_dir / "ran.txt"  # the function writes it, as a uid of its own when we are root
     event = lam.invoke(FunctionName="background", InvocationType="Event",
                        Payload=json.dumps({"touch": str(marker)}).encode())
     assert event["StatusCode"] == 202

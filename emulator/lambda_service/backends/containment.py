@@ -49,7 +49,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 # environment cgroup of that emulator in one write, waits for them to empty and removes them.
 _WATCHDOG = r"""
 read -r _
-[ -f "$1/cgroup.kill" ] && echo 1 > "$1/cgroup.kill"
+if [ -f "$1/cgroup.kill" ]; then echo 1 > "$1/cgroup.kill"
+else find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null; fi
 i=0
 while grep -q 'populated 1' "$1/cgroup.events" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 for d in "$@"; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
