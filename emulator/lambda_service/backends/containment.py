@@ -402,8 +402,13 @@ class Containment:
                 except OSError:
                     self.memory_v2 = False
         if not self.memory_v2 and v1_memory is not None and memory in (None, "cgroup1"):
-            base = v1_memory / _own_cgroup("memory").lstrip("/") / f"lambda-canary-{self.instance}"
+            parent = v1_memory / _own_cgroup("memory").lstrip("/")
+            base = parent / f"lambda-canary-{self.instance}"
             try:
+                for leftover in parent.glob("lambda-canary-*"):  # of dead emulators that ran in this cgroup
+                    pid, _, rest = leftover.name.removeprefix("lambda-canary-").partition("-")
+                    if not (pid.isdigit() and owner_alive(int(pid), rest.partition("-")[0])):
+                        _rmtree_cgroup(leftover)
                 base.mkdir(exist_ok=True)
                 self.memory_v1_root = base
             except OSError:
