@@ -164,14 +164,16 @@ class _BrokenRuntime(RunningRuntime):
         self._task = asyncio.get_running_loop().create_task(self._run(address))
 
     async def _run(self, address: str) -> str:
-        host, port = address.rsplit(":", 1)
+        authority, _, secret = address.partition("/")  # host:port/<the environment's secret path>
+        base = f"/{secret}" if secret else ""
+        host, port = authority.rsplit(":", 1)
         reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: runtime\r\n\r\n")
+        writer.write(f"GET {base}/2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: runtime\r\n\r\n".encode())
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         request_id = re.search(r"Lambda-Runtime-Aws-Request-Id: (\S+)", head, re.I).group(1)  # type: ignore[union-attr]
         writer.close()
         reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\nHost: runtime\r\n"
+        writer.write(f"POST {base}/2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\nHost: runtime\r\n"
                      "Content-Length: not-a-number\r\n\r\n{}".encode())
         await reader.read()  # aiohttp answers 400 and closes
         writer.close()
