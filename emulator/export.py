@@ -250,7 +250,8 @@ class _CloudFormation:
                     spec["Uri"] = _cfn_uri(integration.uri, config.region, config.account_id)
                 if integration.request_templates:
                     spec["RequestTemplates"] = dict(integration.request_templates)
-                if integration.type in ("AWS", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
+                if integration.type in ("AWS", "HTTP", "MOCK") and \
+                        integration.passthrough_behavior != "WHEN_NO_MATCH":
                     spec["PassthroughBehavior"] = integration.passthrough_behavior
                 if integration.integration_responses:
                     spec["IntegrationResponses"] = [

@@ -129,7 +129,7 @@ def integration_spec(integration: IntegrationConfig, rewrite: UriRewriter) -> di
     """PutIntegration's fields (without ids)."""
     spec: dict[str, Any] = {"type": integration.type, "timeoutInMillis": integration.timeout_in_millis,
                             "requestTemplates": dict(integration.request_templates)}
-    if integration.type in ("AWS", "MOCK"):
+    if integration.type in ("AWS", "HTTP", "MOCK"):
         spec["passthroughBehavior"] = integration.passthrough_behavior
     if integration.type != "MOCK":
         spec["uri"] = rewrite(integration.uri)

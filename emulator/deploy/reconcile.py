@@ -73,7 +73,7 @@ def method_comparable(method: dict[str, Any]) -> dict[str, Any]:
     found = method.get("methodIntegration") or {}
     integration: dict[str, Any] = {"type": found.get("type"), "timeoutInMillis": found.get("timeoutInMillis", 29000),
                                    "requestTemplates": dict(found.get("requestTemplates") or {})}
-    if found.get("type") in ("AWS", "MOCK"):
+    if found.get("type") in ("AWS", "HTTP", "MOCK"):
         integration["passthroughBehavior"] = found.get("passthroughBehavior", "WHEN_NO_MATCH")
     if found.get("type") != "MOCK":
         integration["uri"] = found.get("uri")

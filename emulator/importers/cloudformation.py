@@ -811,9 +811,9 @@ class TemplateTranslator:
             if name not in _INTEGRATION_KNOWN:
                 self.out.note(f"{logical}: Integration.{name} is not supported (ignored)")
         kind = str(self.value(raw.get("Type"), (*path, "Type"))).upper()
-        if kind not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK"):
+        if kind not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "HTTP", "MOCK"):
             raise Unresolved(f"integration type {kind} is not emulated (AWS_PROXY, AWS with a Lambda URI, "
-                             "HTTP_PROXY and MOCK are)")
+                             "HTTP_PROXY, HTTP and MOCK are)")
         integration: dict[str, Any] = {"type": kind}
         self.put((*out_path, "type"), (*path, "Type"))
         fields = (("Uri", "uri"), ("IntegrationHttpMethod", "integrationHttpMethod"),

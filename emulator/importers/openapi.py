@@ -72,7 +72,7 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
             except OpenApiError as error:
                 out.note(f"{error} (skipped)")
                 continue
-            if integration.type not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "MOCK") or (
+            if integration.type not in ("AWS_PROXY", "AWS", "HTTP_PROXY", "HTTP", "MOCK") or (
                     integration.type == "AWS" and ":lambda:path/" not in (integration.uri or "")):
                 out.note(f"{dotted(source)}: integration type {integration.type} is not emulated (skipped)")
                 continue
@@ -86,14 +86,14 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                 entry["uri"] = integration.uri
             if integration.request_templates:
                 entry["requestTemplates"] = integration.request_templates
-            if integration.type in ("AWS", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
+            if integration.type in ("AWS", "HTTP", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
                 entry["passthroughBehavior"] = integration.passthrough_behavior
             responses = {status: {key: value for key, value in (("selectionPattern", response.selection_pattern),
                                                                   ("responseTemplates", response.response_templates),
                                                                   ("responseParameters", response.response_parameters))
                                   if value}
                          for status, response in integration.integration_responses.items()}
-            if responses and integration.type in ("MOCK", "AWS"):
+            if responses and integration.type in ("MOCK", "AWS", "HTTP"):
                 entry["integrationResponses"] = responses
             method: dict[str, Any] = {"integration": entry}
             authorizer = operation_authorizer(document, operation, authorizers) if isinstance(operation, dict) \
