@@ -183,9 +183,10 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
 @click.option("--confidence", default=0.95, show_default=True, type=click.FloatRange(0, 1, min_open=True,
                                                                                       max_open=True),
               help="Confidence of the Wilson intervals in the table.")
-@click.option("--by", type=click.Choice(["variant", "version", "runtime", "function"]), default="variant",
-              show_default=True, help="How responses are grouped (version: a weighted alias's executed version).")
-@click.option("--canary-key", help="The group counted as the canary (default: canary; needed with --by).")
+@click.option("--by", type=click.Choice(["variant", "version", "runtime", "function"]), default=None,
+              help="How responses are grouped (default for a config: what differs in the stage's chain; "
+                   "for a URL: variant).")
+@click.option("--canary-key", help="The group counted as the canary (default: the one off the primary route).")
 @click.option("--variant-from", help="URL targets that are not an emulator: body.FIELD or header.NAME.")
 @click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
 @click.option("--seed", type=int, help="Seed the stack's choices (config targets).")
@@ -196,7 +197,7 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
               help="Draw the canary share converging inside its band (.png or .html).")
 @click.option("--header", "-H", "header", multiple=True, help="'Name: value' sent with every request (repeatable).")
 def split(target: str, path: str, stage: str | None, requests: int, concurrency: int, expect: float | None,
-          alpha: float, confidence: float, by: str, canary_key: str | None, variant_from: str | None,
+          alpha: float, confidence: float, by: str | None, canary_key: str | None, variant_from: str | None,
           canary_pattern: str | None, seed: int | None, backend: str | None, allow_errors: bool, as_json: bool,
           plot: Path | None, header: tuple[str, ...]) -> None:
     """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
@@ -205,8 +206,11 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
     from emulator import report
     from emulator import split as splitting
 
-    if by != "variant" and canary_key is None:
+    is_url = target.startswith(("http://", "https://"))
+    if is_url and by not in (None, "variant") and canary_key is None:
         raise UserError(f"--by {by}: name the canary's group with --canary-key (e.g. a version number or runtime)")
+    if is_url and expect is None:
+        raise UserError(f"{target}: give --expect PERCENT (the expected share of a URL target is not known here)")
     if plot is not None and plot.suffix.lower() not in (".png", ".html"):
         raise UserError(f"--plot {plot}: use .png or .html")
     headers = splitting.parse_headers(header)
@@ -217,33 +221,36 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
         def advance(count: int) -> None:
             progress.advance(task, count)
 
-        if target.startswith(("http://", "https://")):
+        if is_url:
             classifier = splitting.parse_classifier(variant_from, canary_pattern)
             url = target.rstrip("/") + path
-            result = splitting.split_url(url, requests, concurrency, by=by, classifier=classifier, progress=advance,
-                                         headers=headers)
-            configured = None
+            result = splitting.split_url(url, requests, concurrency, by=by or "variant", classifier=classifier,
+                                         progress=advance, headers=headers)
+            result.canary_key = canary_key or "canary"
+            expected, reason = expect, None
         else:
-            result, configured = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
-                                                        seed=seed, backend=backend, progress=advance,
-                                                        headers=headers)
-    result.canary_key = canary_key or "canary"
-    expected = expect if expect is not None else configured
+            result, plan = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
+                                                  seed=seed, backend=backend, canary_key=canary_key,
+                                                  progress=advance, headers=headers)
+            expected = expect if expect is not None else plan.expected_percent
+            reason = (f"by {plan.by}, canary group {plan.canary_key}, expected {plan.expected_percent:.4g}% from the "
+                      f"chain ({plan.reason})")
+    assert expected is not None
     if result.n == 0:
         raise UserError(f"{target}: no request could be classified ({'; '.join(result.problems())})")
-    outcome = report.split_verdict(result, expected, alpha) if expected is not None else None
+    outcome = report.split_verdict(result, expected, alpha)
     if as_json:
-        click.echo(json.dumps(report.as_json(result, outcome, confidence), indent=2))
+        click.echo(json.dumps({**report.as_json(result, outcome, confidence), "plan": reason}, indent=2))
     else:
+        if reason is not None:
+            console.print(f"split {reason}", markup=False, highlight=False)
         report.render(result, outcome, confidence, console)
-        if outcome is None:
-            console.print("no verdict: give --expect PERCENT")
     if plot is not None:
         from emulator.stats.plot import plot_convergence
 
-        written = plot_convergence(result.outcomes(), expected if expected is not None else 0.0, 1 - alpha, plot)
+        written = plot_convergence(result.outcomes(), expected, 1 - alpha, plot)
         err_console.print(f"plot: {written}")
-    if (outcome is not None and not outcome.passed) or (result.problems() and not allow_errors):
+    if not outcome.passed or (result.problems() and not allow_errors):
         sys.exit(1)
 
 

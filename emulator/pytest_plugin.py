@@ -69,23 +69,19 @@ class LambdaCanaryClient:
         except urllib.error.HTTPError as error:
             return HttpResponse(error.code, dict(error.headers), error.read())
 
-    def split(self, path: str, requests: int = 1000, concurrency: int = 8, by: str = "variant",
-              canary_key: str = "canary") -> SplitResult:
-        """Send `requests` GETs and classify each by the gateway's decision: by `variant` (base or canary), or
-        by the executed `version`, `runtime` or `function`, counting `canary_key` as the canary."""
-        result = split_url(self.stage_url(path), requests, concurrency, by=by, classifier=None)
-        result.canary_key = canary_key
-        if by == "variant":
-            result.expected_percent = self._canary_percent()
-        return result
+    def split(self, path: str, requests: int = 1000, concurrency: int = 8, by: str | None = None,
+              canary_key: str | None = None) -> SplitResult:
+        """Send `requests` GETs and classify each by the gateway's decision. With no `by`, by what differs in the
+        stage's chain (the variant, else the runtime, else the alias's version: `emulator.chain.infer_split`),
+        with the expected share computed from the canary percent, the overrides and the alias weights."""
+        from emulator.chain import chain_routes, find_stage, infer_split
 
-    def _canary_percent(self) -> float | None:
         assert self.running.stack is not None
-        for api in self.running.stack.state.apis.values():
-            stage = api.stages.get(self.stage)
-            if stage is not None:
-                return stage.canary_settings.percent_traffic if stage.canary_settings else 0.0
-        return None
+        api, stage = find_stage(self.running.stack.state, self.stage or None, "lambda_canary")
+        plan = infer_split(chain_routes(api, stage, self.running.stack.lambdas, path), by, canary_key)
+        result = split_url(self.stage_url(path), requests, concurrency, by=plan.by, classifier=None)
+        result.canary_key, result.expected_percent = plan.canary_key, plan.expected_percent
+        return result
 
     def stats(self) -> object:
         """The admin endpoint's per-variant counters."""
@@ -95,9 +91,10 @@ class LambdaCanaryClient:
 
 def assert_split(result: SplitResult, expected_percent: float | None = None, confidence: float = 1 - 1e-6,
                  allow_errors: bool = False) -> None:
-    """Fail unless the canary share is consistent with `expected_percent` (the stage's percentTraffic by
-    default): an exact binomial test whose false-failure probability is 1 - `confidence`. Failed or
-    unclassified requests fail it too, unless `allow_errors`."""
+    """Fail unless the canary share is consistent with `expected_percent` (by default the share the stage's
+    chain gives the canary group: percentTraffic, overrides and alias weights): an exact binomial test whose
+    false-failure probability is 1 - `confidence`. Failed or unclassified requests fail it too, unless
+    `allow_errors`."""
     from emulator.stats.statistics import verdict
 
     if not 0 < confidence < 1:
@@ -108,7 +105,8 @@ def assert_split(result: SplitResult, expected_percent: float | None = None, con
     problems = [] if allow_errors else result.problems()
     if problems:
         pytest.fail("; ".join(problems), pytrace=False)
-    outcome = verdict(result.canary_count, result.n, expected, 1 - confidence)
+    label = "canary" if result.by == "variant" else f"{result.by} {result.canary_key}"
+    outcome = verdict(result.canary_count, result.n, expected, 1 - confidence, label)
     if not outcome.passed:
         pytest.fail(outcome.message, pytrace=False)
 

@@ -21,7 +21,8 @@ def variant_stats(result: SplitResult) -> dict[str, VariantStats]:
 
 def split_verdict(result: SplitResult, expected_percent: float, alpha: float) -> SplitVerdict:
     """The exact binomial test of the canary count against the expected percent."""
-    return verdict(result.canary_count, result.n, expected_percent, alpha)
+    label = "canary" if result.by == "variant" else f"{result.by} {result.canary_key}"
+    return verdict(result.canary_count, result.n, expected_percent, alpha, label)
 
 
 def render(result: SplitResult, outcome: SplitVerdict | None, confidence: float, console: Console) -> None:

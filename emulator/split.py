@@ -14,11 +14,14 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from emulator.errors import UserError
+
+if TYPE_CHECKING:
+    from emulator.chain import SplitPlan
 
 UNKNOWN = "unknown"
 DECISION_BATCH = 1000  # resolve a running emulator's decisions every this many responses
@@ -264,10 +267,13 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
     return result
 
 
-def split_config(config: Path, path: str, requests: int, concurrency: int, *, stage: str | None, by: str,
-                 seed: int | None, backend: str | None, progress: Callable[[int], None] | None = None,
-                 headers: dict[str, str] | None = None) -> tuple[SplitResult, float | None]:
-    """Run the config's stack in-process and split against it; returns the result and the configured percent."""
+def split_config(config: Path, path: str, requests: int, concurrency: int, *, stage: str | None, by: str | None,
+                 seed: int | None, backend: str | None, canary_key: str | None = None,
+                 progress: Callable[[int], None] | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[SplitResult, SplitPlan]:
+    """Run the config's stack in-process and split against it. With no `by`, classify by what differs in the
+    stage's chain (chain.infer_split); returns the result and the plan (grouping, canary group, expected share)."""
+    from emulator.chain import chain_routes, find_stage, infer_split
     from emulator.config import load_config
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
@@ -275,18 +281,14 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
     options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False)
     with StackThread(load_config(config, stage=stage), options) as running:
         assert running.stack is not None
-        apis = list(running.stack.state.apis.values())
-        if len(apis) != 1:
-            raise UserError(f"{config}: split needs exactly one REST API (found {len(apis)})")
-        stages = apis[0].stages
-        stage_name = stage or (next(iter(stages)) if len(stages) == 1 else None)
-        if stage_name is None or stage_name not in stages:
-            raise UserError(f"{config}: pick a stage with --stage ({', '.join(stages) or 'none defined'})")
-        canary = stages[stage_name].canary_settings
-        configured = canary.percent_traffic if canary is not None else 0.0
+        api, stage_name = find_stage(running.stack.state, stage, str(config))
+        try:
+            plan = infer_split(chain_routes(api, stage_name, running.stack.lambdas, path), by, canary_key)
+        except UserError as error:
+            raise UserError(f"{config}: stage {stage_name}, GET {path}: {error.message}") from None
         records: dict[str, Any] = {}
         running.stack.gateway.observers.append(lambda record: records.__setitem__(record.request_id, record))
-        result = SplitResult(by=by)
+        result = SplitResult(by=plan.by, canary_key=plan.canary_key, expected_percent=plan.expected_percent)
         held: list[tuple[int, float, str | None]] = []
 
         def hold(status: int, headers: dict[str, str], _body: bytes, latency: float) -> None:
@@ -295,6 +297,6 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
         asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress, headers))
         for status, latency, request_id in held:
             record = records.get(request_id or "")
-            key = _record_key(record, by) if record is not None else UNKNOWN
+            key = _record_key(record, plan.by) if record is not None else UNKNOWN
             result.samples.append(Sample(key, status, latency, request_id))
-    return result, configured if by == "variant" else None
+    return result, plan

@@ -65,6 +65,35 @@ def test_split_by_executed_version_through_a_weighted_alias() -> None:
     assert set(json.loads(result.stdout)["variants"]) == {"1", "2"}
 
 
+def test_split_infers_a_weighted_alias_tests_its_runtime_share() -> None:
+    """examples/alias-routing with no --by: 10% on nodejs22.x from the alias weight (exact test, alpha 1e-6)."""
+    config = REPO / "examples" / "alias-routing" / "canary.yaml"
+    result = run("split", str(config), "--requests", "2000", "--seed", "4", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert (data["by"], data["canary_key"]) == ("runtime", "nodejs22.x")
+    assert data["verdict"]["passed"] is True and data["verdict"]["expected_share"] == pytest.approx(0.10)
+    assert set(data["variants"]) == {"nodejs18.x", "nodejs22.x"}
+    wrong = run("split", str(config), "--requests", "2000", "--seed", "4", "--expect", "30")
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert "FAIL: runtime nodejs22.x share" in " ".join(wrong.stdout.split())
+
+
+def test_split_by_version_takes_the_expected_share_from_the_alias() -> None:
+    """`--by version --canary-key 2` used to print `no verdict` and exit 0; now it tests 10%."""
+    config = REPO / "examples" / "alias-routing" / "canary.yaml"
+    result = run("split", str(config), "--by", "version", "--canary-key", "2", "--requests", "1500", "--seed", "5",
+                 "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["verdict"]["expected_share"] == pytest.approx(0.10)
+
+
+def test_split_of_a_url_without_an_expectation_is_refused_before_sending() -> None:
+    result = run("split", "http://127.0.0.1:9/prod")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "give --expect PERCENT" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_split_against_a_running_emulator_url() -> None:
     with StackThread(PING, StackOptions(port=0, seed=8, access_log=False, function_logs=False)) as running:
         result = run("split", f"{running.url}/prod", "--requests", "800", "--expect", "10", "--json")

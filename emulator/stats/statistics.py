@@ -109,8 +109,9 @@ def _confidence_label(alpha: float) -> str:
     return f"{(1.0 - alpha) * 100.0:.10g}%"
 
 
-def verdict(successes: int, n: int, expected_percent: float, alpha: float) -> SplitVerdict:
+def verdict(successes: int, n: int, expected_percent: float, alpha: float, label: str = "canary") -> SplitVerdict:
     """Test `successes` canary picks out of `n` against `expected_percent`; pass when p-value >= alpha.
+    `label` names the canary group in the message (e.g. `nodejs22.x`).
 
     The interval reported is Wilson's at confidence 1 - alpha.
     """
@@ -131,7 +132,7 @@ def verdict(successes: int, n: int, expected_percent: float, alpha: float) -> Sp
         relation = f"is {_percent(abs(diff))} points {direction} the expected {_percent(expected)}%"
     outcome = "consistent" if passed else "rejected"
     message = (
-        f"canary share {_percent(observed)}% ({_confidence_label(alpha)} CI "
+        f"{label} share {_percent(observed)}% ({_confidence_label(alpha)} CI "
         f"{_percent(low)}\N{EN DASH}{_percent(high)}%) {relation}: "
         f"{outcome} at alpha={alpha:g} ({_p_label(p_value, expected)})"
     )
