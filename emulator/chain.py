@@ -32,6 +32,7 @@ class Route:
     probability: float
     alias_weighted: bool = False  # reached through a weighted alias
     primary: bool = True  # the base variant and the alias's primary version
+    extra: bool = False  # the weighted alias's additional version
 
     def key(self, by: str) -> str | None:
         """The value this route has along one dimension (`variant`, `version`, `runtime`, `function`)."""
@@ -93,7 +94,8 @@ def chain_routes(api: RestApi, stage_name: str, lambdas: LambdaService, path: st
         for chosen, weight, primary in picks:
             version = record.running_latest if chosen == LATEST else record.versions.get(chosen)
             routes.append(Route(variant, record.name, qualifier, chosen, version.runtime.name if version else None,
-                                chance * weight, alias_weighted=bool(weights), primary=primary and variant == "base"))
+                                chance * weight, alias_weighted=bool(weights), primary=primary and variant == "base",
+                                extra=not primary))
     return [route for route in routes if route.probability > 0]
 
 

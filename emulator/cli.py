@@ -288,10 +288,11 @@ def compare(config_file: Path, url: str, path: str, stage: str | None, requests:
 def _register_commands() -> None:
     """Commands that live in their own modules."""
     from emulator.deploy_cli import canary_group, deploy_command, plan_command
+    from emulator.diff.cli import diff_command
     from emulator.formats_cli import check_command, export_command
     from emulator.images_cli import images
 
-    for command in (images, check_command, export_command, plan_command, deploy_command, canary_group):
+    for command in (images, check_command, export_command, plan_command, deploy_command, canary_group, diff_command):
         cli.add_command(command)
 
 

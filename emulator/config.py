@@ -354,6 +354,22 @@ class RestApiConfig(Model):
         return self
 
 
+class DiffConfig(Model):
+    """What `lambda-canary diff` lets differ between the sides (emulator.diff.rules): `ignore` lists JSON paths,
+    `header:NAME` and `log:REGEX`; `match` maps a JSON path or `header:NAME` to a pattern both sides must match."""
+
+    ignore: list[str] = Field(default_factory=list)
+    match: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rules_parse(self) -> DiffConfig:
+        from emulator.diff.rules import from_config, parse_rule
+
+        for text in from_config(self):
+            parse_rule(text)
+        return self
+
+
 class CanaryConfig(Model):
     """The whole file.
 
@@ -369,6 +385,7 @@ class CanaryConfig(Model):
     rest_apis: dict[str, RestApiConfig] = Field(default_factory=dict)
     acknowledge: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="Finding codes (`code` or `code:subject`) that `check` should not report.")
+    diff: DiffConfig | None = None
 
     @field_validator("functions")
     @classmethod

@@ -8,6 +8,7 @@ import fnmatch
 import hashlib
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -122,6 +123,7 @@ class LambdaService:
         self._idle_timeout = idle_timeout
         self._rng = rng or random.Random()
         self._reaper: asyncio.Task[None] | None = None
+        self.invocation_observers: list[Callable[[Resolved, InvocationResult], None]] = []  # e.g. `diff`
 
     # ---- functions ---------------------------------------------------------------------
     def put_function(self, record: FunctionRecord) -> None:
@@ -205,7 +207,10 @@ class LambdaService:
                                  "operation", 413)
         invocation = Invocation(request_id=str(uuid.uuid4()), payload=payload, invoked_arn=resolved.invoked_arn,
                                 trace_id=trace_id or new_trace_id(), client_context=client_context)
-        return await self.pool_for(resolved.version, resolved.record.reserved_concurrency).invoke(invocation)
+        result = await self.pool_for(resolved.version, resolved.record.reserved_concurrency).invoke(invocation)
+        for observer in self.invocation_observers:
+            observer(resolved, result)
+        return result
 
     @staticmethod
     def check_invocable(resolved: Resolved) -> None:

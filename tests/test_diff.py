@@ -1,0 +1,186 @@
+"""`lambda-canary diff`: the same requests to both sides of a migration, every difference reported.
+
+Real stacks on the process backend (Node 18.20.8 and 22.23.3), real HTTP on loopback, the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.diff.compare import Observation, compare, json_differences, log_signature, render_path
+from emulator.diff.corpus import DiffRequest, load_har, load_jsonl, load_openapi_examples
+from emulator.diff.rules import Rules, parse_rule
+from emulator.errors import UserError
+
+REPO = Path(__file__).resolve().parent.parent
+PING = REPO / "examples" / "ping" / "canary.yaml"
+MIGRATION = REPO / "examples" / "migration" / "canary.yaml"
+CLI = [sys.executable, "-m", "emulator.cli"]
+NODE_RULE = r"$.node ~ ^v\d+\."
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def diff_json(*args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    result = run("diff", *args, "--json")
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+# ---- acceptance: examples/ping ------------------------------------------------------------------
+def test_ping_without_rules_reports_exactly_the_node_field_on_every_request() -> None:
+    code, data = diff_json(str(PING), "--requests", "12")
+    assert code == 1
+    assert [(d["kind"], d["where"], d["count"]) for d in data["differences"]] == [("body", "$.node", 12)]
+    only = data["differences"][0]
+    assert only["base"] == "v18.20.8" and only["canary"] == "v22.23.3"
+    assert only["requests"] == list(range(12)) and only["first_request"] == {"method": "GET", "path": "/ping"}
+    assert data["sides"]["base"]["description"] == "base -> ping-stable v$LATEST (nodejs18.x)"
+    assert data["sides"]["canary"]["description"] == "canary -> ping-canary v$LATEST (nodejs22.x)"
+
+
+def test_ping_with_the_node_rule_reports_no_difference_and_passes(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    result = run("diff", str(PING), "--rule", NODE_RULE, "--requests", "20", "--html", str(html))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "PASS: no difference over 20 requests beyond what the rules allow" in text
+    assert "allowed by the rules: 20 difference(s)" in text
+    assert "Memory" in text and "ratio" in text  # the figures table (its headers wrap at 80 columns)
+    assert "PASS" in html.read_text()
+
+
+def test_a_pattern_one_side_does_not_match_is_still_a_difference() -> None:
+    code, data = diff_json(str(PING), "--rule", r"$.node ~ ^v18\.")
+    assert code == 1
+    assert [(d["where"], d["canary"]) for d in data["differences"]] == [("$.node", "v22.23.3")]
+
+
+# ---- acceptance: an API missing on Node 18 --------------------------------------------------------
+def test_the_migration_example_reports_what_changes_between_node_18_and_22(tmp_path: Path) -> None:
+    """examples/migration: toSorted (Node 20+) fails on Node 18 only; punycode warns (DEP0040) on Node 22 only;
+    two changed defaults show in the body; the config's own rule allows the `node` field."""
+    html = tmp_path / "migration.html"
+    saved = tmp_path / "differing.jsonl"
+    code, data = diff_json(str(MIGRATION), "--html", str(html), "--save-differing", str(saved))
+    assert code == 1
+    found = {(d["kind"], d["where"]): d for d in data["differences"]}
+    error = found[("error", "TypeError")]
+    assert error["base"] == "TypeError: orders.toSorted is not a function" and error["canary"] is None
+    assert error["first_request"] == {"method": "GET", "path": "/orders"}
+    assert found[("status", "status")]["base"] == "502" and found[("status", "status")]["canary"] == "200"
+    deprecation = found[("log", "deprecation")]
+    assert deprecation["base"] is None and "[DEP0040]" in deprecation["canary"]
+    assert deprecation["first_request"]["path"] == "/domains/1"
+    assert (found[("body", "$.keepAlive")]["base"], found[("body", "$.keepAlive")]["canary"]) == ("false", "true")
+    assert (found[("body", "$.highWaterMark")]["base"], found[("body", "$.highWaterMark")]["canary"]) == \
+        ("16384", "65536")
+    assert [d["where"] for d in data["allowed"]] == ["$.node"]
+    page = html.read_text()
+    assert "orders.toSorted is not a function" in page and "DEP0040" in page
+    assert {json.loads(line)["path"] for line in saved.read_text().splitlines()} == \
+        {"/orders", "/domains/1", "/defaults"}
+
+
+def test_one_function_on_two_runtimes() -> None:
+    """--runtimes: both sides take the base route, each running every function on its own runtime."""
+    code, data = diff_json(str(MIGRATION), "--runtimes", "nodejs18.x,nodejs22.x", "--requests-file",
+                           str(REPO / "tests" / "fixtures" / "diff" / "orders.jsonl"))
+    assert code == 1
+    assert data["sides"]["base"]["description"] == "base -> orders-stable v$LATEST (nodejs18.x) on nodejs18.x"
+    assert data["sides"]["canary"]["description"] == "base -> orders-stable v$LATEST (nodejs18.x) on nodejs22.x"
+    assert [(d["kind"], d["where"], d["base"]) for d in data["differences"] if d["kind"] == "error"] == [
+        ("error", "TypeError", "TypeError: orders.toSorted is not a function")]
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+def test_a_bad_rule_is_one_line_and_exit_2() -> None:
+    result = run("diff", str(PING), "--rule", "$.node ~ (")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a regular expression" in result.stderr
+
+
+def test_a_bad_rule_in_the_config_names_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "canary.yaml"
+    text = PING.read_text().replace("code: .", f"code: {PING.parent}")
+    config.write_text(text + "diff:\n  ignore: ['body.node']\n")
+    result = run("diff", str(config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "canary.yaml" in result.stderr and "diff" in result.stderr and "use a JSON path" in result.stderr
+
+
+def test_a_chain_with_nothing_to_compare_asks_for_runtimes(tmp_path: Path) -> None:
+    config = tmp_path / "canary.yaml"
+    config.write_text(PING.read_text().replace("code: .", f"code: {PING.parent}")
+                      .replace("percentTraffic: 10", "percentTraffic: 0"))
+    result = run("diff", str(config))
+    assert result.returncode == 2 and "--runtimes nodejs18.x,nodejs22.x" in result.stderr
+
+
+# ---- the comparison itself ----------------------------------------------------------------------
+def test_json_differences_name_the_path_of_each() -> None:
+    found = json_differences({"a": {"b": [1, 2]}, "c": 1, "d": True}, {"a": {"b": [1, 3]}, "e": 2, "d": 1})
+    assert [render_path(key) for key, _, _ in found] == ["$.a.b[1]", "$.c", "$.d", "$.e"]
+    assert render_path(("a b", 0)) == '$["a b"][0]'
+
+
+def test_each_sides_own_names_compare_as_the_same() -> None:
+    a = Observation(200, {}, b'{"function": "ping-stable", "x": 1}', 1.0, identity={"function": "ping-stable"})
+    b = Observation(200, {}, b'{"function": "ping-canary", "x": 1}', 1.0, identity={"function": "ping-canary"})
+    assert compare(0, a, b, Rules()) == []
+
+
+def test_log_lines_only_one_side_wrote_are_classified() -> None:
+    a = Observation(200, {}, b"", 1.0)
+    b = Observation(200, {}, b"", 1.0)
+    a.read_logs(["START RequestId: x Version: 1", "2024-01-01T00:00:00.000Z\tabc\tINFO\thello",
+                 "REPORT RequestId: x\tDuration: 1.50 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t"
+                 "Max Memory Used: 40 MB\tInit Duration: 20.00 ms\t"])
+    b.read_logs(["2024-02-02T00:00:00.000Z\tdef\tINFO\thello",
+                 "(node:77) ExperimentalWarning: something", "(node:77) [DEP0040] DeprecationWarning: punycode"])
+    assert (a.duration_ms, a.max_memory_mb, a.init_duration_ms) == (1.5, 40, 20.0)
+    found = compare(3, a, b, Rules.parse(["log:ExperimentalWarning"]))
+    assert sorted((d.where, d.canary, d.allowed_by) for d in found) == [
+        ("deprecation", "(node:<pid>) [DEP0040] DeprecationWarning: punycode", None),
+        ("experimental", "(node:<pid>) ExperimentalWarning: something", "log:ExperimentalWarning")]
+    assert log_signature("2024-01-01T00:00:00.000Z\t1b4e28ba-2fa1-11d2-883f-0016d3cca427\tWARN\tx", {}) == "WARN\tx"
+
+
+@pytest.mark.parametrize("text", ["node", "$.", "header:", "log:(", "$.a ~ "])
+def test_rule_grammar_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="rule"):
+        parse_rule(text)
+
+
+def test_headers_by_pattern_and_the_ids_every_request_gets_are_ignored() -> None:
+    a = Observation(200, {"x-amzn-requestid": "1", "server": "n18", "date": "d1"}, b"", 1.0)
+    b = Observation(200, {"x-amzn-requestid": "2", "server": "n22", "date": "d2"}, b"", 1.0)
+    assert [d.allowed_by for d in compare(0, a, b, Rules.parse([r"header:Server ~ ^n\d+$"]))] == [
+        r"header:Server ~ ^n\d+$"]
+
+
+# ---- corpora -----------------------------------------------------------------------------------
+def test_corpora_from_json_lines_har_and_openapi_examples(tmp_path: Path) -> None:
+    lines = tmp_path / "requests.jsonl"
+    lines.write_text('{"path": "/orders", "query": {"sort": "id"}}\n\n{"method": "post", "path": "/x", '
+                     '"body": {"a": 1}, "headers": {"X-A": "1"}}\n')
+    assert load_jsonl(lines) == [DiffRequest("GET", "/orders", (("sort", "id"),)),
+                                 DiffRequest("POST", "/x", (), (("X-A", "1"),), b'{"a": 1}')]
+    har = tmp_path / "browser.har"
+    har.write_text(json.dumps({"log": {"entries": [{"request": {
+        "method": "GET", "url": "https://abc.execute-api.us-east-1.amazonaws.com/prod/domains/b%C3%BCcher?x=1",
+        "headers": [{"name": "Accept", "value": "application/json"}, {"name": "Host", "value": "abc"}]}}]}}))
+    assert load_har(har, "prod") == [DiffRequest("GET", "/domains/bücher", (("x", "1"),),
+                                                 (("Accept", "application/json"),))]
+    requests = load_openapi_examples(REPO / "tests" / "fixtures" / "diff" / "orders-openapi.yaml")
+    assert [request.describe() for request in requests] == ["GET /domains/bücher", "GET /orders?limit=5"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"path": "/a"}\nnot json\n')
+    with pytest.raises(UserError, match=r"bad.jsonl:2: not JSON"):
+        load_jsonl(bad)
