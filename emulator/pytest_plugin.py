@@ -1,11 +1,14 @@
-"""pytest plugin (entry point `pytest11`): a lambda-canary stack for a test session, and split assertions.
+r"""pytest plugin (entry point `pytest11`): a lambda-canary stack for a test session, and split assertions.
 
 Use in a test suite:
 
     # pytest.ini / pyproject: [tool.pytest.ini_options] lambda_canary_config = "canary.yaml"
     def test_split(lambda_canary):
         result = lambda_canary.split("/ping", requests=2000)
-        assert_split(result, expected_percent=10)
+        assert_split(result)  # the share the stage's chain gives the canary (percent, overrides, alias weights)
+
+    def test_same_behaviour(lambda_canary):  # `lambda-canary diff` from a test: fails with the table
+        lambda_canary.assert_same_behaviour(["/ping"], rules=[r"$.node ~ ^v\d+\."])
 
 Pick the config with `--lambda-canary-config FILE`, the ini option `lambda_canary_config`, or
 `@pytest.mark.lambda_canary(config="other.yaml", backend="docker", seed=7)` on a test (a stack of its own).
@@ -15,15 +18,21 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from rich.console import Console
 
+from emulator.diff.corpus import DiffRequest
 from emulator.split import SplitResult, split_url
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
+
+if TYPE_CHECKING:
+    from emulator.diff.report import DiffResult
 
 
 @dataclass
@@ -83,10 +92,41 @@ class LambdaCanaryClient:
         result.canary_key, result.expected_percent = plan.canary_key, plan.expected_percent
         return result
 
+    def assert_same_behaviour(self, requests: Iterable[str | dict[str, Any] | DiffRequest] | None = None,
+                              rules: Iterable[str] = (), runtimes: tuple[str, str] | None = None) -> DiffResult:
+        """Send each request to both sides of the stack's migration (`lambda-canary diff`) and fail with the
+        table of differences unless the config's `diff:` rules and `rules` allow every one. A request is a path
+        (`/ping`, `POST /orders`), a JSON-lines object ({method, path, query, headers, body}) or a DiffRequest;
+        with none, one request per resource and method. `runtimes`: one copy of each function per runtime."""
+        from emulator.diff.report import render
+        from emulator.diff.session import DiffSession
+
+        assert self.running.stack is not None and self.running.stack.loaded is not None
+        session = DiffSession.open(self.running.stack.loaded, self.stage or None, runtimes, rules,
+                                   self.running.options.backend)
+        corpus = session.default_corpus() if requests is None else [_as_request(item) for item in requests]
+        result = session.run(corpus)
+        if not result.passed:
+            console = Console(record=True, width=160, force_terminal=False, highlight=False)
+            render(result, console)
+            pytest.fail(console.export_text(), pytrace=False)
+        return result
+
     def stats(self) -> object:
         """The admin endpoint's per-variant counters."""
         with urllib.request.urlopen(f"{self.url}/_lambda_canary/stats", timeout=10) as response:
             return json.loads(response.read())
+
+
+def _as_request(item: str | dict[str, Any] | DiffRequest) -> DiffRequest:
+    from emulator.diff.corpus import request_from
+
+    if isinstance(item, DiffRequest):
+        return item
+    if isinstance(item, str):
+        method, _, path = item.strip().rpartition(" ")
+        return request_from({"method": method or "GET", "path": path}, f"request {item!r}")
+    return request_from(item, f"request {item!r}")
 
 
 def assert_split(result: SplitResult, expected_percent: float | None = None, confidence: float = 1 - 1e-6,

@@ -15,12 +15,16 @@ from emulator.diff.compare import Observation, compare, json_differences, log_si
 from emulator.diff.corpus import DiffRequest, load_har, load_jsonl, load_openapi_examples
 from emulator.diff.rules import Rules, parse_rule
 from emulator.errors import UserError
+from emulator.paths import cache_dir
+
+pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parent.parent
 PING = REPO / "examples" / "ping" / "canary.yaml"
 MIGRATION = REPO / "examples" / "migration" / "canary.yaml"
 CLI = [sys.executable, "-m", "emulator.cli"]
 NODE_RULE = r"$.node ~ ^v\d+\."
+CACHE = cache_dir()  # read before pytester points HOME at a temporary folder
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -184,3 +188,37 @@ def test_corpora_from_json_lines_har_and_openapi_examples(tmp_path: Path) -> Non
     bad.write_text('{"path": "/a"}\nnot json\n')
     with pytest.raises(UserError, match=r"bad.jsonl:2: not JSON"):
         load_jsonl(bad)
+
+
+# ---- the pytest plugin -------------------------------------------------------------------------
+def test_the_plugin_asserts_same_behaviour_and_fails_with_the_table(pytester: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's project: the session stack serves examples/ping (the node rule makes it pass); a marked test runs
+    examples/migration and fails with the table naming the Node 18 error; split infers the alias's runtime share."""
+    monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(CACHE))
+    pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
+    pytester.makepyfile(test_user=f"""
+        import pytest
+        from emulator.pytest_plugin import assert_split
+
+        def test_ping_same(lambda_canary):
+            result = lambda_canary.assert_same_behaviour(["/ping", "GET /ping"], rules=[{NODE_RULE!r}])
+            assert len(result.requests) == 2 and result.passed
+
+        def test_ping_differs_without_the_rule(lambda_canary):
+            lambda_canary.assert_same_behaviour([{{"path": "/ping"}}])
+
+        @pytest.mark.lambda_canary(config={str(MIGRATION)!r})
+        def test_migration(lambda_canary):
+            lambda_canary.assert_same_behaviour(["/orders"])
+
+        @pytest.mark.lambda_canary(config={str(REPO / "examples" / "alias-routing" / "canary.yaml")!r}, seed=3)
+        def test_alias_split_inferred(lambda_canary):
+            result = lambda_canary.split("/ping", requests=1500)
+            assert (result.by, result.canary_key, result.expected_percent) == ("runtime", "nodejs22.x", 10.0)
+            assert_split(result)  # exact test, false failure at most 1e-6
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*test_ping_differs_without_the_rule*", "*$.node*v18.20.8*v22.23.3*1 of 1*"])
+    result.stdout.fnmatch_lines(["*error*TypeError*orders.toSorted is not a function*(none)*GET /orders*"])

@@ -84,7 +84,7 @@ def default_corpus(api: RestApi, stage_name: str) -> list[DiffRequest]:
     return list(seen.values())
 
 
-def _request_from(data: Any, where: str) -> DiffRequest:
+def request_from(data: Any, where: str) -> DiffRequest:
     if not isinstance(data, dict) or not isinstance(data.get("path", "/"), str):
         raise UserError(f"{where}: a request is an object with path, and optionally method, query, headers, body")
     method = str(data.get("method", "GET")).upper()
@@ -121,7 +121,7 @@ def load_jsonl(path: Path) -> list[DiffRequest]:
             data = json.loads(line)
         except ValueError as error:
             raise UserError(f"{path}:{number}: not JSON ({error})") from None
-        requests.append(_request_from(data, f"{path}:{number}"))
+        requests.append(request_from(data, f"{path}:{number}"))
     if not requests:
         raise UserError(f"{path}: no requests in it")
     return requests
@@ -146,7 +146,7 @@ def load_har(path: Path, stage_name: str) -> list[DiffRequest]:
         route = url.path[len(stage_prefix):] if url.path.startswith(stage_prefix + "/") else url.path
         headers = {item["name"]: item["value"] for item in request.get("headers", [])
                    if not item["name"].startswith(":") and item["name"].lower() not in ("host", "content-length")}
-        requests.append(_request_from({"method": request.get("method", "GET"),
+        requests.append(request_from({"method": request.get("method", "GET"),
                                        "path": urllib.parse.unquote(route) or "/",
                                        "query": urllib.parse.parse_qsl(url.query, keep_blank_values=True),
                                        "headers": headers, "body": text}, where))
@@ -179,7 +179,7 @@ def load_openapi_examples(path: Path) -> list[DiffRequest]:
                 body = _example(content)
                 if body is not None:
                     break
-            requests.append(_request_from({
+            requests.append(request_from({
                 "method": verb, "path": fill_path(route, values["path"]), "query": values["query"],
                 "headers": values["header"], "body": body, "name": operation.get("operationId", "")},
                 f"{path}: paths.{route}.{method}"))
