@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ from emulator.runtimes.catalogue import get_runtime
 from emulator.stack import Stack, StackOptions
 
 _ALMOST_ONE = 1.0 - 2.0**-53  # the largest value random() returns: no weight or percent below 100 picks it
+_START = re.compile(r"^START RequestId: (\S+)")
+_CONSOLE_ID = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z\t([0-9a-f-]{36})\t")
 STRAGGLERS_S = 0.05  # time for lines written after the last response to arrive
 
 
@@ -156,10 +159,25 @@ class SideRunner:
                 progress(1)
 
     def attribute_logs(self) -> None:
-        """Give each request the lines written from its sending to the next request's."""
+        """Give each request its lines: a line carrying a Lambda request id (the runtime's console format) goes to
+        the request whose START names that id, even when it arrived late; any other line to the request in flight
+        when it arrived (from its sending to the next request's)."""
         marks = [*self._marks, len(self.lines)]
-        for index, observation in enumerate(self.observations):
-            observation.read_logs(self.lines[marks[index]:marks[index + 1]])
+        owner = [0] * len(self.lines)
+        by_id: dict[str, int] = {}
+        for index in range(len(self.observations)):
+            for position in range(marks[index], marks[index + 1]):
+                owner[position] = index
+                start = _START.match(self.lines[position])
+                if start is not None:
+                    by_id[start.group(1)] = index
+        segments: list[list[str]] = [[] for _ in self.observations]
+        for position, line in enumerate(self.lines):
+            console = _CONSOLE_ID.match(line)
+            index = by_id.get(console.group(1), owner[position]) if console else owner[position]
+            segments[index].append(line)
+        for observation, lines in zip(self.observations, segments, strict=True):
+            observation.read_logs(lines)
 
 
 def _run_everything_on(stack: Stack, runtime: str) -> None:
