@@ -1,0 +1,47 @@
+"""`diff` of 1,000 requests on examples/ping against `split` of 2,000 (the same number of invocations).
+
+Both run in-process as the commands do: `diff` starts its two pinned stacks and sends each request to both,
+one at a time per side; `split` starts one stack and sends its requests 8 at a time. Wall time includes the stacks'
+start and stop.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from emulator.diff.corpus import DiffRequest
+from emulator.diff.session import DiffSession
+from emulator.split import split_config
+
+PING = Path(__file__).resolve().parent.parent / "examples" / "ping" / "canary.yaml"
+DIFF_REQUESTS = 1000
+SPLIT_REQUESTS = 2 * DIFF_REQUESTS
+
+
+def run(console: Console) -> None:
+    """Time both and print them with their ratio."""
+    started = time.perf_counter()
+    session = DiffSession.open(PING, None, None, [r"$.node ~ ^v\d+\."], "process")
+    result = session.run([DiffRequest("GET", "/ping")] * DIFF_REQUESTS)
+    diff_s = time.perf_counter() - started
+    assert result.passed, "examples/ping with the node rule should show no difference"
+    started = time.perf_counter()
+    split, _ = split_config(PING, "/ping", SPLIT_REQUESTS, 8, stage=None, by=None, seed=1, backend="process")
+    split_s = time.perf_counter() - started
+    assert split.n == SPLIT_REQUESTS
+    table = Table("command", "requests", "invocations", "wall s", "invocations/s",
+                  title="diff vs split on examples/ping (process backend)")
+    table.add_row("diff", str(DIFF_REQUESTS), str(2 * DIFF_REQUESTS), f"{diff_s:.2f}",
+                  f"{2 * DIFF_REQUESTS / diff_s:.0f}")
+    table.add_row("split -c 8", str(SPLIT_REQUESTS), str(SPLIT_REQUESTS), f"{split_s:.2f}",
+                  f"{SPLIT_REQUESTS / split_s:.0f}")
+    console.print(table)
+    console.print(f"diff / split wall time: {diff_s / split_s:.2f}x")
+
+
+if __name__ == "__main__":
+    run(Console(width=140))
