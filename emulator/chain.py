@@ -74,7 +74,7 @@ def chain_routes(api: RestApi, stage_name: str, lambdas: LambdaService, path: st
         match = deployment.routes.match(path, method) if deployment is not None else None
         integration = match.method.integration if match is not None else None
         target = None
-        if integration is not None and integration.type == "AWS_PROXY":
+        if integration is not None and integration.type in ("AWS_PROXY", "AWS"):  # AWS: non-proxy Lambda
             uri, undefined = substitute_or_empty(integration.uri or "", variables)
             target = None if undefined else parse_lambda_uri(uri)
         record = lambdas.functions.get(target.function_name) if target is not None else None

@@ -97,9 +97,9 @@ def test_check_finds_an_authorizer_without_permission(tmp_path: Path) -> None:
 def test_split_runs_the_example_through_its_authorizer() -> None:
     """`split` with the Authorization header: every request authorized and served, the 10 % canary consistent
     (the verdict itself is covered by the split tests; here: no errors, both variants seen)."""
-    result, configured = split_config(EXAMPLE / "canary.yaml", "/pets/7", 200, 4, stage=None, by="variant",
-                                      seed=3, backend="process", headers={"Authorization": "allow"})
-    assert configured == 10.0
+    result, plan = split_config(EXAMPLE / "canary.yaml", "/pets/7", 200, 4, stage=None, by="variant",
+                                seed=3, backend="process", headers={"Authorization": "allow"})
+    assert plan.expected_percent == 10.0
     assert result.errors == 0 and result.unknown == 0
     assert {sample.key for sample in result.samples} == {"base", "canary"}
 
