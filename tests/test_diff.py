@@ -222,3 +222,36 @@ def test_the_plugin_asserts_same_behaviour_and_fails_with_the_table(pytester: py
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(["*test_ping_differs_without_the_rule*", "*$.node*v18.20.8*v22.23.3*1 of 1*"])
     result.stdout.fnmatch_lines(["*error*TypeError*orders.toSorted is not a function*(none)*GET /orders*"])
+
+
+# ---- generated requests ------------------------------------------------------------------------
+PLANTED = REPO / "tests" / "fixtures" / "diff" / "planted"
+
+
+def test_generated_requests_find_the_difference_behind_one_query_value_and_save_it_shrunk(tmp_path: Path) -> None:
+    """schemathesis generates requests from the OpenAPI schema (Hypothesis, seed 7); the handler differs only for
+    ?mode=legacy (toSorted, missing on Node 18). The saved request is Hypothesis's shrunk example: mode=legacy and
+    nothing else beyond minimal values; replayed, it shows the difference, and with another mode it does not."""
+    saved = tmp_path / "smallest.jsonl"
+    result = run("diff", str(PLANTED / "canary.yaml"), "--openapi", str(PLANTED / "openapi.yaml"), "--generate",
+                 "--seed", "7", "--max-examples", "200", "--save-differing", str(saved), "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    [line] = saved.read_text().splitlines()
+    smallest = json.loads(line)
+    assert smallest == data["smallest"]
+    query = dict(smallest.get("query", []))
+    assert query.get("mode") == "legacy" and query.get("q", "") == "" and query.get("limit", "1") == "1"
+    assert len(json.dumps(smallest)) <= len(json.dumps(data["first"]))
+    assert [(d["kind"], d["base"]) for d in data["differences"] if d["kind"] == "error"] == [
+        ("error", "TypeError: items.toSorted is not a function")]
+    replay = run("diff", str(PLANTED / "canary.yaml"), "--requests-file", str(saved), "--json")
+    assert replay.returncode == 1
+    other = tmp_path / "other.jsonl"
+    other.write_text(line.replace('"legacy"', '"fast"') + "\n")
+    assert run("diff", str(PLANTED / "canary.yaml"), "--requests-file", str(other)).returncode == 0
+
+
+def test_generate_needs_an_openapi_document() -> None:
+    result = run("diff", str(PING), "--generate")
+    assert result.returncode == 2 and "--openapi FILE" in result.stderr

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -219,3 +221,57 @@ async def run_both(loaded: LoadedConfig, stage: str, sides: tuple[Side, Side], r
     return SideRun(sides[0], runners[0].observations), SideRun(sides[1], runners[1].observations)
 
 
+
+
+class LiveSides:
+    """Both sides started once on a loop of their own, for callers that choose each request after seeing the last
+    (the property-based generator): `observe(request)` sends one request to both and returns what each did."""
+
+    def __init__(self, loaded: LoadedConfig, stage: str, sides: tuple[Side, Side], backend: str | None,
+                 docker_options: dict[str, object] | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lambda-canary-diff", daemon=True)
+        self._runners = [SideRunner(side, loaded, stage, backend, docker_options) for side in sides]
+        self._session: aiohttp.ClientSession | None = None
+
+    def __enter__(self) -> LiveSides:
+        self._thread.start()
+        self._call(self._start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._call(self._stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=300)
+
+    async def _start(self) -> None:
+        for runner in self._runners:
+            await runner.stack.start()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120), auto_decompress=False)
+
+    async def _stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        for runner in self._runners:
+            await runner.stack.stop()
+
+    async def _observe(self, request: DiffRequest) -> tuple[Observation, Observation]:
+        assert self._session is not None
+        await asyncio.gather(*(runner.run(self._session, [request]) for runner in self._runners))
+        await asyncio.sleep(0)  # let lines already in the pipes be read
+        observed = []
+        for runner in self._runners:
+            runner.attribute_logs()
+            observed.append(runner.observations[-1])
+            runner.observations.clear()
+            runner.lines.clear()
+            runner._marks.clear()
+        return observed[0], observed[1]
+
+    def observe(self, request: DiffRequest) -> tuple[Observation, Observation]:
+        """Send one request to both sides; what each answered, its function error, logs and figures."""
+        return self._call(self._observe(request))
