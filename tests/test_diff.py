@@ -255,3 +255,9 @@ def test_generated_requests_find_the_difference_behind_one_query_value_and_save_
 def test_generate_needs_an_openapi_document() -> None:
     result = run("diff", str(PING), "--generate")
     assert result.returncode == 2 and "--openapi FILE" in result.stderr
+
+
+def test_the_migration_example_passes_its_own_check() -> None:
+    result = run("check", str(MIGRATION))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no findings" in result.stdout + result.stderr
