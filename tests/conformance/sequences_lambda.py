@@ -1,0 +1,1 @@
+"""Lambda sequences recorded against AWS (LocalStack AWS-validated tests)."""
