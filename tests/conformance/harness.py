@@ -131,6 +131,8 @@ def _plain(value: Any) -> Any:
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
+    if isinstance(value, Exception):
+        return str(value)
     if isinstance(value, StreamingBody):
         data = value.read()
         try:
@@ -165,6 +167,16 @@ class AwsClient:
     @property
     def lambda_(self) -> Any:
         return self.client("lambda")
+
+    @property
+    def sts(self) -> Any:
+        """Only GetCallerIdentity, for the account id (the emulator has one account and no STS)."""
+        return _Sts()
+
+
+class _Sts:
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:root", "UserId": "123456789012"}
 
 
 @dataclass
@@ -221,8 +233,7 @@ def _substitute(value: Any, pairs: tuple[tuple[str, str], ...]) -> Any:
     if isinstance(value, list):
         return [_substitute(item, pairs) for item in value]
     if isinstance(value, str):
-        for old, new in pairs:
-            value = value.replace(old, new)
+        return dict(pairs).get(value, value)  # whole values only: an enum list in a message stays AWS's
     return value
 
 

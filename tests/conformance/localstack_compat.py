@@ -121,11 +121,15 @@ class _Requests:
 requests = _Requests()
 
 
-def function_zip(handler_file: str) -> bytes:
-    """A deployment package with functions/<handler_file> as index.js."""
+def function_zip(handler_file: str, module: str = "handler") -> bytes:
+    """A deployment package with functions/<handler_file> as <module>.js and as index.js (LocalStack's archives
+    name the file after LocalStack's default handler, `handler.handler`; some tests then say `index.handler`)."""
     buffer = io.BytesIO()
+    code = (FUNCTIONS / handler_file).read_text()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.js", (FUNCTIONS / handler_file).read_text())
+        archive.writestr(f"{module}.js", code)
+        if module != "index":
+            archive.writestr("index.js", code)
     return buffer.getvalue()
 
 
@@ -202,15 +206,20 @@ def create_lambda_function(aws_client: AwsClient, lambda_su_role: str) -> Callab
     """LocalStack's create_lambda_function: CreateFunction, then wait until Active (the waiter)."""
 
     def create(*, func_name: str | None = None, handler_file: str = TEST_LAMBDA_PYTHON_ECHO,
-               handler: str = "index.handler", runtime: str = NODE_RUNTIME, role: str | None = None,
-               **kwargs: Any) -> dict[str, Any]:
+               handler: str | None = None, runtime: str = NODE_RUNTIME, role: str | None = None,
+               timeout: int | None = None, envvars: dict[str, str] | None = None,
+               tags: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        # localstack-core/localstack/utils/testutil.py::create_lambda_function, its defaults included
         kwargs.pop("client", None)
         name = func_name or f"test-function-{short_uid()}"
-        response = aws_client.lambda_.create_function(
-            FunctionName=name, Runtime=runtime, Handler="index.handler", Role=role or lambda_su_role,
-            Code={"ZipFile": function_zip(handler_file)}, **kwargs)
+        handler = handler or "handler.handler"
+        arguments = {"FunctionName": name, "Runtime": runtime, "Handler": handler, "Role": role or lambda_su_role,
+                     "Code": {"ZipFile": function_zip(handler_file, handler.rsplit(".", 1)[0])},
+                     "Timeout": timeout or 30, "Environment": {"Variables": envvars or {}}, "Tags": tags or {}}
+        arguments.update(kwargs)
+        response = aws_client.lambda_.create_function(**arguments)
         aws_client.lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
-        return {"CreateFunctionResponse": response}
+        return {"CreateFunctionResponse": response, "CreateEventSourceMappingResponse": None}
 
     return create
 

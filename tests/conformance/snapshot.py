@@ -18,6 +18,7 @@ from typing import Any
 
 RECORDED_ACCOUNT = "111111111111"  # LocalStack writes the recording account id as this
 _TOKEN = re.compile(r"<[a-zA-Z0-9_.:-]+>")
+BOUND_UNNUMBERED = frozenset({"<account-id>", "<region>", "<partition>"})
 _DATE_WORDS = ("date", "datetime", "<datetime>", "<date>")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
 
@@ -34,12 +35,14 @@ class Bindings:
         return any(path.endswith("." + pattern[3:]) for pattern in self.skip)
 
     def bind(self, token: str, value: str, path: str, problems: list[str]) -> None:
+        name, _, number = token[1:-1].rpartition(":")
+        if not number.isdigit() and token not in BOUND_UNNUMBERED:
+            return  # a value-only transformer (e.g. <code-size>): any value, not a reference
         known = self.values.get(token)
         if known is not None:
             if known != value:
                 problems.append(f"{path}: {token} was {known!r} earlier in this case, here {value!r}")
             return
-        name, _, number = token[1:-1].rpartition(":")
         if number.isdigit():
             for other, other_value in self.values.items():
                 other_name, _, other_number = other[1:-1].rpartition(":")
@@ -80,7 +83,7 @@ def _compare(recorded: Any, actual: Any, bindings: Bindings, path: str, problems
         if not isinstance(actual, dict):
             problems.append(f"{path}: recorded an object, got {actual!r}")
             return
-        if path == "$.ResponseMetadata":
+        if path.endswith(".ResponseMetadata"):
             _compare(recorded.get("HTTPStatusCode"), actual.get("HTTPStatusCode"), bindings,
                      f"{path}.HTTPStatusCode", problems)
             return
