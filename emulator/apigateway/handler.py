@@ -209,7 +209,7 @@ class ApiGateway:
         assert exchange.variant is not None and exchange.api is not None and exchange.match is not None
         record = exchange.record
         function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
-                                            integration.http_method)
+                                            integration.http_method, credentials=integration.credentials)
         if isinstance(function, GatewayResponse):
             return function
         resolved = function.resolved
@@ -247,7 +247,7 @@ class ApiGateway:
         if isinstance(payload, GatewayResponse):
             return payload
         function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
-                                            integration.http_method)
+                                            integration.http_method, credentials=integration.credentials)
         if isinstance(function, GatewayResponse):
             return function
         resolved = function.resolved

@@ -49,9 +49,11 @@ class LambdaStep:
         self.log = log
         self.internal_error = internal_error
 
-    def resolve(self, exchange: Exchange, uri: str, source_arn: str,
-                http_method: str | None = "POST") -> Function | GatewayResponse:
-        """The function `uri` names for this request's variant, if API Gateway may invoke it."""
+    def resolve(self, exchange: Exchange, uri: str, source_arn: str, http_method: str | None = "POST", *,
+                credentials: str | None = None) -> Function | GatewayResponse:
+        """The function `uri` names for this request's variant, if API Gateway may invoke it: an integration
+        with `credentials` invokes as that role (IAM, which lambda-canary does not model, decides); without them
+        the function's resource policy must allow API Gateway (issue 15, point 4)."""
         assert exchange.variant is not None
         resolved_uri, undefined = substitute_or_empty(uri, exchange.variant.variables)
         if undefined:
@@ -70,7 +72,8 @@ class LambdaStep:
             resolved = self.lambdas.resolve(target.reference)
         except LambdaApiError:
             return configuration_error(exchange, self.log, "Invalid permissions on Lambda function")
-        if not self.lambdas.allows(resolved.record, target.qualifier, APIGATEWAY_PRINCIPAL, source_arn):
+        if not credentials and not self.lambdas.allows(resolved.record, target.qualifier, APIGATEWAY_PRINCIPAL,
+                                                       source_arn):
             return configuration_error(exchange, self.log, "Invalid permissions on Lambda function")
         return Function(target, resolved)
 

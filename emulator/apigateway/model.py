@@ -12,6 +12,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from emulator.apigateway.routing import RouteTable
 
@@ -51,6 +52,7 @@ class Integration:
     passthrough_behavior: str = "WHEN_NO_MATCH"
     cache_namespace: str | None = None
     request_parameters: dict[str, str] = field(default_factory=dict)
+    credentials: str | None = None  # an IAM role API Gateway assumes to invoke (then no resource policy is needed)
 
 
 @dataclass
@@ -131,6 +133,10 @@ class Stage:
     created_date: dt.datetime = field(default_factory=now)
     last_updated_date: dt.datetime = field(default_factory=now)
     tags: dict[str, str] = field(default_factory=dict)
+    # "*/*" or "{resourcePath without leading /}/{METHOD}" -> AWS's MethodSetting fields
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tracing_enabled: bool = False
+    documentation_version: str | None = None
 
 
 @dataclass
@@ -148,6 +154,10 @@ class RestApi:
     tags: dict[str, str] = field(default_factory=dict)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     endpoint_types: list[str] = field(default_factory=lambda: ["EDGE"])
+    # responseType -> {"statusCode", "responseParameters", "responseTemplates"} as put (PutGatewayResponse)
+    gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documentation_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documentation_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def root(self) -> Resource:

@@ -147,6 +147,18 @@ class _Server(web.Server):  # type: ignore[misc]
         return _Connection(self, loop=self._loop, front=self._front, **self._kwargs)
 
 
+class GatewayHttpResponse(web.Response):
+    """A data-plane response with AWS's connection headers: `Connection: keep-alive` on a kept connection, and
+    no `Server` header (recorded against AWS: LocalStack's AWS-validated test_apigateway_lambda.py::
+    test_aws_proxy_response_payload_format_validation, localstack/localstack@8b9a79f)."""
+
+    async def _write_headers(self) -> None:
+        self._headers.popall("Server", None)
+        if self.keep_alive and "Connection" not in self._headers:
+            self._headers["Connection"] = "keep-alive"
+        await super()._write_headers()
+
+
 class GatewayServer:
     """Runs the gateway on a loopback port."""
 
@@ -175,7 +187,8 @@ class GatewayServer:
                 plane = "AWS API"
                 return await self.control_plane(request)
             response, _record = await self.gateway.handle(await to_incoming(request, self.body_timeout))
-            return web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers))
+            return GatewayHttpResponse(status=response.status, body=response.body,
+                                       headers=CIMultiDict(response.headers))
         except BodyTimeout as stalled:
             self.log(f"lambda-canary: closed the connection of {request.method} {request.path} from "
                      f"{request.remote or '?'}: {stalled}")

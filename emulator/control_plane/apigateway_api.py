@@ -6,12 +6,14 @@ promotion). Every change is visible to the data plane on the next request.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 from emulator.apigateway import openapi
 from emulator.apigateway.integration_response import pattern_problem
+from emulator.apigateway.lambda_uri import integration_uri_error
 from emulator.apigateway.model import (
     ApiGatewayState,
     Authorizer,
@@ -32,6 +34,52 @@ from emulator.stage_variables import StageVariableError, name_error, validate_va
 PASSTHROUGH_BEHAVIORS = ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER")
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")
+MISSING_CANARY_DEPLOYMENT = "Deployment id does not exist"
+# UpdateStage's list of paths, as AWS prints it (its missing commas included). Recorded: LocalStack's AWS-validated
+# test_apigateway_common.py::TestStages::test_create_update_stages (localstack/localstack@8b9a79f).
+STAGE_PATHS = (
+    "[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, "
+    "/accessLogSettings/destinationArn, /accessLogSettings/format, /{resourcePath}/{httpMethod}/metrics/enabled, "
+    "/{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/logging/loglevel, "
+    "/{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit"
+    "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /{resourcePath}/{httpMethod}/caching/enabled, "
+    "/{resourcePath}/{httpMethod}/caching/dataEncrypted, "
+    "/{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, "
+    "/{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, "
+    "/*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit "
+    "/*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, "
+    "/*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, "
+    "/variables/{variable_name}, /tracingEnabled]")
+# A method setting as AWS first shows it (same recording).
+DEFAULT_METHOD_SETTING: dict[str, Any] = {
+    "metricsEnabled": False, "dataTraceEnabled": False, "throttlingBurstLimit": 5000,
+    "throttlingRateLimit": 10000.0, "cachingEnabled": False, "cacheTtlInSeconds": 300,
+    "cacheDataEncrypted": False, "requireAuthorizationForCacheControl": True,
+    "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER"}
+METHOD_SETTING_FIELDS: dict[str, tuple[str, type]] = {
+    "metrics/enabled": ("metricsEnabled", bool), "logging/dataTrace": ("dataTraceEnabled", bool),
+    "logging/loglevel": ("loggingLevel", str), "throttling/burstLimit": ("throttlingBurstLimit", int),
+    "throttling/rateLimit": ("throttlingRateLimit", float), "caching/ttlInSeconds": ("cacheTtlInSeconds", int),
+    "caching/enabled": ("cachingEnabled", bool), "caching/dataEncrypted": ("cacheDataEncrypted", bool),
+    "caching/requireAuthorizationForCacheControl": ("requireAuthorizationForCacheControl", bool),
+    "caching/unauthorizedCacheControlHeaderStrategy": ("unauthorizedCacheControlHeaderStrategy", str)}
+
+
+def invalid_stage_path(path: str) -> str:
+    """UpdateStage's message for a path it does not know."""
+    return f"Invalid method setting path: {path}. Must be one of: {STAGE_PATHS}"
+
+
+def method_setting_target(path: str) -> tuple[str, str | None] | None:
+    """(`resource/METHOD` key, setting or None for the whole method) for a method-setting patch path."""
+    parts = path.lstrip("/").split("/")
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return f"{_unescape(parts[0]).lstrip('/')}/{parts[1]}", None
+    if len(parts) == 4 and f"{parts[2]}/{parts[3]}" in METHOD_SETTING_FIELDS:
+        return f"{_unescape(parts[0]).lstrip('/')}/{parts[1]}", f"{parts[2]}/{parts[3]}"
+    return None
+
+
 COPY_PAIRS = {"/canarySettings/stageVariableOverrides": "/variables", "/canarySettings/deploymentId": "/deploymentId"}
 
 
@@ -54,16 +102,15 @@ def _unescape(segment: str) -> str:
 def integration_out(integration: Integration) -> dict[str, Any]:
     """Integration as AWS returns it."""
     return {
+        "credentials": integration.credentials,
+        "connectionType": "INTERNET" if integration.type in ("HTTP", "HTTP_PROXY") else None,
         "type": integration.type, "httpMethod": integration.http_method, "uri": integration.uri,
         "timeoutInMillis": integration.timeout_in_millis, "passthroughBehavior": integration.passthrough_behavior,
         "cacheNamespace": integration.cache_namespace, "cacheKeyParameters": [],
         "requestTemplates": integration.request_templates or None,
         "requestParameters": integration.request_parameters or None,
         "integrationResponses": {
-            status: {"statusCode": status, "responseTemplates": response.response_templates or None,
-                     "responseParameters": response.response_parameters or None,
-                     "selectionPattern": response.selection_pattern}
-            for status, response in integration.integration_responses.items()
+            status: integration_response_out(response) for status, response in integration.integration_responses.items()
         } or None,
     }
 
@@ -86,6 +133,43 @@ def integration_response_out(response: IntegrationResponse) -> dict[str, Any]:
     return {"statusCode": response.status_code, "responseTemplates": response.response_templates or None,
             "responseParameters": response.response_parameters or None,
             "selectionPattern": response.selection_pattern}
+
+
+# Gateway responses: each type's default status, and AWS's default template (recorded: LocalStack's AWS-validated
+# test_apigateway_api.py::TestApiGatewayGatewayResponse::test_gateway_response_crud, localstack/localstack@8b9a79f).
+GATEWAY_RESPONSE_STATUS: dict[str, str | None] = {
+    "ACCESS_DENIED": "403", "API_CONFIGURATION_ERROR": "500", "AUTHORIZER_CONFIGURATION_ERROR": "500",
+    "AUTHORIZER_FAILURE": "500", "BAD_REQUEST_BODY": "400", "BAD_REQUEST_PARAMETERS": "400", "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None, "EXPIRED_TOKEN": "403", "INTEGRATION_FAILURE": "504", "INTEGRATION_TIMEOUT": "504",
+    "INVALID_API_KEY": "403", "INVALID_SIGNATURE": "403", "MISSING_AUTHENTICATION_TOKEN": "403",
+    "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413", "RESOURCE_NOT_FOUND": "404", "THROTTLED": "429",
+    "UNAUTHORIZED": "401", "UNSUPPORTED_MEDIA_TYPE": "415", "WAF_FILTERED": "403"}
+DEFAULT_GATEWAY_TEMPLATES = {"application/json": '{"message":$context.error.messageString}'}
+
+
+def gateway_response_out(api: RestApi, kind: str) -> dict[str, Any]:
+    """A gateway response as AWS shows it: the one put, else the type's default, which takes what was put on
+    DEFAULT_4XX / DEFAULT_5XX (by the default status's class) as AWS does."""
+    put = api.gateway_responses.get(kind)
+    if put is not None:
+        status = put.get("statusCode") or GATEWAY_RESPONSE_STATUS.get(kind)
+        out: dict[str, Any] = {"responseType": kind, "defaultResponse": False,
+                               "responseParameters": dict(put.get("responseParameters") or {}),
+                               "responseTemplates": dict(put.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)}
+        if status:
+            out["statusCode"] = status
+        return out
+    status = GATEWAY_RESPONSE_STATUS.get(kind)
+    out = {"responseType": kind, "defaultResponse": True, "responseParameters": {},
+           "responseTemplates": dict(DEFAULT_GATEWAY_TEMPLATES)}
+    family = api.gateway_responses.get(f"DEFAULT_{status[0]}XX") if status else None
+    if family is not None:
+        status = family.get("statusCode") or status
+        out["responseParameters"] = dict(family.get("responseParameters") or {})
+        out["responseTemplates"] = dict(family.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)
+    if status:
+        out["statusCode"] = status
+    return out
 
 
 def method_out(method: Method) -> dict[str, Any]:
@@ -138,8 +222,10 @@ def stage_out(stage: Stage) -> dict[str, Any]:
     """Stage as AWS returns it."""
     return {
         "deploymentId": stage.deployment_id, "stageName": stage.name, "description": stage.description or None,
-        "cacheClusterEnabled": False, "cacheClusterStatus": "NOT_AVAILABLE", "methodSettings": {},
-        "variables": stage.variables or None, "tracingEnabled": False,
+        "cacheClusterEnabled": False, "cacheClusterStatus": "NOT_AVAILABLE",
+        "methodSettings": {key: dict(value) for key, value in stage.method_settings.items()},
+        "variables": stage.variables or None, "tracingEnabled": stage.tracing_enabled,
+        "documentationVersion": stage.documentation_version,
         "canarySettings": canary_out(stage.canary_settings),
         "createdDate": stage.created_date, "lastUpdatedDate": stage.last_updated_date, "tags": stage.tags or None,
     }
@@ -341,16 +427,34 @@ class ApiGatewayApi:
         self._changed()
         return response
 
+    def _integration_method(self, params: dict[str, Any], *, missing_method: str = "Method") -> Method:
+        """The method of an integration operation: AWS answers a missing API as a missing resource here."""
+        api = self.state.apis.get(params["restApiId"])
+        if api is None:
+            raise not_found("Invalid Resource identifier specified")
+        method = self._resource(api, params["resourceId"]).methods.get(params["httpMethod"].upper())
+        if method is None:
+            raise not_found(f"Invalid {missing_method} identifier specified")
+        return method
+
+    def _integration(self, params: dict[str, Any], *, missing_method: str = "Integration") -> Integration:
+        method = self._integration_method(params, missing_method=missing_method)
+        if method.integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        return method.integration
+
     def PutIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
+        method = self._integration_method(params)
         kind = params["type"]
         uri = params.get("uri")
+        if kind in ("AWS", "HTTP", "HTTP_PROXY") and not params.get("integrationHttpMethod"):
+            raise bad_request("Enumeration value for HttpMethod must be non-empty")
         if kind in ("AWS_PROXY", "AWS", "HTTP", "HTTP_PROXY") and not uri:
-            raise bad_request("Enumeration value for Integration type does not match a supported integration type"
-                              if kind not in ("AWS_PROXY", "HTTP_PROXY") else "Invalid integration URI specified")
-        if kind in ("AWS_PROXY", "AWS") and uri and not uri.startswith("arn:aws:apigateway:"):
-            raise bad_request("AWS ARN for integration must contain path or action")
-        if kind in ("AWS_PROXY", "AWS", "HTTP", "HTTP_PROXY") and not params.get("integrationHttpMethod"):
+            raise bad_request("Invalid integration URI specified")
+        problem = integration_uri_error(kind, uri)
+        if problem:
+            raise bad_request(problem)
+        if kind == "AWS_PROXY" and not params.get("integrationHttpMethod"):
             raise bad_request("Enumeration value for HttpMethod must be non-empty")
         timeout = params.get("timeoutInMillis", 29000)
         if not 50 <= timeout <= 29000:
@@ -359,21 +463,20 @@ class ApiGatewayApi:
         if passthrough not in PASSTHROUGH_BEHAVIORS:
             raise bad_request(f"Invalid passthrough behavior specified: {passthrough}")
         method.integration = Integration(
-            type=kind, uri=uri, http_method=params.get("integrationHttpMethod"), timeout_in_millis=timeout,
+            type=kind, uri=None if kind == "MOCK" else uri,
+            http_method=None if kind == "MOCK" else params.get("integrationHttpMethod"), timeout_in_millis=timeout,
             request_templates=dict(params.get("requestTemplates") or {}),
             passthrough_behavior=passthrough,
-            request_parameters=dict(params.get("requestParameters") or {}), cache_namespace=params.get("resourceId"))
+            request_parameters=dict(params.get("requestParameters") or {}), cache_namespace=params.get("resourceId"),
+            credentials=params.get("credentials"))
         self._changed()
         return integration_out(method.integration)
 
     def GetIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
-        if method.integration is None:
-            raise not_found("Invalid Integration identifier specified")
-        return integration_out(method.integration)
+        return integration_out(self._integration(params, missing_method="Method"))
 
     def DeleteIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
+        method = self._integration_method(params)
         if method.integration is None:
             raise not_found("Invalid Integration identifier specified")
         method.integration = None
@@ -381,15 +484,15 @@ class ApiGatewayApi:
         return {}
 
     def UpdateIntegration(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
-        integration = method.integration
-        if integration is None:
-            raise not_found("Invalid Integration identifier specified")
+        integration = self._integration(params, missing_method="Method")
         for operation in params.get("patchOperations") or []:
             op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
             if op != "replace":
                 raise bad_request(f"Invalid patch operation specified. Must be one of: [replace] for path {path}")
             if path == "/uri":
+                problem = integration_uri_error(integration.type, value)
+                if problem:
+                    raise bad_request(problem)
                 integration.uri = value
             elif path == "/httpMethod":
                 integration.http_method = value
@@ -402,15 +505,15 @@ class ApiGatewayApi:
             elif path and path.startswith("/requestTemplates/"):
                 content_type = _unescape(path[len("/requestTemplates/"):])
                 integration.request_templates[content_type] = value or ""
+            elif path == "/credentials":
+                integration.credentials = value or None
             else:
                 raise bad_request(f"Invalid patch path {path}")
         self._changed()
         return integration_out(integration)
 
     def PutIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
-        if method.integration is None:
-            raise not_found("Invalid Integration identifier specified")
+        integration = self._integration(params, missing_method="Method")
         pattern = params.get("selectionPattern")
         if pattern:
             problem = pattern_problem(pattern)
@@ -418,25 +521,51 @@ class ApiGatewayApi:
                 raise bad_request(f"Invalid selection pattern specified: {pattern} ({problem})")
         response = IntegrationResponse(params["statusCode"], dict(params.get("responseTemplates") or {}),
                                        dict(params.get("responseParameters") or {}), pattern)
-        method.integration.integration_responses[params["statusCode"]] = response
+        integration.integration_responses[params["statusCode"]] = response
         self._changed()
         return integration_response_out(response)
 
-    def GetIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
-        response = (method.integration.integration_responses.get(params["statusCode"])
-                    if method.integration else None)
+    def _integration_response(self, params: dict[str, Any], missing_method: str) -> IntegrationResponse:
+        integration = self._integration(params, missing_method=missing_method)
+        response = integration.integration_responses.get(params["statusCode"])
         if response is None:
             raise not_found("Invalid Response status code specified")
-        return integration_response_out(response)
+        return response
+
+    def GetIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        return integration_response_out(self._integration_response(params, "Method"))
 
     def DeleteIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
-        method = self._method(params)
-        if method.integration is None or method.integration.integration_responses.pop(params["statusCode"],
-                                                                                        None) is None:
-            raise not_found("Invalid Response status code specified")
+        self._integration_response(params, "Integration")
+        integration = self._integration(params)
+        del integration.integration_responses[params["statusCode"]]
         self._changed()
         return {}
+
+    def UpdateIntegrationResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Patch paths: /selectionPattern, /contentHandling, /responseTemplates/{type},
+        /responseParameters/{name}."""
+        response = copy.deepcopy(self._integration_response(params, "Method"))
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path") or "", operation.get("value")
+            if path == "/selectionPattern" and op == "replace":
+                response.selection_pattern = value
+            elif path.startswith(("/responseTemplates/", "/responseParameters/")):
+                group, _, name = path[1:].partition("/")
+                target = response.response_templates if group == "responseTemplates" else response.response_parameters
+                name = _unescape(name)
+                if op in ("add", "replace"):
+                    target[name] = value or ""
+                elif op == "remove":
+                    target.pop(name, None)
+                else:
+                    raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for path "
+                                      f"{path}")
+            else:
+                raise bad_request(f"Invalid patch path {path}")
+        self._integration(params).integration_responses[params["statusCode"]] = response
+        self._changed()
+        return integration_response_out(response)
 
     def GetMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
         response = self._method(params).method_responses.get(params["statusCode"])
@@ -520,6 +649,85 @@ class ApiGatewayApi:
         self._changed()
         return authorizer_out(authorizer)
 
+    # ---- Gateway responses ---------------------------------------------------------------
+    def _response_type(self, params: dict[str, Any]) -> tuple[RestApi, str]:
+        return self._api(params), params["responseType"]
+
+    def PutGatewayResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        api, kind = self._response_type(params)
+        api.gateway_responses[kind] = {
+            "statusCode": params.get("statusCode"),
+            "responseParameters": dict(params.get("responseParameters") or {}),
+            "responseTemplates": dict(params.get("responseTemplates") or {})}
+        self._changed()
+        return gateway_response_out(api, kind)
+
+    def GetGatewayResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        api, kind = self._response_type(params)
+        return gateway_response_out(api, kind)
+
+    def GetGatewayResponses(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        return {"items": [gateway_response_out(api, kind) for kind in GATEWAY_RESPONSE_STATUS]}
+
+    def DeleteGatewayResponse(self, params: dict[str, Any]) -> RawResponse:
+        api, kind = self._response_type(params)
+        if kind not in api.gateway_responses:
+            raise not_found("Gateway response type not defined on api")
+        del api.gateway_responses[kind]
+        self._changed()
+        return RawResponse(b"", {}, 202)
+
+    def UpdateGatewayResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        api, kind = self._response_type(params)
+        current = copy.deepcopy(api.gateway_responses.get(kind) or {
+            "statusCode": None, "responseParameters": {}, "responseTemplates": {}})
+        if current.get("statusCode") is None:
+            current["statusCode"] = GATEWAY_RESPONSE_STATUS.get(kind)
+        if not current["responseTemplates"]:
+            current["responseTemplates"] = dict(DEFAULT_GATEWAY_TEMPLATES)
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+            if path == "/statusCode" and op == "replace":
+                current["statusCode"] = value
+            elif path and path.startswith(("/responseParameters/", "/responseTemplates/")):
+                group, _, name = path[1:].partition("/")
+                name = _unescape(name)
+                target = current[group]
+                if op in ("add", "replace") and not value:
+                    raise bad_request(f"Invalid null or empty value in {group}")
+                if op == "replace" and name not in target:
+                    raise not_found("Invalid parameter name specified")
+                if op in ("add", "replace"):
+                    target[name] = value
+                elif op == "remove":
+                    target.pop(name, None)
+                else:
+                    raise bad_request(f"Invalid patch path {path}")
+            else:
+                raise bad_request(f"Invalid patch path {path if path is not None else 'null'}")
+        api.gateway_responses[kind] = current
+        self._changed()
+        return gateway_response_out(api, kind)
+
+    # ---- Documentation (stored; a stage can name a documentation version) ---------------------
+    def CreateDocumentationPart(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        part = {"id": new_id(6), "location": params["location"], "properties": params["properties"]}
+        api.documentation_parts[part["id"]] = part
+        self._changed()
+        return part
+
+    def CreateDocumentationVersion(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        version = params["documentationVersion"]
+        if version in api.documentation_versions:
+            raise AwsError("ConflictException", "Documentation version already exists", 409)
+        entry = {"version": version, "createdDate": now(), "description": params.get("description")}
+        api.documentation_versions[version] = {**entry, "createdDate": entry["createdDate"].isoformat()}
+        self._changed()
+        return entry
+
     # ---- Deployment ----------------------------------------------------------------------
     def CreateDeployment(self, params: dict[str, Any]) -> dict[str, Any]:
         api = self._api(params)
@@ -527,8 +735,9 @@ class ApiGatewayApi:
         canary = params.get("canarySettings")
         prefix = "Invalid deployment content specified."
         if canary is not None and not stage_name:
+            shown = "null" if stage_name is None else stage_name
             raise bad_request(f"{prefix}Non null and non empty stageName must be provided for canary deployment. "
-                              "Provided value is null")
+                              f"Provided value is {shown}")
         stage = api.stages.get(stage_name) if stage_name else None
         if canary is not None and stage is None:
             raise bad_request(f"{prefix}Stage {stage_name} must already be created before making a canary release "
@@ -601,12 +810,18 @@ class ApiGatewayApi:
         if params.get("canarySettings"):
             settings = params["canarySettings"]
             check_variables(settings.get("stageVariableOverrides"))
+            if settings.get("deploymentId") and settings["deploymentId"] not in api.deployments:
+                raise bad_request(MISSING_CANARY_DEPLOYMENT)
             canary = CanarySettings(float(settings.get("percentTraffic", 0.0)),
                                     settings.get("deploymentId") or params["deploymentId"],
                                     dict(settings["stageVariableOverrides"]) if settings.get("stageVariableOverrides")
                                     else None, bool(settings.get("useStageCache", False)))
+        version = params.get("documentationVersion")
+        if version and version not in api.documentation_versions:
+            raise not_found("Invalid Documentation version specified")
         stage = Stage(name, params["deploymentId"], dict(params.get("variables") or {}), canary,
-                      params.get("description", ""), tags=dict(params.get("tags") or {}))
+                      params.get("description", ""), tags=dict(params.get("tags") or {}),
+                      tracing_enabled=bool(params.get("tracingEnabled", False)), documentation_version=version)
         api.stages[name] = stage
         self._changed()
         return stage_out(stage)
@@ -629,17 +844,13 @@ class ApiGatewayApi:
     def UpdateStage(self, params: dict[str, Any]) -> dict[str, Any]:
         api = self._api(params)
         stage = self._stage(api, params["stageName"])
-        working = Stage(stage.name, stage.deployment_id, dict(stage.variables),
-                        None if stage.canary_settings is None else CanarySettings(
-                            stage.canary_settings.percent_traffic, stage.canary_settings.deployment_id,
-                            None if stage.canary_settings.stage_variable_overrides is None
-                            else dict(stage.canary_settings.stage_variable_overrides),
-                            stage.canary_settings.use_stage_cache),
-                        stage.description)
+        working = copy.deepcopy(stage)  # all or nothing: a refused operation leaves the stage as it was
         for operation in params.get("patchOperations") or []:
             StagePatch(api, working).apply(operation)
         stage.deployment_id, stage.variables = working.deployment_id, working.variables
         stage.canary_settings, stage.description = working.canary_settings, working.description
+        stage.method_settings, stage.tracing_enabled = working.method_settings, working.tracing_enabled
+        stage.documentation_version = working.documentation_version
         stage.last_updated_date = now()
         self._changed()
         return stage_out(stage)
@@ -709,12 +920,16 @@ class StagePatch:
             self.stage.deployment_id = value
         elif path == "/description" and op == "replace":
             self.stage.description = value or ""
-        elif path in ("/tracingEnabled", "/cacheClusterEnabled") and op == "replace":
-            return
+        elif path == "/tracingEnabled" and op == "replace":
+            self.stage.tracing_enabled = str(value).lower() == "true"
+        elif path == "/cacheClusterEnabled" and op == "replace":
+            return  # lambda-canary has no cache cluster; AWS's answer keeps cacheClusterStatus NOT_AVAILABLE
+        elif path == "/documentationVersion" and op == "replace":
+            self.stage.documentation_version = value or None
+        elif method_setting_target(path) is not None:
+            self._method_setting(op, path, value)
         else:
-            raise bad_request(f"Invalid patch path  '{path}' specified for op '{op}'. Must be one of: "
-                              "[/deploymentId, /description, /variables/*, /canarySettings/*]")
-
+            raise bad_request(invalid_stage_path(path))
     def _variable(self, op: str | None, name: str, value: str | None) -> None:
         if op in ("replace", "add"):
             message = name_error(name) or value_error(value or "")
@@ -733,7 +948,7 @@ class StagePatch:
         stage = self.stage
         if path == "/canarySettings":
             if op != "remove":
-                raise bad_request(f"Invalid {op} operation with path: {path}")
+                raise bad_request(invalid_stage_path(path))
             stage.canary_settings = None
             return
         if op == "add":
@@ -753,12 +968,11 @@ class StagePatch:
                                       "because there is no method setting for this method ")
                 del canary.stage_variable_overrides[name]
             return
-        if path not in CANARY_PATHS:
-            raise bad_request(f"Invalid method setting path: {path}. Must be one of: [{', '.join(CANARY_PATHS)}, "
-                              f"{overrides_prefix}{{name}}]")
         if op == "remove":
             raise bad_request(f"Cannot remove method setting {path.lstrip('/')} because there is no method setting "
                               "for this method ")
+        if path not in CANARY_PATHS or path == "/canarySettings/stageVariableOverrides":
+            raise bad_request(invalid_stage_path(path))
         if op != "replace":
             raise bad_request(f"Invalid {op} operation with path: {path}")
         canary = self._ensure_canary()
@@ -772,12 +986,40 @@ class StagePatch:
             canary.percent_traffic = percent
         elif path == "/canarySettings/deploymentId":
             if value not in self.api.deployments:
-                raise bad_request("Invalid deployment id specified")
+                raise bad_request(MISSING_CANARY_DEPLOYMENT)
             canary.deployment_id = value
         elif path == "/canarySettings/useStageCache":
             canary.use_stage_cache = str(value).lower() == "true"
         else:  # the whole overrides map
             raise bad_request(f"Invalid replace operation with path: {path}")
+
+    def _method_setting(self, op: str | None, path: str, value: str | None) -> None:
+        """`/{resourcePath}/{httpMethod}/{group}/{setting}` (or `/*/*/...`): one field of a method setting, made from
+        the `*/*` setting (or AWS's defaults) when the method has none yet; `remove` of `/{path}/{method}` drops
+        it. Recorded: LocalStack's AWS-validated test_apigateway_common.py::TestStages."""
+        target = method_setting_target(path)
+        assert target is not None
+        key, setting = target
+        settings = self.stage.method_settings
+        if setting is None:
+            if op != "remove":
+                raise bad_request(invalid_stage_path(path))
+            if key not in settings:
+                raise bad_request(f"Cannot remove method setting {key} because there is no method setting for this "
+                                  "method ")
+            del settings[key]
+            return
+        if op != "replace":
+            raise bad_request(f"Invalid {op} operation with path: {path}")
+        field_name, kind = METHOD_SETTING_FIELDS[setting]
+        try:
+            converted: Any = (str(value).lower() == "true" if kind is bool else kind(value) if kind is not str
+                              else value)
+        except (TypeError, ValueError):
+            raise bad_request(f"Invalid value for {setting}: {value}") from None
+        if key not in settings:
+            settings[key] = dict(settings.get("*/*") or DEFAULT_METHOD_SETTING)
+        settings[key][field_name] = converted
 
     def _ensure_canary(self) -> CanarySettings:
         if self.stage.canary_settings is None:

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import botocore.session
+
 from emulator import code_tree
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
@@ -86,9 +88,28 @@ _LIST_ONLY_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus
 
 
 # ---- errors ---------------------------------------------------------------------------------
-def _error(code: str, message: str, status: int = 400) -> AwsError:
-    """A Lambda error: x-amzn-ErrorType plus AWS's `{"Type": "User", "Message": ...}` body."""
-    return AwsError(code, message, status, body={"Type": "User", "Message": message})
+@functools.cache
+def _message_key(code: str) -> str:
+    """The body member that carries the message for an error type: Lambda's model spells it `Message` for some
+    (ResourceNotFoundException) and `message` for others (InvalidParameterValueException...), and AWS sends it
+    so (recorded: LocalStack's AWS-validated tests/aws/services/lambda_/test_lambda_api.snapshot.json)."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    for shape in model.error_shapes:
+        if shape.name == code:
+            return "Message" if "Message" in shape.members else "message"
+    return "message"
+
+
+def error_body(code: str, message: str, extra: dict[str, str] | None = None, *,
+               user: bool = True) -> dict[str, str]:
+    """A Lambda error body as AWS sends it: `Type` (User) and the message under the model's member name."""
+    body = {"Type": "User"} if user else {}
+    return {**body, _message_key(code): message, **(extra or {})}
+
+
+def _error(code: str, message: str, status: int = 400, *, user: bool = True) -> AwsError:
+    """A Lambda error: x-amzn-ErrorType plus AWS's body."""
+    return AwsError(code, message, status, body=error_body(code, message, user=user))
 
 
 def _invalid(message: str) -> AwsError:
@@ -117,7 +138,8 @@ def _operation(method: Operation) -> Operation:
         try:
             return await method(self, params)
         except LambdaApiError as error:
-            raise AwsError(error.code, error.message, error.status, body=error.body()) from None
+            raise AwsError(error.code, error.message, error.status,
+                           body=error_body(error.code, error.message, error.extra)) from None
 
     return wrapper
 

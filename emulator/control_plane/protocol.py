@@ -23,6 +23,7 @@ from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from emulator import failures
+from emulator.control_plane import constraints
 
 # The largest request AWS Lambda takes: "Request must be smaller than 70167211 bytes for the CreateFunction
 # operation" (413 RequestEntityTooLargeException), recorded from AWS in LocalStack's
@@ -172,6 +173,9 @@ class RestJsonService:
             report = self._validator.validate(params, operation.input_shape)
             if report.has_errors():
                 raise AwsError(self.validation_error, report.generate_report().replace("\n", " "), 400)
+            broken = constraints.violations(self.model.service_name, operation.input_shape, params)
+            if broken:
+                raise AwsError("ValidationException", constraints.message(broken), 400)
             result = getattr(self.implementation, operation.name)(params)
             if hasattr(result, "__await__"):
                 result = await result
@@ -312,7 +316,7 @@ def _from_json(shape: Shape, value: Any) -> Any:
         out = {}
         for name, member in shape.members.items():
             wire = member.serialization.get("name", name)
-            if wire in value:
+            if wire in value and value[wire] is not None:  # JSON null is an absent member, as AWS reads it
                 out[name] = _from_json(member, value[wire])
         return out
     if shape.type_name == "list" and isinstance(value, list):

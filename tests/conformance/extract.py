@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conformance import sequences_apigateway, sequences_lambda  # noqa: E402,F401 - registration
-from conformance.harness import RECORDINGS, REGISTRY  # noqa: E402
+from conformance import sequences_apigateway, sequences_lambda  # noqa: F401 - registration
+from conformance.harness import RECORDINGS, REGISTRY
 
 REPOSITORY = "https://github.com/localstack/localstack"
 

@@ -196,7 +196,7 @@ def run_case(case: Recorded, endpoint: str) -> Outcome:
     failure: str | None = None
     try:
         _call(case.sequence, context)
-    except BaseException as error:  # noqa: BLE001 - reported on every key the sequence did not reach
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         failure = "".join(traceback.format_exception_only(error)).strip()

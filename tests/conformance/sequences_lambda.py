@@ -10,6 +10,7 @@ update to another runtime, python3.11 -> nodejs20.x.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ class Architecture:
     arm64 = "arm64"
 
 
-class arns:  # noqa: N801 - LocalStack's module name
+class arns:
     @staticmethod
     def s3_bucket_arn(bucket: str, region: str | None = None) -> str:
         return f"arn:aws:s3:::{bucket}"

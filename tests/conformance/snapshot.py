@@ -10,6 +10,7 @@ the same name and different numbers must bind different values, as LocalStack nu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -20,7 +21,8 @@ RECORDED_ACCOUNT = "111111111111"  # LocalStack writes the recording account id 
 _TOKEN = re.compile(r"<[a-zA-Z0-9_.:-]+>")
 BOUND_UNNUMBERED = frozenset({"<account-id>", "<region>", "<partition>"})
 _DATE_WORDS = ("date", "datetime", "<datetime>", "<date>")
-_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
+_DATE_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} "
+                        r"\d{2}:\d{2}:\d{2} GMT$)")
 
 
 @dataclass
@@ -99,10 +101,8 @@ def _compare(recorded: Any, actual: Any, bindings: Bindings, path: str, problems
         return
     if isinstance(recorded, list):
         if isinstance(actual, str):
-            try:
+            with contextlib.suppress(ValueError):
                 actual = json.loads(actual)
-            except ValueError:
-                pass
         if not isinstance(actual, list) or len(actual) != len(recorded):
             problems.append(f"{path}: recorded {recorded!r}, got {actual!r}")
             return
