@@ -244,7 +244,8 @@ def served(log_path: Path) -> Iterator[str]:
     command = Path(sys.executable).with_name("lambda-canary")
     with open(log_path, "wb") as log:
         process = subprocess.Popen([str(command), "serve", "--port", "0", "--backend", "process", "--seed", "1"],
-                                   stdout=log, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
+                                   stdout=log, stderr=subprocess.PIPE,
+                                   env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
         try:
             assert process.stderr is not None
             deadline = time.monotonic() + 60
