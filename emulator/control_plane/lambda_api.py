@@ -71,7 +71,12 @@ RECENT_LOG_LINES = 1000  # per function, for LogType=Tail
 PAGE_SIZE = 50
 BAD_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 REVISION_MISMATCH = ("The Revision Id provided does not match the latest Revision Id. "
-                     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+                     "Call the {api} API to retrieve the latest Revision Id")
+# Who may be granted: *, an account, an ARN, or an AWS service principal (recorded: AWS refuses
+# "invalid.nonaws.com" in test_lambda_api.py::TestLambdaPermissions::test_permission_exceptions)
+_PRINCIPAL = re.compile(r"\*|\d{12}|arn:.+|[a-z0-9][a-z0-9.-]*\.amazon(aws)?\.com(\.cn)?")
+_CONDITION_KEYS = {"SourceAccount": "AWS:SourceAccount", "EventSourceToken": "lambda:EventSourceToken",
+                   "PrincipalOrgID": "aws:PrincipalOrgID", "FunctionUrlAuthType": "lambda:FunctionUrlAuthType"}
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
 _STATEMENT_ID = re.compile(r"[a-zA-Z0-9_.-]{1,100}")
@@ -83,6 +88,12 @@ _CREATE_HANDLED = frozenset({"FunctionName", "Runtime", "Role", "Handler", "Code
 _UPDATE_CONFIG_HANDLED = frozenset({"FunctionName", "Role", "Handler", "Description", "Timeout", "MemorySize",
                                     "Environment", "Runtime", "RevisionId"})
 _UPDATE_CODE_HANDLED = frozenset({"FunctionName", "ZipFile", "Publish", "DryRun", "RevisionId", "Architectures"})
+# The runtimes AWS lists when it refuses one, in its order (recorded: LocalStack's AWS-validated
+# test_lambda_api.py::TestLambdaFunction::test_create_lambda_exceptions, localstack/localstack@8b9a79f).
+AWS_RUNTIMES = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x",
+                "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
+                "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
+                "provided.al2", "java8.al2")
 _LIST_ONLY_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
                     "LastUpdateStatusReasonCode")
 
@@ -158,6 +169,13 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def runtime_version_arn(version: FunctionVersion) -> str:
+    """RuntimeVersionConfig.RuntimeVersionArn: AWS's form (`arn:aws:lambda:REGION::runtime:<64 hex>`), the hash
+    standing for the exact runtime release lambda-canary runs (runtime name and Node version)."""
+    digest = hashlib.sha256(f"{version.runtime.name}/{version.runtime.node}".encode()).hexdigest()
+    return f"arn:aws:lambda:{version.region}::runtime:{digest}"
+
+
 def aws_sha256(value: str) -> str:
     """CodeSha256 as AWS shows it (base64); config functions carry a hex digest of their folder."""
     return base64.b64encode(bytes.fromhex(value)).decode() if _HEX_SHA.fullmatch(value) else value
@@ -202,6 +220,7 @@ class SnapshotInfo:
     last_modified: str = field(default_factory=_now)
     revision_id: str = field(default_factory=_new_id)
     published_from: str | None = None  # for a published version: the $LATEST fingerprint it was made from
+    environment_given: bool = False  # AWS shows `Environment` (even empty) once one was set
 
 
 class LambdaApi:
@@ -258,7 +277,8 @@ class LambdaApi:
             memory_size=memory, timeout=timeout, environment=environment, region=self.service.region,
             account_id=self.service.account_id, code_sha256=sha, description=params.get("Description", ""))
         record = FunctionRecord(latest, tags=dict(params.get("Tags") or {}))
-        self._info[name] = {LATEST: SnapshotInfo(latest.revision, params["Role"], len(zip_file))}
+        self._info[name] = {LATEST: SnapshotInfo(latest.revision, params["Role"], len(zip_file),
+                                                 environment_given="Environment" in params)}
         self._next_version[name] = 1
         record.states[LATEST] = creating()
         self.service.put_function(record)
@@ -356,9 +376,9 @@ class LambdaApi:
     async def DeleteFunction(self, params: dict[str, Any]) -> RawResponse:
         """Delete a function (every version and alias) or, with a qualifier, one version."""
         name, qualifier = self.service.split_reference(params["FunctionName"], params.get("Qualifier"))
-        record = self.service.function(name)
         if qualifier == LATEST:
             raise _invalid("$LATEST version cannot be deleted without deleting the function.")
+        record = self.service.function(name)
         if qualifier is None:
             del self.service.functions[name]
             for snapshot in [record.latest, *record.versions.values(), *([record.serving] if record.serving else [])]:
@@ -369,8 +389,8 @@ class LambdaApi:
             await asyncio.to_thread(shutil.rmtree, self.code_root / name, True)  # uploads only, never config code
         elif qualifier.isdigit():
             version = record.versions.get(qualifier)
-            if version is None:
-                raise function_not_found(f"{record.latest.function_arn}:{qualifier}")
+            if version is None:  # AWS answers a missing version as deleted (recorded: test_delete_on_nonexisting_version)
+                return RawResponse(b"", {}, 204)
             users = [alias.name for alias in record.aliases.values()
                      if alias.function_version == qualifier or qualifier in alias.additional_version_weights]
             if users:
@@ -433,6 +453,9 @@ class LambdaApi:
     @_operation
     async def CreateAlias(self, params: dict[str, Any]) -> dict[str, Any]:
         """A named pointer to a version, optionally sending a share of invokes to one more version."""
+        function_name, _ = self.service.split_reference(params["FunctionName"])
+        if function_name not in self.service.functions:  # AWS names the version asked for
+            self._function(function_name, params["FunctionVersion"])
         record = self._unqualified(params["FunctionName"])
         name = params["Name"]
         if not _ALIAS_NAME.fullmatch(name):
@@ -497,6 +520,8 @@ class LambdaApi:
         if qualifier == LATEST:
             raise _invalid("We currently do not support adding policies for $LATEST.")
         self._check_scope(record, qualifier)
+        if not _PRINCIPAL.fullmatch(params["Principal"]):
+            raise _invalid("The provided principal was invalid. Please check the principal and try again.")
         sid, action = params["StatementId"], params["Action"]
         if not _STATEMENT_ID.fullmatch(sid):
             raise _validation(sid, "statementId", r"Member must satisfy regular expression pattern: "
@@ -504,15 +529,18 @@ class LambdaApi:
         if not _ACTION.fullmatch(action):
             raise _validation(action, "action", r"Member must satisfy regular expression pattern: "
                                                 r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
-        self._check_revision(params, self._scope_revision(record, qualifier))
+        self._check_revision(params, self._scope_revision(record, qualifier), "GetPolicy")
         if any(statement.sid == sid for statement in self._statements(record, qualifier)):
             raise _conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                             "or remove the existing statement.")
         ignored = sorted(key for key in ("SourceAccount", "EventSourceToken", "PrincipalOrgID",
                                          "FunctionUrlAuthType", "InvokedViaFunctionUrl") if key in params)
         if ignored:
-            self.warn(f"AddPermission {name}: lambda-canary does not keep or check {', '.join(ignored)}")
-        statement = PolicyStatement(sid, params["Principal"], action, params.get("SourceArn"), qualifier)
+            self.warn(f"AddPermission {name}: lambda-canary shows but does not check {', '.join(ignored)}")
+        conditions = {key: params[key] for key in ("SourceAccount", "EventSourceToken", "PrincipalOrgID",
+                                                    "FunctionUrlAuthType") if params.get(key)}
+        statement = PolicyStatement(sid, params["Principal"], action, params.get("SourceArn"), qualifier,
+                                    conditions)
         record.policy.append(statement)
         self._bump_scope(record, qualifier)
         return {"Statement": json.dumps(self._statement_json(record, statement, qualifier))}
@@ -520,7 +548,7 @@ class LambdaApi:
     @_operation
     async def GetPolicy(self, params: dict[str, Any]) -> dict[str, Any]:
         """The resource policy of the function, a version or an alias."""
-        record, qualifier = self._policy_scope(params)
+        record, qualifier = self._policy_scope(params, "The resource you requested does not exist.")
         statements = self._statements(record, qualifier)
         if not statements:
             raise _not_found("The resource you requested does not exist.")
@@ -531,7 +559,7 @@ class LambdaApi:
     @_operation
     async def RemovePermission(self, params: dict[str, Any]) -> None:
         """Remove one statement by its id."""
-        record, qualifier = self._policy_scope(params)
+        record, qualifier = self._policy_scope(params, "No policy found for: {arn}")
         statements = self._statements(record, qualifier)
         if not statements:
             raise _not_found("No policy is associated with the given resource.")
@@ -539,7 +567,7 @@ class LambdaApi:
         found = next((statement for statement in statements if statement.sid == sid), None)
         if found is None:
             raise _not_found(f"Statement {sid} is not found in resource policy.")
-        self._check_revision(params, self._scope_revision(record, qualifier))
+        self._check_revision(params, self._scope_revision(record, qualifier), "GetPolicy")
         record.policy.remove(found)
         self._bump_scope(record, qualifier)
 
@@ -713,7 +741,15 @@ class LambdaApi:
     # ---- internals: lookups ----------------------------------------------------------------------------
     def _lookup(self, reference: str, qualifier: str | None) -> tuple[FunctionRecord, str | None]:
         name, qualifier = self.service.split_reference(reference, qualifier)
-        return self.service.function(name), qualifier
+        return self._function(name, qualifier), qualifier
+
+    def _function(self, name: str, qualifier: str | None = None) -> FunctionRecord:
+        """A function; AWS's not-found message names the qualifier asked for (`...:function:f:$LATEST`)."""
+        record = self.service.functions.get(name)
+        if record is None:
+            arn = f"arn:aws:lambda:{self.service.region}:{self.service.account_id}:function:{name}"
+            raise function_not_found(f"{arn}:{qualifier}" if qualifier else arn)
+        return record
 
     def _unqualified(self, reference: str) -> FunctionRecord:
         """A function for operations on $LATEST or the whole function (no version or alias)."""
@@ -791,7 +827,8 @@ class LambdaApi:
         record.serving = record.running_latest
         record.latest = updated
         self._info[record.name][LATEST] = SnapshotInfo(
-            updated.revision, role or info.role, info.code_size if code_size is None else code_size)
+            updated.revision, role or info.role, info.code_size if code_size is None else code_size,
+            environment_given=info.environment_given or bool(updated.environment))
         record.states[LATEST] = updating(record.state(LATEST))
         self._start_preparation(record, LATEST, updated)
 
@@ -876,20 +913,24 @@ class LambdaApi:
                           description=latest.description if description is None else description)
         record.versions[version.version] = version
         self._info[record.name][version.version] = SnapshotInfo(
-            version.revision, latest_info.role, latest_info.code_size, published_from=fingerprint)
+            version.revision, latest_info.role, latest_info.code_size, published_from=fingerprint,
+            environment_given=latest_info.environment_given)
         return version
 
-    def _check_revision(self, params: dict[str, Any], current: str) -> None:
+    def _check_revision(self, params: dict[str, Any], current: str, api: str = "GetFunction/GetAlias") -> None:
         wanted = params.get("RevisionId")
         if wanted and wanted != current:
-            raise _error("PreconditionFailedException", REVISION_MISMATCH, 412)
+            raise _error("PreconditionFailedException", REVISION_MISMATCH.format(api=api), 412)
 
     # ---- internals: validation ---------------------------------------------------------------------------
     def _runtime(self, name: str) -> RuntimeSpec:
         spec = catalogue().get(name)
         if spec is None:
+            if name in AWS_RUNTIMES:
+                raise _invalid(f"lambda-canary runs Node.js runtimes only ({', '.join(catalogue())}); AWS accepts "
+                               f"{name}")
             raise _invalid(f"Value {name} at 'runtime' failed to satisfy constraint: Member must satisfy enum value "
-                           f"set: [{', '.join(catalogue())}] or be a valid ARN")
+                           f"set: [{', '.join(AWS_RUNTIMES)}] or be a valid ARN")
         return spec
 
     @staticmethod
@@ -952,7 +993,8 @@ class LambdaApi:
                 raise _invalid(f"Invalid function version {primary}. Function version {primary} is already included "
                                "in routing configuration.")
             if primary == LATEST:
-                raise _invalid("$LATEST is not supported for an alias pointing to more than 1 version")
+                raise _error("InvalidParameterValueException",
+                             "$LATEST is not supported for an alias pointing to more than 1 version", user=False)
             if not version.isdigit():
                 raise _validation(f"{{{version}={weight}}}", "routingConfig.additionalVersionWeights",
                                   "Map keys must satisfy constraint: [Member must have length less than or equal to "
@@ -963,18 +1005,29 @@ class LambdaApi:
         return {version: float(weight) for version, weight in weights.items()}
 
     # ---- internals: policy ----------------------------------------------------------------------------------
-    def _policy_scope(self, params: dict[str, Any]) -> tuple[FunctionRecord, str | None]:
+    def _policy_scope(self, params: dict[str, Any], missing: str) -> tuple[FunctionRecord, str | None]:
+        """The function and qualifier of GetPolicy / RemovePermission; `missing` words a missing function."""
         name, qualifier = self.service.split_reference(params["FunctionName"], params.get("Qualifier"))
-        record = self.service.function(name)
+        record = self.service.functions.get(name)
+        if record is None:
+            arn = f"arn:aws:lambda:{self.service.region}:{self.service.account_id}:function:{name}"
+            raise _not_found(missing.format(arn=arn))
         qualifier = None if qualifier == LATEST else qualifier
+        if qualifier is not None and qualifier.isdigit() and qualifier not in record.versions:
+            raise _not_found(missing.format(arn=f"{record.latest.function_arn}:{qualifier}"))
         self._check_scope(record, qualifier)
         return record, qualifier
 
     def _check_scope(self, record: FunctionRecord, qualifier: str | None) -> None:
+        """A version or alias a permission names must exist: AWS words a missing alias as an alias."""
         if qualifier is None:
             return
-        known = record.versions if qualifier.isdigit() else record.aliases
-        if qualifier not in known:
+        if qualifier.isdigit():
+            if qualifier not in record.versions:
+                raise function_not_found(f"{record.latest.function_arn}:{qualifier}")
+        elif qualifier not in record.aliases:
+            if _ALIAS_NAME.fullmatch(qualifier):
+                raise _not_found(f"Cannot find alias arn: {record.latest.function_arn}:{qualifier}")
             raise function_not_found(f"{record.latest.function_arn}:{qualifier}")
 
     @staticmethod
@@ -1013,8 +1066,15 @@ class LambdaApi:
             shown = {"Service": principal}
         out: dict[str, Any] = {"Sid": statement.sid, "Effect": "Allow", "Principal": shown,
                                "Action": statement.action, "Resource": f"{arn}:{scope}" if scope else arn}
+        # Condition as AWS writes it (recorded: test_lambda_api.py::TestLambdaPermissions::test_add_lambda_permission_fields)
+        equals = {_CONDITION_KEYS[key]: value for key, value in (statement.conditions or {}).items()}
+        condition: dict[str, Any] = {}
+        if equals:
+            condition["StringEquals"] = equals
         if statement.source_arn:
-            out["Condition"] = {"ArnLike": {"AWS:SourceArn": statement.source_arn}}
+            condition["ArnLike"] = {"AWS:SourceArn": statement.source_arn}
+        if condition:
+            out["Condition"] = condition
         return out
 
     # ---- internals: output -------------------------------------------------------------------------------
@@ -1043,8 +1103,9 @@ class LambdaApi:
             "EphemeralStorage": {"Size": 512},
             "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{version.function_name}"},
+            "RuntimeVersionConfig": {"RuntimeVersionArn": runtime_version_arn(version)},
         }
-        if version.environment:
+        if version.environment or info.environment_given:
             out["Environment"] = {"Variables": dict(version.environment)}
         return out
 

@@ -170,12 +170,12 @@ class RestJsonService:
         operation = route.operation
         try:
             params = self._parse(operation, request, labels, await request.read() if body is None else body)
-            report = self._validator.validate(params, operation.input_shape)
-            if report.has_errors():
-                raise AwsError(self.validation_error, report.generate_report().replace("\n", " "), 400)
             broken = constraints.violations(self.model.service_name, operation.input_shape, params)
             if broken:
                 raise AwsError("ValidationException", constraints.message(broken), 400)
+            report = self._validator.validate(params, operation.input_shape)
+            if report.has_errors():
+                raise AwsError(self.validation_error, report.generate_report().replace("\n", " "), 400)
             result = getattr(self.implementation, operation.name)(params)
             if hasattr(result, "__await__"):
                 result = await result

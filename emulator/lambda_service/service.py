@@ -54,6 +54,7 @@ class PolicyStatement:
     action: str
     source_arn: str | None = None
     qualifier: str | None = None  # None: the unqualified function only, as AWS scopes permissions
+    conditions: dict[str, str] | None = None  # SourceAccount, EventSourceToken, ...: shown, not checked
 
 
 @dataclass

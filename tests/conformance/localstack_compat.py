@@ -208,13 +208,13 @@ def create_lambda_function(aws_client: AwsClient, lambda_su_role: str) -> Callab
     def create(*, func_name: str | None = None, handler_file: str = TEST_LAMBDA_PYTHON_ECHO,
                handler: str | None = None, runtime: str = NODE_RUNTIME, role: str | None = None,
                timeout: int | None = None, envvars: dict[str, str] | None = None,
-               tags: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+               tags: dict[str, str] | None = None, zip_file: bytes | None = None, **kwargs: Any) -> dict[str, Any]:
         # localstack-core/localstack/utils/testutil.py::create_lambda_function, its defaults included
         kwargs.pop("client", None)
         name = func_name or f"test-function-{short_uid()}"
         handler = handler or "handler.handler"
         arguments = {"FunctionName": name, "Runtime": runtime, "Handler": handler, "Role": role or lambda_su_role,
-                     "Code": {"ZipFile": function_zip(handler_file, handler.rsplit(".", 1)[0])},
+                     "Code": {"ZipFile": zip_file or function_zip(handler_file, handler.rsplit(".", 1)[0])},
                      "Timeout": timeout or 30, "Environment": {"Variables": envvars or {}}, "Tags": tags or {}}
         arguments.update(kwargs)
         response = aws_client.lambda_.create_function(**arguments)

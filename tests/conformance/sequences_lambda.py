@@ -330,7 +330,7 @@ def test_create_lambda_exceptions(lambda_su_role, snapshot, aws_client):
             Code={"ZipFile": b"this is not a zipfile, just a random string"},
             PackageType="Zip",
             Role=lambda_su_role,
-            Runtime="python3.9",
+            Runtime=Runtime.python3_9,  # lambda-canary: a runtime the emulator runs (the recorded call named python3.9)
         )
     snapshot.match("invalid_zip_exc", e.value.response)
 
