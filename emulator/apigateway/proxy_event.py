@@ -21,6 +21,8 @@ def media_type_matches(content_type: str | None, binary_media_types: list[str]) 
     major = media.split("/", 1)[0]
     for entry in binary_media_types:
         wanted = entry.strip().lower()
+        if wanted.startswith("*/") and wanted != "*/*":
+            continue  # AWS matches no `*/subtype` entry, not even `*/subtype` itself (test_aws_proxy_binary_response)
         if wanted in ("*/*", media) or wanted == f"{major}/*":
             return True
     return False
@@ -41,6 +43,12 @@ def parse_query(query_string: str | None) -> tuple[dict[str, str] | None, dict[s
     return {key: values[-1] for key, values in multi.items()}, multi
 
 
+# Header names AWS writes in its own spelling whatever the client sent (`user-Agent` -> `User-Agent`); others keep
+# the client's (recorded: LocalStack's AWS-validated test_apigateway_lambda.py::test_lambda_aws_proxy_integration and
+# ::test_lambda_aws_proxy_integration_request_data_mapping, localstack/localstack@8b9a79f).
+_CANONICAL = {"authorization": "Authorization", "user-agent": "User-Agent"}
+
+
 def event_headers(request: IncomingRequest, ids: RequestIds) -> tuple[dict[str, str], dict[str, list[str]]]:
     """`headers` (last value) and `multiValueHeaders`, with the headers API Gateway adds."""
     single: dict[str, str] = {}
@@ -50,7 +58,7 @@ def event_headers(request: IncomingRequest, ids: RequestIds) -> tuple[dict[str, 
         lowered = name.lower()
         if lowered in _DROPPED_HEADERS:
             continue
-        key = spelled.setdefault(lowered, "Authorization" if lowered == "authorization" else name)
+        key = spelled.setdefault(lowered, _CANONICAL.get(lowered, name))
         single[key] = value
         multi.setdefault(key, []).append(value)
     added = {

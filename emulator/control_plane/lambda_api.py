@@ -94,7 +94,7 @@ AWS_RUNTIMES = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "py
                 "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
                 "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
                 "provided.al2", "java8.al2")
-_LIST_ONLY_OMITS = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+_LIST_ONLY_OMITS = ("RuntimeVersionConfig", "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
                     "LastUpdateStatusReasonCode")
 
 

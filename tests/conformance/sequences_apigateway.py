@@ -2235,3 +2235,259 @@ def test_aws_proxy_response_payload_format_validation(
     response = _invoke(body={"headers": {"test-header": "value"}}, expected_status_code=200)
     snapshot.match("invoke-api-only-headers", response)
 
+
+
+@recorded("test_apigateway_lambda", "test_lambda_aws_proxy_integration_request_data_mapping",
+          # LocalStack's own skip list for this test (CloudFront's headers; the client's Accept-Encoding)
+          skip=[*CLOUDFRONT_SKIP_HEADERS, "$..content.headers.Accept-Encoding",
+                "$..content.multiValueHeaders.Accept-Encoding"])
+def test_lambda_aws_proxy_integration_request_data_mapping(
+    create_rest_apigw,
+    create_lambda_function,
+    create_role_with_policy,
+    snapshot,
+    aws_client,
+    create_rest_api_with_integration,
+):
+    function_name = f"test-function-{short_uid()}"
+    stage_name = "test"
+    snapshot.add_transformer(snapshot.transform.apigateway_api())
+    snapshot.add_transformer(snapshot.transform.apigateway_proxy_event())
+    # TODO: update global transformers, but we will need to regenerate all snapshots at once
+    snapshot.add_transformer(snapshot.transform.key_value("rest_api_id"))
+    snapshot.add_transformers_list(
+        [
+            snapshot.transform.key_value("deploymentId"),
+            snapshot.transform.jsonpath("$..headers.Host", value_replacement="host"),
+            snapshot.transform.jsonpath("$..multiValueHeaders.Host[0]", value_replacement="host"),
+            snapshot.transform.key_value(
+                "X-Forwarded-For",
+                value_replacement="<X-Forwarded-For>",
+                reference_replacement=False,
+            ),
+            snapshot.transform.key_value(
+                "X-Forwarded-Port",
+                value_replacement="<X-Forwarded-Port>",
+                reference_replacement=False,
+            ),
+            snapshot.transform.key_value(
+                "X-Forwarded-Proto",
+                value_replacement="<X-Forwarded-Proto>",
+                reference_replacement=False,
+            ),
+        ],
+        priority=-1,
+    )
+
+    # create lambda
+    create_function_response = create_lambda_function(
+        func_name=function_name,
+        handler_file=TEST_LAMBDA_AWS_PROXY,
+        handler="lambda_aws_proxy.handler",
+        runtime=Runtime.python3_12,
+    )
+    # create invocation role
+    _, role_arn = create_role_with_policy(
+        "Allow", "lambda:InvokeFunction", json.dumps(APIGATEWAY_ASSUME_ROLE_POLICY), "*"
+    )
+    lambda_arn = create_function_response["CreateFunctionResponse"]["FunctionArn"]
+
+    api_id, _, root = create_rest_apigw(
+        name=f"test-api-{short_uid()}",
+        description="Integration test API",
+    )
+
+    snapshot.match("api_id", {"rest_api_id": api_id})
+
+    resource_id = aws_client.apigateway.create_resource(
+        restApiId=api_id, parentId=root, pathPart="{pathVariable}"
+    )["id"]
+
+    # This test is there to verify that AWS_PROXY does not use the requestParameters
+    req_parameters = {
+        "integration.request.header.headerVar": "method.request.header.foobar",
+        "integration.request.path.qsVar": "method.request.querystring.testVar",
+        "integration.request.path.pathVar": "method.request.path.pathVariable",
+        "integration.request.querystring.queryString": "method.request.querystring.testQueryString",
+        "integration.request.querystring.testQs": "method.request.querystring.testQueryString",
+        "integration.request.querystring.testEmptyQs": "method.request.header.emptyheader",
+    }
+
+    aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="ANY",
+        authorizationType="NONE",
+        requestParameters=dict.fromkeys(req_parameters.values(), True),
+    )
+
+    # Lambda AWS_PROXY integration
+    aws_client.apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="ANY",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{aws_client.apigateway.meta.region_name}:lambda:path/2015-03-31/functions/{lambda_arn}/invocations",
+        credentials=role_arn,
+        requestParameters=req_parameters,
+    )
+    aws_client.apigateway.create_deployment(restApiId=api_id, stageName=stage_name)
+
+    stage_name = "test"
+
+    invocation_url = api_invoke_url(
+        api_id=api_id,
+        stage=stage_name,
+        path="/foobar",
+    )
+
+    def invoke_api(url):
+        response = requests.post(
+            url,
+            data=json.dumps({"message": "hello world"}),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "foobar": "mapped-value",
+                "user-Agent": "test/integration",
+                "headerVar": "request-value",
+            },
+            params={
+                "testQueryString": "foo",
+                "testVar": "bar",
+            },
+            verify=False,
+        )
+        assert response.status_code == 200
+        return {
+            "content": response.json(),
+            "status_code": response.status_code,
+        }
+
+    # retry is necessary against AWS, probably IAM permission delay
+    invoke_response = retry(invoke_api, sleep=2, retries=10, url=invocation_url)
+    snapshot.match("http-proxy-invocation-data-mapping", invoke_response)
+
+
+
+@fixture
+def create_rest_api_with_integration() -> None:
+    return None
+
+
+# test_aws_proxy_binary_response has no snapshot: AWS's answers are the test's assertions (AWS-validated
+# 2025-01-29), kept as data in recordings/assertions_test_apigateway_lambda.json. Each check below records whether
+# the body came back as the binary image or as its base64 text.
+@recorded("assertions_test_apigateway_lambda", "test_aws_proxy_binary_response")
+def test_aws_proxy_binary_response(
+    create_rest_apigw,
+    create_lambda_function,
+    create_role_with_policy,
+    aws_client,
+    region_name,
+    snapshot,
+):
+    _, role_arn = create_role_with_policy(
+        "Allow", "lambda:InvokeFunction", json.dumps(APIGATEWAY_ASSUME_ROLE_POLICY), "*"
+    )
+
+    function_name = f"response-format-apigw-{short_uid()}"
+    create_function_response = create_lambda_function(
+        handler_file=LAMBDA_RESPONSE_FROM_BODY,
+        func_name=function_name,
+        runtime=Runtime.python3_12,
+    )
+    # create invocation role
+    lambda_arn = create_function_response["CreateFunctionResponse"]["FunctionArn"]
+
+    # create rest api
+    api_id, _, root = create_rest_apigw(
+        name=f"test-api-{short_uid()}",
+        description="Integration test API",
+    )
+
+    resource_id = aws_client.apigateway.create_resource(
+        restApiId=api_id, parentId=root, pathPart="{proxy+}"
+    )["id"]
+
+    aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="ANY",
+        authorizationType="NONE",
+    )
+
+    # Lambda AWS_PROXY integration
+    aws_client.apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="ANY",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{region_name}:lambda:path/2015-03-31/functions/{lambda_arn}/invocations",
+        credentials=role_arn,
+    )
+
+    # this deployment does not have any `binaryMediaTypes` configured, so it should not return any binary data
+    stage_1 = "test"
+    aws_client.apigateway.create_deployment(restApiId=api_id, stageName=stage_1)
+    endpoint = api_invoke_url(api_id=api_id, path="/test", stage=stage_1)
+    # Base64-encoded PNG image (example: 1x1 pixel transparent PNG)
+    image_base64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/wIAAgkBAyMAlYwAAAAASUVORK5CYII="
+    binary_data = base64.b64decode(image_base64)
+
+    decoded_response = {
+        "statusCode": 200,
+        "body": image_base64,
+        "isBase64Encoded": True,
+        "headers": {
+            "Content-Type": "image/png",
+            "Cache-Control": "no-cache",
+        },
+    }
+
+    def _invoke(accept: str | None) -> str:
+        # lambda-canary: the original asserts binary (True) or base64 text (False); this records which came back
+        headers = {"User-Agent": "python/test"}
+        if accept:
+            headers["Accept"] = accept
+
+        _response = requests.post(
+            url=endpoint,
+            data=json.dumps(decoded_response),
+            headers=headers,
+        )
+        if _response.status_code != 200:
+            return f"status {_response.status_code}"
+        if _response.content == binary_data:
+            return "binary"
+        return "base64 text" if _response.text == image_base64 else f"other: {_response.content[:60]!r}"
+
+    # we did not configure binaryMedias so the API is not returning binary data even if all conditions are met
+    snapshot.match("no-binary-media-types-accept-image/png", _invoke("image/png"))
+
+    patch_operations = [
+        {"op": "add", "path": "/binaryMediaTypes/image~1png"},
+        # seems like wildcard with star on the left is not supported
+        {"op": "add", "path": "/binaryMediaTypes/*~1test"},
+    ]
+    aws_client.apigateway.update_rest_api(restApiId=api_id, patchOperations=patch_operations)
+    # this deployment has `binaryMediaTypes` configured, so it should now return binary data if the client sends the
+    # right `Accept` header and the lambda returns the Content-Type
+    stage_2 = "test2"
+    endpoint = api_invoke_url(api_id=api_id, path="/test", stage=stage_2)
+    aws_client.apigateway.create_deployment(restApiId=api_id, stageName=stage_2)
+
+    # all conditions are met
+    snapshot.match("accept-image/png", _invoke("image/png"))
+    # client is sending the wrong accept, so the API returns the base64 data
+    snapshot.match("accept-image/jpg", _invoke("image/jpg"))
+    # client is sending the wrong accept (wildcard), so the API returns the base64 data
+    snapshot.match("accept-image/*", _invoke("image/*"))
+    # wildcard on the left is not supported
+    snapshot.match("accept-*/test", _invoke("*/test"))
+    # client is sending an accept that matches the wildcard, but it does not work
+    snapshot.match("accept-random/test", _invoke("random/test"))
+    # Accept has to exactly match what is configured
+    snapshot.match("accept-*/*", _invoke("*/*"))
