@@ -1711,3 +1711,78 @@ def test_function_revisions_permissions(create_lambda_function, snapshot, aws_cl
     rev4_removed_permission = get_function_response_rev4["Configuration"]["RevisionId"]
     assert rev3_added_permission != rev4_removed_permission
 
+
+
+# ---- tests/aws/services/lambda_/test_lambda.py (invoke) -------------------------------------------------
+TEST_LAMBDA_NODEJS_ECHO = "echo.js"
+TEST_LAMBDA_TIMEOUT_PYTHON = "timeout.js"
+
+
+@fixture
+def invocation_echo_lambda(create_lambda_function: Any) -> str:
+    """TestLambdaFeatures::invocation_echo_lambda, its nodejs16.x parameter (Node 22 here)."""
+    function_name = f"echo-func-{short_uid()}"
+    creation_result = create_lambda_function(
+        handler_file=TEST_LAMBDA_NODEJS_ECHO,
+        func_name=function_name,
+        runtime="nodejs22.x",
+    )
+    return creation_result["CreateFunctionResponse"]["FunctionArn"]
+
+
+def read_streams(payload: Any) -> Any:
+    return payload
+
+
+@recorded("test_lambda", "TestLambdaFeatures::test_invocation_type_request_response[nodejs16.x]")
+def test_invocation_type_request_response(snapshot, invocation_echo_lambda, aws_client):
+    """Test invocation with InvocationType RequestResponse explicitly set"""
+    result = aws_client.lambda_.invoke(
+        FunctionName=invocation_echo_lambda,
+        Payload=b"{}",
+        InvocationType="RequestResponse",
+    )
+    snapshot.match("invoke-result", result)
+
+
+@recorded("test_lambda", "TestLambdaFeatures::test_invocation_type_event[nodejs16.x]")
+def test_invocation_type_event(snapshot, invocation_echo_lambda, aws_client):
+    """Check invocation response for type event"""
+    function_arn = invocation_echo_lambda
+    result = aws_client.lambda_.invoke(
+        FunctionName=function_arn, Payload=b"{}", InvocationType="Event"
+    )
+    result = read_streams(result)
+    snapshot.match("invoke-result", result)
+
+    assert 202 == result["StatusCode"]
+    # lambda-canary: the original then reads the function's CloudWatch logs, which the emulator does not serve
+
+
+@recorded("test_lambda", "TestLambdaFeatures::test_invocation_type_dry_run[nodejs16.x]")
+def test_invocation_type_dry_run(snapshot, invocation_echo_lambda, aws_client):
+    """Check invocation response for type dryrun"""
+    result = aws_client.lambda_.invoke(
+        FunctionName=invocation_echo_lambda, Payload=b"{}", InvocationType="DryRun"
+    )
+    result = read_streams(result)
+    snapshot.match("invoke-result", result)
+
+    assert 204 == result["StatusCode"]
+
+
+@recorded("test_lambda", "TestLambdaBehavior::test_lambda_invoke_with_timeout")
+def test_lambda_invoke_with_timeout(create_lambda_function, snapshot, aws_client):
+    func_name = f"test_lambda_{short_uid()}"
+    create_result = create_lambda_function(
+        func_name=func_name,
+        handler_file=TEST_LAMBDA_TIMEOUT_PYTHON,
+        runtime=Runtime.python3_12,
+        client=aws_client.lambda_,
+        timeout=1,
+    )
+    snapshot.match("create-result", create_result)
+
+    result = aws_client.lambda_.invoke(FunctionName=func_name, Payload=json.dumps({"wait": 2}))
+    snapshot.match("invoke-result", result)
+    # lambda-canary: the original then reads the function's CloudWatch logs, which the emulator does not serve

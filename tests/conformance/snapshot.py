@@ -19,6 +19,8 @@ from typing import Any
 
 RECORDED_ACCOUNT = "111111111111"  # LocalStack writes the recording account id as this
 _TOKEN = re.compile(r"<[a-zA-Z0-9_.:-]+>")
+# Values some LocalStack transformers write without angle brackets.
+BARE_PLACEHOLDERS = {"code-sha256": "<code-sha256>"}
 BOUND_UNNUMBERED = frozenset({"<account-id>", "<region>", "<partition>"})
 _DATE_WORDS = ("date", "datetime", "<datetime>", "<date>")
 _DATE_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} "
@@ -115,7 +117,7 @@ def _compare(recorded: Any, actual: Any, bindings: Bindings, path: str, problems
                 return
             problems.append(f"{path}: recorded a date, got {actual!r}")
             return
-        found = _pattern(recorded)
+        found = _pattern(BARE_PLACEHOLDERS.get(recorded, recorded))
         if found is not None:
             regex, tokens = found
             if isinstance(actual, dict | list) and len(tokens) == 1 and regex.pattern == "^(.+)$":
