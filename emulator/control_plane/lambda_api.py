@@ -94,8 +94,8 @@ AWS_RUNTIMES = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "py
                 "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
                 "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
                 "provided.al2", "java8.al2")
-_LIST_ONLY_OMITS = ("RuntimeVersionConfig", "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
-                    "LastUpdateStatusReasonCode")
+_LIST_ONLY_OMITS = ("RuntimeVersionConfig", "State", "StateReason", "StateReasonCode", "LastUpdateStatus",
+                    "LastUpdateStatusReason", "LastUpdateStatusReasonCode")
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -389,7 +389,7 @@ class LambdaApi:
             await asyncio.to_thread(shutil.rmtree, self.code_root / name, True)  # uploads only, never config code
         elif qualifier.isdigit():
             version = record.versions.get(qualifier)
-            if version is None:  # AWS answers a missing version as deleted (recorded: test_delete_on_nonexisting_version)
+            if version is None:  # AWS answers as deleted (recorded: test_delete_on_nonexisting_version)
                 return RawResponse(b"", {}, 204)
             users = [alias.name for alias in record.aliases.values()
                      if alias.function_version == qualifier or qualifier in alias.additional_version_weights]

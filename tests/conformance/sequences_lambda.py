@@ -1755,7 +1755,7 @@ def test_invocation_type_event(snapshot, invocation_echo_lambda, aws_client):
     result = read_streams(result)
     snapshot.match("invoke-result", result)
 
-    assert 202 == result["StatusCode"]
+    assert result["StatusCode"] == 202
     # lambda-canary: the original then reads the function's CloudWatch logs, which the emulator does not serve
 
 
@@ -1768,7 +1768,7 @@ def test_invocation_type_dry_run(snapshot, invocation_echo_lambda, aws_client):
     result = read_streams(result)
     snapshot.match("invoke-result", result)
 
-    assert 204 == result["StatusCode"]
+    assert result["StatusCode"] == 204
 
 
 @recorded("test_lambda", "TestLambdaBehavior::test_lambda_invoke_with_timeout")
