@@ -17,6 +17,7 @@ AWS's text as recorded.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -43,6 +44,15 @@ PATTERNS: dict[tuple[str, str], str] = {
 }
 # Members the service does not check against the model's enum (it answers with its own message).
 UNCHECKED_ENUMS = frozenset({("lambda", "Runtime")})
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    """A model pattern as a Python regex; None for the few written in Java-only syntax (`\\p{L}`), not checked."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
 
 
 def _java(value: Any) -> str:
@@ -77,7 +87,8 @@ def _scalar_rules(service: str, shape: Shape, value: Any) -> list[str]:
         if "min" in metadata and len(value) < metadata["min"]:
             broken.append(f"Member must have length greater than or equal to {metadata['min']}")
         pattern = PATTERNS.get((service, shape.name), metadata.get("pattern"))
-        if pattern and not re.fullmatch(pattern, value):
+        compiled = _compiled(pattern) if pattern else None
+        if compiled is not None and not compiled.fullmatch(value):
             broken.append(f"Member must satisfy regular expression pattern: {pattern}")
         enum = getattr(shape, "enum", None)
         if enum and value not in enum and (service, shape.name) not in UNCHECKED_ENUMS:

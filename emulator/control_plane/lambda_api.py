@@ -1066,7 +1066,8 @@ class LambdaApi:
             shown = {"Service": principal}
         out: dict[str, Any] = {"Sid": statement.sid, "Effect": "Allow", "Principal": shown,
                                "Action": statement.action, "Resource": f"{arn}:{scope}" if scope else arn}
-        # Condition as AWS writes it (recorded: test_lambda_api.py::TestLambdaPermissions::test_add_lambda_permission_fields)
+        # Condition as AWS writes it (recorded: test_lambda_api.py::TestLambdaPermissions::
+        # test_add_lambda_permission_fields)
         equals = {_CONDITION_KEYS[key]: value for key, value in (statement.conditions or {}).items()}
         condition: dict[str, Any] = {}
         if equals:
