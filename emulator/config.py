@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
+from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument
@@ -180,6 +181,10 @@ class IntegrationConfig(Model):
     def _uri_where_needed(self) -> IntegrationConfig:
         if self.type != "MOCK" and not self.uri:
             raise ValueError(f"a {self.type} integration needs a uri")
+        problem = integration_uri_error(self.type, self.uri)
+        if problem:  # AWS's own refusal (PutIntegration), then what it wants
+            raise ValueError(f"AWS answers 400 '{problem}' (an {self.type} uri is arn:aws:apigateway:REGION:"
+                             "lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations)")
         if self.type in ("AWS_PROXY", "AWS") and self.uri and ":lambda:path/" not in self.uri:
             raise ValueError(f"an {self.type} uri is arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
                              "FUNCTION_ARN/invocations (only Lambda integrations are emulated)")
@@ -343,14 +348,15 @@ class RestApiConfig(Model):
         for stage_name, stage in self.stages.items():
             if not STAGE_NAME.match(stage_name):
                 raise ValueError(f"stage name {stage_name!r}: letters, digits, '-' and '_', at most 128")
-            wanted = [stage.deployment_id]
-            if stage.canary_settings:
-                wanted.append(stage.canary_settings.deployment_id)
-            for deployment_id in wanted:
-                if deployment_id is not None and deployment_id not in self.deployments:
-                    known = ", ".join(self.deployments) or "none defined"
-                    raise ValueError(f"stage {stage_name}: deploymentId {deployment_id!r} is not a deployment "
-                                     f"of this API (deployments: {known})")
+            known = ", ".join(self.deployments) or "none defined"
+            if stage.deployment_id is not None and stage.deployment_id not in self.deployments:
+                raise ValueError(f"stage {stage_name}: deploymentId {stage.deployment_id!r} is not a deployment "
+                                 f"of this API (deployments: {known})")
+            canary = stage.canary_settings
+            if canary and canary.deployment_id is not None and canary.deployment_id not in self.deployments:
+                raise ValueError(f"stage {stage_name}: canarySettings.deploymentId {canary.deployment_id!r} is not a "
+                                 f"deployment of this API; AWS answers 400 '{MISSING_CANARY_DEPLOYMENT}' "
+                                 f"(deployments: {known})")
         return self
 
 

@@ -183,3 +183,26 @@ def test_reserved_environment_variables_are_refused_with_lambdas_message(tmp_pat
                     "because the environment variables you have provided contains reserved keys that are currently "
                     "not supported for modification. Reserved keys used in this request: AWS_REGION, "
                     "LAMBDA_TASK_ROOT")
+
+
+def test_a_canary_on_a_missing_deployment_is_refused_with_aws_message(tmp_path: Path) -> None:
+    """AWS answers CreateStage/UpdateStage with 400 'Deployment id does not exist' (recorded: LocalStack's
+    AWS-validated test_apigateway_canary.py::TestStageCrudCanary::test_create_canary_deployment)."""
+    text = load_error(write(tmp_path, "deploymentId: d2", "deploymentId: gone"))
+    assert "canarySettings.deploymentId 'gone'" in text and "'Deployment id does not exist'" in text
+
+
+@pytest.mark.parametrize(("uri", "message"), [
+    ("arn:aws:lambda:us-east-1:123456789012:function:ping", "AWS ARN for integration must contain path or action"),
+    ("bad-arn:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:ping/invocations",
+     "Invalid ARN specified in the request"),
+    ("arn:aws:apigateway:us-east-1:lambda:path/random/value/arn:aws:lambda:us-east-1:123456789012:function:ping"
+     "/invocations",
+     "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations."),
+])
+def test_an_aws_proxy_uri_aws_refuses_is_refused_with_aws_message(tmp_path: Path, uri: str, message: str) -> None:
+    """PutIntegration's three refusals (recorded: LocalStack's AWS-validated
+    test_apigateway_lambda.py::test_put_integration_aws_proxy_uri)."""
+    path = write(tmp_path, "            type: MOCK", f"            type: AWS_PROXY\n            uri: {uri}")
+    text = load_error(path)
+    assert "\n" not in text and f"'{message}'" in text

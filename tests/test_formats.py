@@ -563,3 +563,30 @@ def test_exports_carry_the_acknowledgements(tmp_path: Path) -> None:
     (tmp_path / "api.functions.yaml").write_text(export(loaded, "functions", relative_to=tmp_path), encoding="utf-8")
     companion = run_check(tmp_path / "api.yaml")
     assert [finding.code for finding in companion.findings if finding.code == "runtime-blocked"] == []
+
+
+def test_check_refuses_what_aws_refuses_at_deploy_time(tmp_path: Path) -> None:
+    """A canary on a missing deployment and an AWS_PROXY URI that is no Lambda invocation path: `check` reports
+    each with AWS's own message (recorded: LocalStack's AWS-validated test_apigateway_canary.py and
+    test_apigateway_lambda.py::test_put_integration_aws_proxy_uri) and exits 1."""
+    text = PING.read_text()
+    copied = tmp_path / "ping"
+    shutil.copytree(PING_DIR, copied)
+    config = copied / "canary.yaml"
+    data = yaml.safe_load(text)
+    api = next(iter(data["restApis"].values()))
+    stage = next(iter(api["stages"].values()))
+    stage.setdefault("canarySettings", {})["deploymentId"] = "gone"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    messages = [finding.message for finding in check(config)]
+    assert any("'Deployment id does not exist'" in message for message in messages), messages
+    assert CliRunner().invoke(check_command, [str(config)]).exit_code == 1
+
+    data = yaml.safe_load(text)
+    api = next(iter(data["restApis"].values()))
+    method = next(iter(next(iter(api["resources"].values())).values()))
+    method["integration"] = {"type": "AWS_PROXY",
+                             "uri": "arn:aws:lambda:us-east-1:123456789012:function:ping-stable"}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    messages = [finding.message for finding in check(config)]
+    assert any("'AWS ARN for integration must contain path or action'" in message for message in messages), messages

@@ -13,7 +13,6 @@ from typing import Any
 
 from emulator.apigateway import openapi
 from emulator.apigateway.integration_response import pattern_problem
-from emulator.apigateway.lambda_uri import integration_uri_error
 from emulator.apigateway.model import (
     ApiGatewayState,
     Authorizer,
@@ -29,12 +28,12 @@ from emulator.apigateway.model import (
     now,
 )
 from emulator.control_plane.protocol import AwsError, RawResponse
+from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error
 from emulator.stage_variables import StageVariableError, name_error, validate_variables, value_error
 
 PASSTHROUGH_BEHAVIORS = ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER")
 CANARY_PATHS = ("/canarySettings/percentTraffic", "/canarySettings/deploymentId", "/canarySettings/useStageCache",
                 "/canarySettings/stageVariableOverrides")
-MISSING_CANARY_DEPLOYMENT = "Deployment id does not exist"
 # UpdateStage's list of paths, as AWS prints it (its missing commas included). Recorded: LocalStack's AWS-validated
 # test_apigateway_common.py::TestStages::test_create_update_stages (localstack/localstack@8b9a79f).
 STAGE_PATHS = (
