@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -85,3 +88,115 @@ def authorizer_configuration_error() -> GatewayResponse:
 
 def _json_string(text: str) -> str:
     return json.dumps(text)
+
+
+# Gateway responses: each type's default status, and AWS's default template (recorded: LocalStack's AWS-validated
+# test_apigateway_api.py::TestApiGatewayGatewayResponse::test_gateway_response_crud, localstack/localstack@8b9a79f).
+GATEWAY_RESPONSE_STATUS: dict[str, str | None] = {
+    "ACCESS_DENIED": "403", "API_CONFIGURATION_ERROR": "500", "AUTHORIZER_CONFIGURATION_ERROR": "500",
+    "AUTHORIZER_FAILURE": "500", "BAD_REQUEST_BODY": "400", "BAD_REQUEST_PARAMETERS": "400", "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None, "EXPIRED_TOKEN": "403", "INTEGRATION_FAILURE": "504", "INTEGRATION_TIMEOUT": "504",
+    "INVALID_API_KEY": "403", "INVALID_SIGNATURE": "403", "MISSING_AUTHENTICATION_TOKEN": "403",
+    "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413", "RESOURCE_NOT_FOUND": "404", "THROTTLED": "429",
+    "UNAUTHORIZED": "401", "UNSUPPORTED_MEDIA_TYPE": "415", "WAF_FILTERED": "403"}
+DEFAULT_GATEWAY_TEMPLATES = {"application/json": '{"message":$context.error.messageString}'}
+
+
+def effective(configured: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
+    """A gateway response as AWS shows it: the one put, else the type's default, which takes what was put on
+    DEFAULT_4XX / DEFAULT_5XX (by the default status's class) as AWS does."""
+    put = configured.get(kind)
+    if put is not None:
+        status = put.get("statusCode") or GATEWAY_RESPONSE_STATUS.get(kind)
+        out: dict[str, Any] = {"responseType": kind, "defaultResponse": False,
+                               "responseParameters": dict(put.get("responseParameters") or {}),
+                               "responseTemplates": dict(put.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)}
+        if status:
+            out["statusCode"] = status
+        return out
+    status = GATEWAY_RESPONSE_STATUS.get(kind)
+    out = {"responseType": kind, "defaultResponse": True, "responseParameters": {},
+           "responseTemplates": dict(DEFAULT_GATEWAY_TEMPLATES)}
+    family = configured.get(f"DEFAULT_{status[0]}XX") if status else None
+    if family is not None:
+        status = family.get("statusCode") or status
+        out["responseParameters"] = dict(family.get("responseParameters") or {})
+        out["responseTemplates"] = dict(family.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)
+    if status:
+        out["statusCode"] = status
+    return out
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What a gateway response's header mappings and template can read about the request."""
+
+    header: Callable[[str], str | None]
+    query: dict[str, str] = field(default_factory=dict)
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    stage_variables: dict[str, str] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)  # stage, resourcePath, requestId, httpMethod, ...
+
+
+_TEMPLATE_VARIABLE = re.compile(r"\$\{?(context\.error\.messageString|context\.error\.message|"
+                                r"context\.error\.responseType|context\.[A-Za-z]+|stageVariables\.[A-Za-z0-9_]+)\}?")
+
+
+def throttled() -> GatewayResponse:
+    """429 when a stage's or method's throttling limits are exceeded (THROTTLED)."""
+    return _error(429, b'{"message":"Too Many Requests"}', "TooManyRequestsException", "THROTTLED")
+
+
+def customize(response: GatewayResponse, configured: dict[str, dict[str, Any]],
+              request: ErrorContext) -> GatewayResponse:
+    """A response API Gateway generated, reshaped by the gateway response the API defines for its type (or for
+    DEFAULT_4XX / DEFAULT_5XX): status, `gatewayresponse.header.*` mappings and the body template, with
+    `$context.error.message`, `$context.error.messageString`, `$context.error.responseType`, `$context.*` and
+    `$stageVariables.*`. Without one, AWS's default response is kept as is."""
+    kind = response.error_type
+    if not kind or not configured:
+        return response
+    family = f"DEFAULT_{str(response.status)[0]}XX"
+    own = configured.get(kind)
+    source = own if own is not None else configured.get(family)
+    if source is None:
+        return response
+    settings = effective(configured, kind) if own is not None else {
+        "statusCode": source.get("statusCode"), "responseParameters": dict(source.get("responseParameters") or {}),
+        "responseTemplates": dict(source.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)}
+    status = int(source.get("statusCode") or response.status)
+    try:
+        parsed = json.loads(response.body)
+        value = parsed.get("message", parsed.get("Message"))  # ACCESS_DENIED spells it `Message`
+    except (ValueError, AttributeError):
+        value = response.body.decode("utf-8", "replace")
+    message = "" if value is None else str(value)
+    variables = {"context.error.message": message, "context.error.messageString": json.dumps(value),
+                 "context.error.responseType": kind,
+                 **{f"context.{name}": value for name, value in request.context.items()},
+                 **{f"stageVariables.{name}": value for name, value in request.stage_variables.items()}}
+    templates: dict[str, str] = settings.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES
+    content_type = "application/json" if "application/json" in templates else next(iter(templates))
+    body = _TEMPLATE_VARIABLE.sub(lambda match: variables.get(match.group(1), ""), templates[content_type])
+    headers = [(name, value) for name, value in response.headers if name.lower() != "content-type"]
+    headers.append(("Content-Type", content_type))
+    for target, expression in (settings.get("responseParameters") or {}).items():
+        if not target.startswith("gatewayresponse.header."):
+            continue
+        value = _mapped(expression, request)
+        if value is not None:
+            headers.append((target[len("gatewayresponse.header."):], value))
+    return GatewayResponse(status, body.encode(), headers, kind)
+
+
+def _mapped(expression: str, request: ErrorContext) -> str | None:
+    if len(expression) >= 2 and expression.startswith("'") and expression.endswith("'"):
+        return expression[1:-1]
+    for prefix, lookup in (("method.request.header.", request.header),
+                           ("method.request.querystring.", request.query.get),
+                           ("method.request.path.", request.path_parameters.get),
+                           ("stageVariables.", request.stage_variables.get),
+                           ("context.", request.context.get)):
+        if expression.startswith(prefix):
+            return lookup(expression[len(prefix):])
+    return None

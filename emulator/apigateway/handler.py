@@ -35,11 +35,12 @@ from emulator.apigateway.integration_response import (
 from emulator.apigateway.method_response import method_response
 from emulator.apigateway.model import ApiGatewayState, Integration
 from emulator.apigateway.observability import DecisionRecord, GatewayStats
-from emulator.apigateway.proxy_event import build_event
+from emulator.apigateway.proxy_event import build_event, parse_query
 from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
 from emulator.apigateway.request import IncomingRequest
 from emulator.apigateway.template_context import context_variables, render_for
 from emulator.apigateway.templates import BodyNotJson, TemplateError
+from emulator.apigateway.throttling import Throttles
 from emulator.lambda_service.service import LambdaService
 from emulator.stage_variables import UndefinedStageVariable, substitute
 
@@ -68,6 +69,7 @@ class ApiGateway:
         self.lambda_step = LambdaStep(lambdas, self._log_for, self._internal_error)
         self.authorizers = LambdaAuthorizers(self.lambda_step, self._log_for, lambda: self.state.region,
                                              lambda: self.state.account_id)
+        self.throttles = Throttles()
 
     # ---- the chain -----------------------------------------------------------------------
     async def handle(self, request: IncomingRequest) -> tuple[GatewayResponse, DecisionRecord]:
@@ -81,6 +83,7 @@ class ApiGateway:
             if response is None:
                 response = await self._integrate(exchange)
             response = self._wire_safe(exchange, response)
+            response = self._gateway_response(exchange, response)
         except Exception as error:  # a bug or a platform failure: API Gateway's 500, never a bare crash
             response = self._internal_error(exchange, error)
         self._finish(exchange, response)
@@ -140,6 +143,11 @@ class ApiGateway:
         exchange.match = deployment.routes.match(exchange.path, exchange.request.method)
         if exchange.match is None:
             return responses.missing_authentication_token()
+        if exchange.stage.method_settings and not self.throttles.allow(
+                exchange.api.id, exchange.stage_name, exchange.stage.method_settings, exchange.match.resource.path,
+                exchange.match.method.http_method):
+            exchange.record.error = "THROTTLED"
+            return responses.throttled()
         if len(exchange.request.body) > MAX_REQUEST_BODY:
             return responses.request_too_large()
         return None
@@ -170,6 +178,26 @@ class ApiGateway:
             exchange.record.error = "AUTHORIZER_CONFIGURATION_ERROR"
             return responses.authorizer_configuration_error()
         return await self.authorizers.authorize(exchange, authorizer)
+
+    def _gateway_response(self, exchange: Exchange, response: GatewayResponse) -> GatewayResponse:
+        """An error API Gateway generated, as the deployment's gateway responses shape it."""
+        if not response.error_type or exchange.api is None or exchange.variant is None:
+            return response
+        deployment = exchange.api.deployments.get(exchange.variant.deployment_id)
+        if deployment is None or not deployment.gateway_responses:
+            return response
+        query, _ = parse_query(exchange.request.query_string)
+        match = exchange.match
+        context = {"stage": exchange.stage_name, "requestId": exchange.ids.request_id,
+                   "extendedRequestId": exchange.ids.extended_request_id, "httpMethod": exchange.request.method,
+                   "apiId": exchange.api.id, "domainName": exchange.domain_name,
+                   "path": f"/{exchange.stage_name}{exchange.path}",
+                   "resourcePath": match.resource.path if match else "",
+                   "resourceId": match.resource.id if match else ""}
+        path_parameters = dict(match.path_parameters or {}) if match else {}
+        request = responses.ErrorContext(exchange.request.header, query or {}, path_parameters,
+                                         dict(exchange.variant.variables), context)
+        return responses.customize(response, deployment.gateway_responses, request)
 
     def _finish(self, exchange: Exchange, response: GatewayResponse) -> None:
         ids = exchange.ids

@@ -104,6 +104,7 @@ class Deployment:
     resources: dict[str, Resource]
     description: str = ""
     created_date: dt.datetime = field(default_factory=now)
+    gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # as deployed (PutGatewayResponse)
 
     @cached_property
     def routes(self) -> RouteTable:
@@ -170,7 +171,8 @@ class RestApi:
 
     def snapshot(self, deployment_id: str, description: str = "") -> Deployment:
         """Freeze the current resources into a deployment (not yet added)."""
-        return Deployment(deployment_id, copy.deepcopy(self.resources), description)
+        return Deployment(deployment_id, copy.deepcopy(self.resources), description,
+                          gateway_responses=copy.deepcopy(self.gateway_responses))
 
     def add_resource_path(self, path: str, id_factory=new_id) -> Resource:  # type: ignore[no-untyped-def]
         """Create `path` and any missing parents; returns the resource for `path`."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.apigateway import openapi
+from emulator.apigateway.gateway_responses import DEFAULT_GATEWAY_TEMPLATES, GATEWAY_RESPONSE_STATUS, effective
 from emulator.apigateway.integration_response import pattern_problem
 from emulator.apigateway.model import (
     ApiGatewayState,
@@ -132,43 +133,6 @@ def integration_response_out(response: IntegrationResponse) -> dict[str, Any]:
     return {"statusCode": response.status_code, "responseTemplates": response.response_templates or None,
             "responseParameters": response.response_parameters or None,
             "selectionPattern": response.selection_pattern}
-
-
-# Gateway responses: each type's default status, and AWS's default template (recorded: LocalStack's AWS-validated
-# test_apigateway_api.py::TestApiGatewayGatewayResponse::test_gateway_response_crud, localstack/localstack@8b9a79f).
-GATEWAY_RESPONSE_STATUS: dict[str, str | None] = {
-    "ACCESS_DENIED": "403", "API_CONFIGURATION_ERROR": "500", "AUTHORIZER_CONFIGURATION_ERROR": "500",
-    "AUTHORIZER_FAILURE": "500", "BAD_REQUEST_BODY": "400", "BAD_REQUEST_PARAMETERS": "400", "DEFAULT_4XX": None,
-    "DEFAULT_5XX": None, "EXPIRED_TOKEN": "403", "INTEGRATION_FAILURE": "504", "INTEGRATION_TIMEOUT": "504",
-    "INVALID_API_KEY": "403", "INVALID_SIGNATURE": "403", "MISSING_AUTHENTICATION_TOKEN": "403",
-    "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413", "RESOURCE_NOT_FOUND": "404", "THROTTLED": "429",
-    "UNAUTHORIZED": "401", "UNSUPPORTED_MEDIA_TYPE": "415", "WAF_FILTERED": "403"}
-DEFAULT_GATEWAY_TEMPLATES = {"application/json": '{"message":$context.error.messageString}'}
-
-
-def gateway_response_out(api: RestApi, kind: str) -> dict[str, Any]:
-    """A gateway response as AWS shows it: the one put, else the type's default, which takes what was put on
-    DEFAULT_4XX / DEFAULT_5XX (by the default status's class) as AWS does."""
-    put = api.gateway_responses.get(kind)
-    if put is not None:
-        status = put.get("statusCode") or GATEWAY_RESPONSE_STATUS.get(kind)
-        out: dict[str, Any] = {"responseType": kind, "defaultResponse": False,
-                               "responseParameters": dict(put.get("responseParameters") or {}),
-                               "responseTemplates": dict(put.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)}
-        if status:
-            out["statusCode"] = status
-        return out
-    status = GATEWAY_RESPONSE_STATUS.get(kind)
-    out = {"responseType": kind, "defaultResponse": True, "responseParameters": {},
-           "responseTemplates": dict(DEFAULT_GATEWAY_TEMPLATES)}
-    family = api.gateway_responses.get(f"DEFAULT_{status[0]}XX") if status else None
-    if family is not None:
-        status = family.get("statusCode") or status
-        out["responseParameters"] = dict(family.get("responseParameters") or {})
-        out["responseTemplates"] = dict(family.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES)
-    if status:
-        out["statusCode"] = status
-    return out
 
 
 def method_out(method: Method) -> dict[str, Any]:
@@ -659,15 +623,15 @@ class ApiGatewayApi:
             "responseParameters": dict(params.get("responseParameters") or {}),
             "responseTemplates": dict(params.get("responseTemplates") or {})}
         self._changed()
-        return gateway_response_out(api, kind)
+        return effective(api.gateway_responses, kind)
 
     def GetGatewayResponse(self, params: dict[str, Any]) -> dict[str, Any]:
         api, kind = self._response_type(params)
-        return gateway_response_out(api, kind)
+        return effective(api.gateway_responses, kind)
 
     def GetGatewayResponses(self, params: dict[str, Any]) -> dict[str, Any]:
         api = self._api(params)
-        return {"items": [gateway_response_out(api, kind) for kind in GATEWAY_RESPONSE_STATUS]}
+        return {"items": [effective(api.gateway_responses, kind) for kind in GATEWAY_RESPONSE_STATUS]}
 
     def DeleteGatewayResponse(self, params: dict[str, Any]) -> RawResponse:
         api, kind = self._response_type(params)
@@ -707,7 +671,7 @@ class ApiGatewayApi:
                 raise bad_request(f"Invalid patch path {path if path is not None else 'null'}")
         api.gateway_responses[kind] = current
         self._changed()
-        return gateway_response_out(api, kind)
+        return effective(api.gateway_responses, kind)
 
     # ---- Documentation (stored; a stage can name a documentation version) ---------------------
     def CreateDocumentationPart(self, params: dict[str, Any]) -> dict[str, Any]:
