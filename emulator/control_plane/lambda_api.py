@@ -243,6 +243,7 @@ class LambdaApi:
         self._preparations: set[asyncio.Task[None]] = set()
         self.on_change: Callable[[], None] | None = None  # called after a state transition (to save the state)
         self._recent: dict[str, deque[str]] = {}
+        self._policy_revisions: dict[tuple[str, str | None], str] = {}  # (function, qualifier) -> RevisionId
         self._tee_logs()
 
     # ---- functions ---------------------------------------------------------------------------
@@ -385,6 +386,7 @@ class LambdaApi:
                 await self.service.retire(snapshot)
             self._info.pop(name, None)
             self._next_version.pop(name, None)
+            self._policy_revisions = {key: value for key, value in self._policy_revisions.items() if key[0] != name}
             self._recent.pop(name, None)
             await asyncio.to_thread(shutil.rmtree, self.code_root / name, True)  # uploads only, never config code
         elif qualifier.isdigit():
@@ -839,6 +841,9 @@ class LambdaApi:
         version = self._publish(record, description)
         if version.version in known:
             return version
+        # publishing gives $LATEST a new RevisionId (recorded: LocalStack's AWS-validated test_lambda_api.py::
+        # TestLambdaRevisions::test_function_revisions_version_and_alias, "get_function_latest_rev3")
+        self._info_for(record, record.latest).revision_id = _new_id()
         state = record.state(LATEST)
         record.states[version.version] = creating()
         if state.invocable and not state.updating and record.serving is None:
@@ -1036,6 +1041,12 @@ class LambdaApi:
                 if statement.qualifier == qualifier or statement.qualifier == ANY_QUALIFIER]
 
     def _scope_revision(self, record: FunctionRecord, qualifier: str | None) -> str:
+        """The RevisionId GetPolicy shows and AddPermission/RemovePermission check: the one the scope got when its
+        policy last changed (publishing a version moves $LATEST's RevisionId, not its policy's: recorded in
+        LocalStack's AWS-validated test_lambda_api.py::TestLambdaPermissions::test_lambda_permission_fn_versioning)."""
+        known = self._policy_revisions.get((record.name, qualifier))
+        if known is not None:
+            return known
         if qualifier is None:
             return self._info_for(record, record.latest).revision_id
         if qualifier.isdigit():
@@ -1043,12 +1054,14 @@ class LambdaApi:
         return record.aliases[qualifier].revision_id
 
     def _bump_scope(self, record: FunctionRecord, qualifier: str | None) -> None:
+        revision = _new_id()
+        self._policy_revisions[(record.name, qualifier)] = revision
         if qualifier is None:
-            self._info_for(record, record.latest).revision_id = _new_id()
+            self._info_for(record, record.latest).revision_id = revision
         elif qualifier.isdigit():
-            self._info_for(record, record.versions[qualifier]).revision_id = _new_id()
+            self._info_for(record, record.versions[qualifier]).revision_id = revision
         else:
-            record.aliases[qualifier] = replace(record.aliases[qualifier], revision_id=_new_id())
+            record.aliases[qualifier] = replace(record.aliases[qualifier], revision_id=revision)
 
     @staticmethod
     def _statement_json(record: FunctionRecord, statement: PolicyStatement, qualifier: str | None) -> dict[str, Any]:

@@ -1,71 +1,16 @@
-# ruff: noqa: E501
-"""Recorded responses lambda-canary does not give yet, each with the reason. They run as strict xfail: when one
-starts to pass, the suite fails until its entry is removed here."""
+"""Recorded responses the suite does not compare, each with the reason.
 
-# Issue 13 (points 1-3) owns function states and revisions: AWS answers CreateFunction with State Pending
-# (StateReason/StateReasonCode Creating), an update with LastUpdateStatus InProgress, and issues a new RevisionId
-# on each transition (Pending -> Active, InProgress -> Successful). lambda-canary answers Active/Successful at once
-# with one RevisionId, so these recorded responses differ only in State*, LastUpdateStatus* and RevisionId.
-STATES = ("issue 13: State Pending / LastUpdateStatus InProgress and the RevisionIds AWS issues on each "
-          "transition are not emulated yet")
+KNOWN_DIFFERENCES run as strict xfail: when one starts to pass, the suite fails until its entry is removed.
+TIMING entries are skipped: AWS's answer there depends on how far AWS had got when the next call came, not on a
+rule, and the emulator's answer depends on its own speed.
+"""
 
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "get_function_response"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "update_func_conf_response"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "get_function_response_postupdate"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "update_code_response"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_function_lifecycle", "get_function_response_postcodeupdate"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "first_update_result"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "get_fn_config_result"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "get_fn_result"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "redundant_update_result"): STATES,
-    ("test_lambda_api::TestLambdaFunction::test_redundant_updates", "get_fn_result_after_redundant_update"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_version_on_create", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_version_on_create", "get_function_version_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_version_on_create", "list_versions_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_version_on_create", "repeated_publish_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_version_on_create", "list_versions_result_after_publish"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "get_function_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "list_versions_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "first_update_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "first_update_get_function"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "second_update_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "list_versions_result_after_third_publish"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_version_lifecycle", "list_versions_result_after_deletion_of_first_version"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_wrong_sha256", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_wrong_sha256", "get_fn_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "get_function_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "update_function_code_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "get_function_version_result"): STATES,
-    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "get_function_latest_result"): STATES,
-    ("test_lambda_api::TestLambdaAlias::test_alias_lifecycle", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaAlias::test_notfound_and_invalid_routingconfigs", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaAlias::test_notfound_and_invalid_routingconfigs", "publish_v1"): STATES,
-    ("test_lambda_api::TestLambdaAlias::test_alias_naming", "create_response"): STATES,
-    ("test_lambda_api::TestLambdaPermissions::test_add_lambda_permission_aws", "create_lambda"): STATES,
-    ("test_lambda_api::TestLambdaPermissions::test_lambda_permission_fn_versioning", "get_function_result_after_publishing"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "create_function_response_rev1"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "get_function_response_rev2"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "update_function_revision_exception"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "update_function_code_response_rev3"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "get_function_response_rev4"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "update_function_configuration_revision_exception"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "update_function_configuration_response_rev5"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_basic", "get_function_response_rev6"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "create_function_response_rev1"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "get_function_active_rev2"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "publish_version_revision_exception"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "publish_version_response_rev_v1"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "get_function_published_version_rev_v2"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "get_function_latest_rev3"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "create_alias_response_rev_a1"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "get_function_latest_rev4"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "get_function_published_version_rev_v3"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "update_alias_revision_exception"): STATES,
-    ("test_lambda_api::TestLambdaRevisions::test_function_revisions_version_and_alias", "update_alias_response_rev_a2"): STATES,
-    ("test_lambda::TestLambdaBehavior::test_lambda_invoke_with_timeout", "create-result"): STATES,
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+
+_MID_UPDATE = ("AWS was still preparing the update published with UpdateFunctionCode(Publish=True) when GetFunction "
+               "came (version Pending, $LATEST InProgress); lambda-canary's preparation of same-runtime code usually "
+               "finishes first, so its answer depends on timing")
+TIMING: dict[tuple[str, str], str] = {
+    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "get_function_version_result"): _MID_UPDATE,
+    ("test_lambda_api::TestLambdaVersions::test_publish_with_update", "get_function_latest_result"): _MID_UPDATE,
 }

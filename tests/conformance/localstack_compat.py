@@ -43,7 +43,8 @@ class Runtime:
     python3_12 = NODE_RUNTIME
     python3_9 = NODE_RUNTIME
     python3_10 = NODE_RUNTIME
-    python3_11 = "nodejs20.x"  # a different runtime: the recordings update python3.12 -> python3.11
+    python3_8 = "nodejs18.x"
+    python3_11 = "nodejs18.x"  # another installed runtime: the recordings update python3.12 -> python3.11
     python3_13 = NODE_RUNTIME
     nodejs20_x = "nodejs20.x"
 

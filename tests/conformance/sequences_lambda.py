@@ -3,7 +3,7 @@ the recording of its responses. The code is LocalStack's; changes are marked `# 
 
 The recorded functions ran on Python; here they run on Node (functions/ has the equivalents), so the
 recordings' `Runtime` values are substituted (exact values only): python3.12 -> nodejs22.x and, for the
-update to another runtime, python3.11 -> nodejs20.x.
+update to another runtime, python3.11 -> nodejs18.x.
 """
 # ruff: noqa: E501
 # LocalStack's test code is kept as written (its layout included) so it stays comparable with the original.
@@ -29,7 +29,7 @@ from conformance.localstack_compat import (
 
 TEST_LAMBDA_PYTHON_VERSION = "version.js"
 TEST_LAMBDA_PYTHON_ECHO_ZIP = "echo.js"
-RUNTIMES = {"python3.12": Runtime.python3_12, "python3.11": Runtime.python3_11}
+RUNTIMES = {"python3.12": Runtime.python3_12, "python3.11": Runtime.python3_11, "python3.8": Runtime.python3_8}
 
 
 def recorded(file: str, test: str, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from conformance import sequences_apigateway, sequences_lambda  # noqa: F401 - they register the cases
 from conformance.harness import REGISTRY, Outcome, Recorded, recorded_keys, run_case, served
-from conformance.known import KNOWN_DIFFERENCES
+from conformance.known import KNOWN_DIFFERENCES, TIMING
 
 CASES: list[tuple[Recorded, str]] = [(case, key) for case in REGISTRY for key in recorded_keys(case)]
 
@@ -19,6 +19,8 @@ CASES: list[tuple[Recorded, str]] = [(case, key) for case in REGISTRY for key in
 def _param(case: Recorded, key: str) -> object:
     reason = KNOWN_DIFFERENCES.get((case.case_id, key))
     marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+    if (case.case_id, key) in TIMING:
+        marks.append(pytest.mark.skip(reason=TIMING[(case.case_id, key)]))
     return pytest.param(case, key, id=f"{case.case_id}::{key}", marks=marks)
 
 
