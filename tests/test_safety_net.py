@@ -225,7 +225,7 @@ def test_a_lambda_handler_failure_is_service_exception(project: Path, tmp_path: 
     options = StackOptions(port=0, backend="process", access_log=False, function_logs=False, state_dir=state)
     with StackThread(None, options, log=lines.append) as stack, pytest.raises(ClientError) as caught:
         lambda_client(stack.url).create_function(
-            FunctionName="f", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::1:role/x",
+            FunctionName="f", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::123456789012:role/x",
             Code={"ZipFile": _zip({"index.js": "exports.handler = async () => 1;"})})
     error = caught.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (500, "ServiceException")

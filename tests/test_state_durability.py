@@ -83,7 +83,7 @@ def saved_state(tmp_path_factory: pytest.TempPathFactory) -> str:
                                         state_dir=state)) as stack:
         _client("apigateway", stack.url).create_rest_api(name="kept")
         _client("lambda", stack.url).create_function(
-            FunctionName="kept", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::1:role/x",
+            FunctionName="kept", Runtime="nodejs22.x", Handler="index.handler", Role="arn:aws:iam::123456789012:role/x",
             Code={"ZipFile": _zip("exports.handler = async () => 1;")})
     return persistence.state_file(state).read_text()
 
@@ -236,7 +236,7 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
         apigateway.create_deployment(restApiId=api, stageName="dev")
         doomed = apigateway.create_rest_api(name="doomed")["id"]
         lambdas.create_function(FunctionName="fresh", Runtime="nodejs22.x", Handler="index.handler",
-                                Role="arn:aws:iam::1:role/x", Code={"ZipFile": _zip("exports.handler = () => 1;")})
+                                Role="arn:aws:iam::123456789012:role/x", Code={"ZipFile": _zip("exports.handler = () => 1;")})
         lambdas.publish_version(FunctionName="fresh")
         lambdas.create_alias(FunctionName="fresh", Name="live", FunctionVersion="1")
         arn = "arn:aws:lambda:us-east-1:123456789012:function:fresh"
@@ -245,7 +245,7 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
                                Principal="apigateway.amazonaws.com")
         lambdas.update_function_configuration(FunctionName="fresh", MemorySize=256)
         lambdas.create_function(FunctionName="gone", Runtime="nodejs22.x", Handler="index.handler",
-                                Role="arn:aws:iam::1:role/x", Code={"ZipFile": _zip("exports.handler = () => 2;")})
+                                Role="arn:aws:iam::123456789012:role/x", Code={"ZipFile": _zip("exports.handler = () => 2;")})
         lambdas.delete_function(FunctionName="gone")
         apigateway.delete_rest_api(restApiId=doomed)
         assert stack.stack is not None
