@@ -236,7 +236,8 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
         apigateway.create_deployment(restApiId=api, stageName="dev")
         doomed = apigateway.create_rest_api(name="doomed")["id"]
         lambdas.create_function(FunctionName="fresh", Runtime="nodejs22.x", Handler="index.handler",
-                                Role="arn:aws:iam::123456789012:role/x", Code={"ZipFile": _zip("exports.handler = () => 1;")})
+                                Role="arn:aws:iam::123456789012:role/x",
+                                Code={"ZipFile": _zip("exports.handler = () => 1;")})
         lambdas.publish_version(FunctionName="fresh")
         lambdas.create_alias(FunctionName="fresh", Name="live", FunctionVersion="1")
         arn = "arn:aws:lambda:us-east-1:123456789012:function:fresh"
@@ -245,7 +246,8 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
                                Principal="apigateway.amazonaws.com")
         lambdas.update_function_configuration(FunctionName="fresh", MemorySize=256)
         lambdas.create_function(FunctionName="gone", Runtime="nodejs22.x", Handler="index.handler",
-                                Role="arn:aws:iam::123456789012:role/x", Code={"ZipFile": _zip("exports.handler = () => 2;")})
+                                Role="arn:aws:iam::123456789012:role/x",
+                                Code={"ZipFile": _zip("exports.handler = () => 2;")})
         lambdas.delete_function(FunctionName="gone")
         apigateway.delete_rest_api(restApiId=doomed)
         assert stack.stack is not None
