@@ -33,6 +33,7 @@ from emulator.apigateway.integration_response import (
     select_response,
 )
 from emulator.apigateway.method_response import method_response
+from emulator.apigateway.metrics import GatewayMetrics
 from emulator.apigateway.model import ApiGatewayState, Integration
 from emulator.apigateway.observability import DecisionRecord, GatewayStats
 from emulator.apigateway.proxy_event import build_event, parse_query
@@ -61,6 +62,7 @@ class ApiGateway:
         self.lambdas = lambdas
         self.rng = rng or random.Random()
         self.stats = GatewayStats()
+        self.metrics = GatewayMetrics(lambda: self.state, lambdas)
         self._execution_log = execution_log or (lambda line: None)
         self._access_log = access_log
         self.observers: list[Callable[[DecisionRecord], None]] = []
@@ -157,17 +159,21 @@ class ApiGateway:
         integration = exchange.match.method.integration
         if integration is None:
             return self._configuration_error(exchange, "No integration defined for method")
-        if integration.type == "AWS_PROXY":
-            return await self._lambda_proxy(exchange, integration)
-        if integration.type == "HTTP_PROXY":
-            return await self._http_proxy(exchange, integration)
-        if integration.type == "AWS":
-            return await self._lambda_non_proxy(exchange, integration)
-        if integration.type == "HTTP":
-            return await self._http_non_proxy(exchange, integration)
-        if integration.type == "MOCK":
-            return self._mock(exchange, integration)
-        return self._configuration_error(exchange, f"Unsupported integration type {integration.type}")
+        started = time.perf_counter()
+        try:
+            if integration.type == "AWS_PROXY":
+                return await self._lambda_proxy(exchange, integration)
+            if integration.type == "HTTP_PROXY":
+                return await self._http_proxy(exchange, integration)
+            if integration.type == "AWS":
+                return await self._lambda_non_proxy(exchange, integration)
+            if integration.type == "HTTP":
+                return await self._http_non_proxy(exchange, integration)
+            if integration.type == "MOCK":
+                return self._mock(exchange, integration)
+            return self._configuration_error(exchange, f"Unsupported integration type {integration.type}")
+        finally:  # IntegrationLatency (the metrics): the integration's own time
+            exchange.record.integration_latency_ms = (time.perf_counter() - started) * 1000
 
     async def _authorize(self, exchange: Exchange) -> GatewayResponse | None:
         assert exchange.api is not None and exchange.match is not None
@@ -212,6 +218,7 @@ class ApiGateway:
         if response.error_type and record.error is None:
             record.error = response.error_type
         self.stats.record(record)
+        self.metrics.record(record)
         if self._access_log is not None:
             self._access_log(record)
         for observer in self.observers:

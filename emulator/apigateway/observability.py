@@ -26,6 +26,7 @@ class DecisionRecord:
     authorizer_cached: bool = False
     status: int = 0
     latency_ms: float = 0.0
+    integration_latency_ms: float | None = None  # the integration's own time (None: no integration was called)
     error: str | None = None
 
     def access_log_line(self) -> str:

@@ -24,6 +24,7 @@ from emulator import failures
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.body import BodyTimeout, read_body
 from emulator.apigateway.handler import MAX_REQUEST_BODY, ApiGateway
+from emulator.apigateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from emulator.apigateway.request import IncomingRequest
 from emulator.errors import UserError
 
@@ -202,6 +203,14 @@ class GatewayServer:
 
     def _admin(self, request: web.BaseRequest) -> web.Response:
         name = request.path[len(ADMIN_PREFIX):]
+        if name in ("metrics", "metrics.json") and request.method == "GET":
+            metrics = self.gateway.metrics
+            if name == "metrics.json" or request.query.get("format") == "json":
+                return _json(metrics.as_json())
+            return web.Response(body=metrics.prometheus(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+        if name == "metrics" and request.method == "DELETE":
+            self.gateway.metrics.reset()
+            return _json({"reset": True})
         if name == "stats" and request.method == "GET":
             return _json(self.gateway.stats.snapshot())
         if name == "stats" and request.method == "DELETE":

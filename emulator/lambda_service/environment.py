@@ -150,6 +150,10 @@ class ExecutionEnvironment:
         expected = await asyncio.shield(self._peer)
         return expected is not None and remote == expected
 
+    def max_memory_mb(self) -> int:
+        """The runtime's peak memory so far (0 when unknown or stopped)."""
+        return self._runtime.max_memory_mb() if self._runtime is not None and self.alive else 0
+
     def _log(self, line: str) -> None:
         if self._sink is not None:
             self._sink(self.version.function_name, line)

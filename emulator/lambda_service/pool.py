@@ -36,6 +36,7 @@ class EnvironmentPool:
         self._all: set[ExecutionEnvironment] = set()
         self._in_flight = 0
         self.started = 0  # environments started so far (cold starts)
+        self.peak_memory_mb = 0  # Max Memory Used over the environments seen by `max_memory_mb`
         self._closing = False
 
     @property
@@ -86,6 +87,12 @@ class EnvironmentPool:
                     asyncio.get_running_loop().create_task(environment.close())
         finally:
             self._release()
+
+    def max_memory_mb(self) -> int:
+        """Max Memory Used: the peak of the live environments, and of those seen by earlier calls."""
+        for environment in list(self._all):
+            self.peak_memory_mb = max(self.peak_memory_mb, environment.max_memory_mb())
+        return self.peak_memory_mb
 
     def _take_idle(self) -> ExecutionEnvironment | None:
         while self._idle:

@@ -16,6 +16,7 @@ from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.environment import new_trace_id
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
 from emulator.lambda_service.logs import LogSink
+from emulator.lambda_service.metrics import LambdaMetrics
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult
 from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool
 from emulator.lambda_service.states import FunctionState, hold_if_asked, not_invocable
@@ -125,6 +126,7 @@ class LambdaService:
         self._rng = rng or random.Random()
         self._reaper: asyncio.Task[None] | None = None
         self.invocation_observers: list[Callable[[Resolved, InvocationResult], None]] = []  # e.g. `diff`
+        self.metrics = LambdaMetrics()
 
     # ---- functions ---------------------------------------------------------------------
     def put_function(self, record: FunctionRecord) -> None:
@@ -208,7 +210,21 @@ class LambdaService:
                                  "operation", 413)
         invocation = Invocation(request_id=str(uuid.uuid4()), payload=payload, invoked_arn=resolved.invoked_arn,
                                 trace_id=trace_id or new_trace_id(), client_context=client_context)
-        result = await self.pool_for(resolved.version, resolved.record.reserved_concurrency).invoke(invocation)
+        version = resolved.version
+        resource = f"{version.function_name}:{resolved.qualifier}" if resolved.qualifier else version.function_name
+        key = (version.function_name, resource, version.version, version.runtime.name)
+        series = self.metrics.started(key)
+        try:
+            result = await self.pool_for(version, resolved.record.reserved_concurrency).invoke(invocation)
+        except LambdaApiError as error:
+            self.metrics.abandoned(series)
+            if error.code == "TooManyRequestsException":
+                self.metrics.throttled(key)
+            raise
+        except BaseException:
+            self.metrics.abandoned(series)
+            raise
+        self.metrics.finished(series, result.duration_ms, result.init_duration_ms, result.function_error is not None)
         for observer in self.invocation_observers:
             observer(resolved, result)
         return result
