@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -376,6 +377,41 @@ class DiffConfig(Model):
         return self
 
 
+class RolloutStepConfig(Model):
+    """One step of a rollout: hold the canary at `percent` for `minutes`, then judge it."""
+
+    percent: float = Field(gt=0, le=100)
+    minutes: float = Field(default=0, ge=0)
+
+
+class RolloutConfig(Model):
+    """`rollout:` how `lambda-canary rollout` moves a stage canary and judges it (emulator/rollout/gates.py).
+
+    `schedule` is a SAM DeploymentPreference type (default Canary10Percent5Minutes) unless `steps` are given.
+    """
+
+    schedule: str | None = None
+    steps: list[RolloutStepConfig] | None = None
+    significance: float = Field(default=0.001, gt=0, lt=1)
+    max_error_rate_increase: float = Field(default=0.01, ge=0, le=1)
+    max_latency_ratio: float = Field(default=1.5, gt=0)
+    min_requests: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> RolloutConfig:
+        from emulator.rollout.schedule import PREFERENCES, preference_name
+
+        if self.schedule is not None and self.steps is not None:
+            raise ValueError("give either schedule (a SAM DeploymentPreference type) or steps, not both")
+        if self.schedule is not None and preference_name(self.schedule) is None:
+            raise ValueError(f"schedule {self.schedule!r}: use one of {', '.join(PREFERENCES)}")
+        if self.steps is not None:
+            percents = [step.percent for step in self.steps]
+            if not percents or any(b <= a for a, b in itertools.pairwise(percents)):
+                raise ValueError("steps: at least one, their percent rising from step to step")
+        return self
+
+
 class CanaryConfig(Model):
     """The whole file.
 
@@ -389,6 +425,7 @@ class CanaryConfig(Model):
     backend: Literal["auto", "process", "docker"] = "auto"
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     rest_apis: dict[str, RestApiConfig] = Field(default_factory=dict)
+    rollout: RolloutConfig | None = None
     acknowledge: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="Finding codes (`code` or `code:subject`) that `check` should not report.")
     diff: DiffConfig | None = None
