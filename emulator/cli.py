@@ -292,9 +292,10 @@ def _register_commands() -> None:
     from emulator.formats_cli import check_command, export_command
     from emulator.images_cli import images
     from emulator.rollout.command import rollout_command
+    from emulator.top import top_command
 
     for command in (images, check_command, export_command, plan_command, deploy_command, canary_group, diff_command,
-                    rollout_command):
+                    rollout_command, top_command):
         cli.add_command(command)
 
 

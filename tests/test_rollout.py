@@ -95,10 +95,15 @@ def test_a_canary_three_times_slower_is_rolled_back_by_the_latency_gate() -> Non
     assert gates == {"errorRate": True, "latency": False}
 
 
-def test_the_text_report_names_the_metric_both_samples_and_the_p_value() -> None:
-    done = subprocess.run([*CLI, "rollout", str(FIXTURES / "flaky.yaml"), "--stage", "prod", "--seed", "5"],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+def test_the_text_report_names_the_metric_both_samples_and_the_p_value_and_plots(tmp_path: Path) -> None:
+    plot = tmp_path / "rollout.html"
+    done = subprocess.run([*CLI, "rollout", str(FIXTURES / "flaky.yaml"), "--stage", "prod", "--seed", "5",
+                           "--plot", str(plot)], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 1
+    page = plot.read_text()
+    assert "<svg" in page
+    embedded = json.loads(page.split('id="rollout-report">', 1)[1].split("</script>", 1)[0])
+    assert embedded["outcome"] == "rolled back" and embedded["failed"]["metric"] == "errorRate"
     fail = [line for line in done.stdout.splitlines() if "FAIL errorRate" in line]
     assert len(fail) == 1
     assert "canary " in fail[0] and "base " in fail[0] and "Fisher exact one-sided p=" in fail[0]

@@ -61,9 +61,11 @@ def gate_settings(rollout: object | None) -> GateSettings:
 @click.option("--seed", type=int, default=None, help="Seed the stack's canary choices.")
 @click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--plot", "plot_path", default=None, type=click.Path(path_type=Path),
+              help="Draw the report (weight over time, each step's metrics and gates) to a .png or .html.")
 def rollout_command(config_path: Path, stage: str | None, schedule: str | None, traffic: str,
                     request_path: str | None, headers: tuple[str, ...], concurrency: int, seed: int | None,
-                    backend: str | None, as_json: bool) -> None:
+                    backend: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Move the stage canary through a schedule, judging canary against base at each step; exit 0 when promoted,
     1 when a gate rolled it back."""
     from emulator.config import load_config
@@ -85,6 +87,11 @@ def rollout_command(config_path: Path, stage: str | None, schedule: str | None, 
     report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
                        traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
                        headers=header_map or None, progress=None if as_json else err.print)
+    if plot_path is not None:
+        from emulator.rollout.plot import plot_rollout
+
+        written = plot_rollout(report.as_dict(), plot_path)
+        err.print(f"plot: {written}")
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     else:
