@@ -65,6 +65,24 @@ def test_a_healthy_canary_passes_every_step_and_is_promoted(healthy_ping: Path) 
     assert report["steps"][-1]["gates"] == []  # the 100 % step is the promotion
 
 
+def test_a_weighted_alias_is_rolled_out_by_its_version_weight(tmp_path: Path) -> None:
+    """examples/alias-routing (alias live: version 1 on Node 18, version 2 on Node 22) with --alias ping:live:
+    canary and base are told apart by the version that ran; promotion points the alias at version 2. One judged
+    step at significance 1e-8: false failure <= 2e-8 for a version 2 no slower than 1.5x version 1."""
+    document = yaml.safe_load((REPO / "examples" / "alias-routing" / "canary.yaml").read_text())
+    document["functions"]["ping"]["code"] = str(REPO / "examples" / "ping")
+    document["rollout"] = {"significance": 1e-8}
+    path = tmp_path / "alias.yaml"
+    path.write_text(yaml.safe_dump(document))
+    code, report, stderr = rollout(str(path), "--alias", "ping:live", "--traffic", "5/s", "--seed", "4", "--json")
+    assert report is not None, stderr
+    assert code == 0, json.dumps(report["failed"])
+    assert report["alias"] == "ping:live" and report["outcome"] == "promoted"
+    first = report["steps"][0]
+    assert first["canary"]["n"] + first["base"]["n"] == first["requests"] == 1500
+    assert 50 <= first["canary"]["n"] <= 300  # ~10 % of 1500 (seeded)
+
+
 def test_a_canary_failing_five_percent_is_rolled_back_at_the_first_step_by_the_error_rate_gate() -> None:
     """Canary10Percent5Minutes at 10/s: ~300 canary requests of which 1 in 20 fail (>= 13 failures) against a base
     that never fails. Fisher's one-sided p for 13 of ~300 against 0 of ~2700 is about 0.1**13 = 1e-13, far below

@@ -51,6 +51,8 @@ def gate_settings(rollout: object | None) -> GateSettings:
 @click.command("rollout")
 @click.argument("config_path", metavar="FILE", type=click.Path(path_type=Path))
 @click.option("--stage", default=None, help="The stage whose canary is rolled out (default: the only one).")
+@click.option("--alias", "alias", default=None, metavar="FUNCTION:ALIAS",
+              help="Roll out a weighted alias's additional version instead of the stage canary.")
 @click.option("--schedule", default=None,
               help=f"A SAM DeploymentPreference type ({', '.join(PREFERENCES)}); default: the config's "
                    f"rollout:, else {DEFAULT}.")
@@ -63,7 +65,7 @@ def gate_settings(rollout: object | None) -> GateSettings:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--plot", "plot_path", default=None, type=click.Path(path_type=Path),
               help="Draw the report (weight over time, each step's metrics and gates) to a .png or .html.")
-def rollout_command(config_path: Path, stage: str | None, schedule: str | None, traffic: str,
+def rollout_command(config_path: Path, stage: str | None, alias: str | None, schedule: str | None, traffic: str,
                     request_path: str | None, headers: tuple[str, ...], concurrency: int, seed: int | None,
                     backend: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Move the stage canary through a schedule, judging canary against base at each step; exit 0 when promoted,
@@ -86,7 +88,7 @@ def rollout_command(config_path: Path, stage: str | None, schedule: str | None, 
     err = Console(stderr=True, highlight=False)
     report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
                        traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
-                       headers=header_map or None, progress=None if as_json else err.print)
+                       headers=header_map or None, alias=alias, progress=None if as_json else err.print)
     if plot_path is not None:
         from emulator.rollout.plot import plot_rollout
 

@@ -5,7 +5,9 @@ answers: the clock is simulated, so a 30-minute schedule takes seconds), and jud
 against its base requests (emulator/rollout/gates.py) from the gateway's decision records. A failed gate removes
 the canary at once (all traffic back to the base, as `canary rollback` does); after the last step the canary is
 promoted as AWS promotes one (its deploymentId and stage-variable overrides copied into the stage, then the canary
-removed; reference §2.5). Nothing leaves the process: the stage lives in the in-process emulator.
+removed; reference §2.5). With `--alias FUNCTION:ALIAS` the weight is the alias's additional version's, canary and
+base are told apart by the version that ran, and promotion points the alias at the new version. Nothing leaves
+the process: the stage and the alias live in the in-process emulator.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 import aiohttp
 
-from emulator.apigateway.model import Stage
 from emulator.apigateway.observability import DecisionRecord
 from emulator.config import LoadedConfig
 from emulator.errors import UserError
@@ -71,6 +72,7 @@ class RolloutReport:
     seed: int | None
     steps: list[StepReport] = field(default_factory=list)
     outcome: str = ""
+    alias: str | None = None  # FUNCTION:ALIAS when the rollout moves an alias's weights
 
     @property
     def failure(self) -> tuple[StepReport, Judgement | None] | None:
@@ -96,7 +98,8 @@ class RolloutReport:
             failed = {"step": step.index, "percent": step.percent,
                       **(judgement.as_dict() if judgement else {"metric": "sample", "detail": step.inconclusive})}
         settings = self.settings
-        return {"target": "local", "config": self.config, "stage": self.stage, "schedule": self.schedule,
+        return {"target": "local", "config": self.config, "stage": self.stage, "alias": self.alias,
+                "schedule": self.schedule,
                 "plan": [{"percent": step.percent, "minutes": step.minutes} for step in self.steps_planned],
                 "scheduleMinutes": total_minutes(self.steps_planned), "trafficPerSecond": self.traffic,
                 "seed": self.seed,
@@ -108,7 +111,8 @@ class RolloutReport:
 
     def lines(self) -> list[str]:
         """The human report: one line per step and gate, then the outcome."""
-        out = [f"rollout of {self.config} stage {self.stage}: {self.schedule} "
+        subject = f"alias {self.alias} (through stage {self.stage})" if self.alias else f"stage {self.stage}"
+        out = [f"rollout of {self.config} {subject}: {self.schedule} "
                f"({total_minutes(self.steps_planned):g} simulated minutes at {self.traffic:g} requests/s); "
                f"false-alarm probability of a healthy canary <= {self.false_alarm_bound:.2g}"]
         for step in self.steps:
@@ -125,27 +129,93 @@ class RolloutReport:
                 out.append(f"  FAIL sample: {step.inconclusive}")
         failure = self.failure
         if failure is None:
-            out.append("promoted: every gate passed; the canary's deployment and overrides are the stage's now")
+            out.append("promoted: every gate passed; " + (
+                "the alias points at the new version now" if self.alias
+                else "the canary's deployment and overrides are the stage's now"))
         else:
             step, judgement = failure
             what = f"the {judgement.metric} gate failed" if judgement else "too few requests to judge"
-            out.append(f"rolled back at step {step.index} ({step.percent:g}%): {what}; the canary is removed")
+            undone = "the alias's weights are cleared" if self.alias else "the canary is removed"
+            out.append(f"rolled back at step {step.index} ({step.percent:g}%): {what}; {undone}")
         return out
 
 
-def _stage(loaded: LoadedConfig, stack: Any, stage_name: str | None) -> tuple[str, Stage]:
-    apis = list(stack.state.apis.values())
-    if len(apis) != 1:
-        raise UserError(f"{loaded.path}: rollout needs exactly one REST API (found {len(apis)})")
-    stages = apis[0].stages
-    name = stage_name or (next(iter(stages)) if len(stages) == 1 else None)
-    if name is None or name not in stages:
-        raise UserError(f"{loaded.path}: pick a stage with --stage ({', '.join(stages) or 'none defined'})")
-    stage = stages[name]
-    if stage.canary_settings is None:
-        raise UserError(f"{loaded.path}: restApis.*.stages.{name}.canarySettings: a rollout moves a stage canary's "
-                        "traffic; give the stage a canarySettings (deploymentId and/or stageVariableOverrides)")
-    return name, stage
+class StageCanary:
+    """A stage's canary: the weight is its percentTraffic; the gateway's variant tells canary from base."""
+
+    def __init__(self, loaded: LoadedConfig, stack: Any, stage_name: str | None) -> None:
+        apis = list(stack.state.apis.values())
+        if len(apis) != 1:
+            raise UserError(f"{loaded.path}: rollout needs exactly one REST API (found {len(apis)})")
+        stages = apis[0].stages
+        name = stage_name or (next(iter(stages)) if len(stages) == 1 else None)
+        if name is None or name not in stages:
+            raise UserError(f"{loaded.path}: pick a stage with --stage ({', '.join(stages) or 'none defined'})")
+        stage = stages[name]
+        if stage.canary_settings is None:
+            raise UserError(f"{loaded.path}: restApis.*.stages.{name}.canarySettings: a rollout moves a stage "
+                            "canary's traffic; give the stage a canarySettings (deploymentId and/or "
+                            "stageVariableOverrides), or roll out a weighted alias with --alias FUNCTION:ALIAS")
+        self.stage_name, self.stage = name, stage
+
+    def set_percent(self, percent: float) -> None:
+        """The canary's share of the stage's requests."""
+        assert self.stage.canary_settings is not None
+        self.stage.canary_settings.percent_traffic = percent
+
+    def promote(self) -> None:
+        """As AWS promotes a canary (reference §2.5): its deployment and overrides become the stage's; removed."""
+        stage = self.stage
+        canary = stage.canary_settings
+        assert canary is not None
+        stage.deployment_id = canary.deployment_id or stage.deployment_id
+        stage.variables = {**stage.variables, **(canary.stage_variable_overrides or {})}
+        stage.canary_settings = None
+
+    def rollback(self) -> None:
+        """The canary removed: every request back to the stage's deployment."""
+        self.stage.canary_settings = None
+
+    @staticmethod
+    def side(record: DecisionRecord) -> str | None:
+        """`canary`, `base`, or None for a request that did not reach a variant."""
+        return record.variant if record.variant in ("canary", "base") else None
+
+
+class AliasWeights:
+    """A weighted alias (`--alias FUNCTION:ALIAS`): the weight is its extra version's; the executed version tells
+    canary (the extra version) from base (the alias's FunctionVersion)."""
+
+    def __init__(self, loaded: LoadedConfig, stack: Any, reference: str) -> None:
+        function_name, _, alias_name = reference.partition(":")
+        record = stack.lambdas.functions.get(function_name)
+        alias = record.aliases.get(alias_name) if record is not None and alias_name else None
+        if alias is None:
+            raise UserError(f"--alias {reference!r}: no such FUNCTION:ALIAS in {loaded.path}")
+        if len(alias.additional_version_weights) != 1:
+            raise UserError(f"{loaded.path}: functions.{function_name}.aliases.{alias_name}.routingConfig: a rollout "
+                            "moves the weight of the alias's one additional version; give it one")
+        self.function_name, self.alias = function_name, alias
+        self.extra = next(iter(alias.additional_version_weights))
+
+    def set_percent(self, percent: float) -> None:
+        """The extra version's weight."""
+        self.alias.additional_version_weights = {self.extra: percent / 100}
+
+    def promote(self) -> None:
+        """FunctionVersion := the extra version, weights cleared (as `canary promote --alias`)."""
+        self.alias.function_version = self.extra
+        self.alias.additional_version_weights = {}
+
+    def rollback(self) -> None:
+        """Weights cleared: every invocation back to the alias's FunctionVersion."""
+        self.alias.additional_version_weights = {}
+
+    def side(self, record: DecisionRecord) -> str | None:
+        """By the version that ran, for invocations through this alias only."""
+        if record.function != self.function_name or record.qualifier != self.alias.name:
+            return None
+        return "canary" if record.executed_version == self.extra else "base"
 
 
 def default_path(loaded: LoadedConfig) -> str:
@@ -155,18 +225,6 @@ def default_path(loaded: LoadedConfig) -> str:
             if "{" not in path and ("GET" in methods or "ANY" in methods):
                 return path
     raise UserError(f"{loaded.path}: no GET resource without path parameters to send traffic to; give --path")
-
-
-def _promote(stage: Stage) -> None:
-    canary = stage.canary_settings
-    assert canary is not None
-    stage.deployment_id = canary.deployment_id or stage.deployment_id
-    stage.variables = {**stage.variables, **(canary.stage_variable_overrides or {})}
-    stage.canary_settings = None
-
-
-def _rollback(stage: Stage) -> None:
-    stage.canary_settings = None
 
 
 async def _send(url: str, requests: int, concurrency: int, headers: dict[str, str] | None) -> None:
@@ -186,19 +244,19 @@ async def _send(url: str, requests: int, concurrency: int, headers: dict[str, st
         raise UserError(f"{url}: {type(error).__name__}: {error or 'timed out'}") from None
 
 
-def _samples(records: list[DecisionRecord]) -> tuple[Sample, Sample]:
+def _samples(records: list[DecisionRecord], target: StageCanary | AliasWeights) -> tuple[Sample, Sample]:
     canary, base = Sample(), Sample()
     for record in records:
-        side = canary if record.variant == "canary" else base if record.variant == "base" else None
+        side = target.side(record)
         if side is not None:
-            side.add(record.status >= 500, record.latency_ms)
+            (canary if side == "canary" else base).add(record.status >= 500, record.latency_ms)
     return canary, base
 
 
 def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, steps: tuple[Step, ...],
               settings: GateSettings, traffic: float, path: str | None = None, concurrency: int = 4,
               seed: int | None = None, backend: str | None = None, headers: dict[str, str] | None = None,
-              progress: Callable[[str], None] | None = None) -> RolloutReport:
+              alias: str | None = None, progress: Callable[[str], None] | None = None) -> RolloutReport:
     """Run the schedule against the config's stack in-process; the report says promoted or rolled back."""
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
@@ -208,7 +266,17 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
     options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False)
     with StackThread(loaded, options) as running:
         assert running.stack is not None
-        name, stage = _stage(loaded, running.stack, stage_name)
+        target: StageCanary | AliasWeights
+        if alias is not None:
+            target = AliasWeights(loaded, running.stack, alias)
+            stages = [stage for api in running.stack.state.apis.values() for stage in api.stages]
+            name = stage_name or (stages[0] if len(stages) == 1 else None)
+            if name is None:
+                raise UserError(f"{loaded.path}: pick the stage whose requests reach the alias with --stage")
+            report.alias = alias
+        else:
+            target = StageCanary(loaded, running.stack, stage_name)
+            name = target.stage_name
         report.stage = name
         url = f"{running.url}/{name}{path or default_path(loaded)}"
         window: list[DecisionRecord] = []
@@ -219,22 +287,22 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
             record = StepReport(index, step.percent, step.minutes, clock)
             report.steps.append(record)
             if not step.gated:
-                running.call(_call(_promote, stage))
+                running.call(_call(target.promote))
                 report.outcome = PROMOTED
                 say(f"step {index}: 100% at minute {clock:g}: promoted")
                 break
-            running.call(_call(_set_percent, stage, step.percent))
+            running.call(_call(target.set_percent, step.percent))
             window.clear()
             planned = round(traffic * step.minutes * 60)
             started = time.perf_counter()
             asyncio.run(_send(url, planned, concurrency, headers))
             sent = planned
-            canary, base = _samples(window)
+            canary, base = _samples(window, target)
             limit = max(planned, per_minute) * MAX_EXTENSION
             while not enough(canary, base, settings) and sent - planned < limit:
                 asyncio.run(_send(url, per_minute, concurrency, headers))
                 sent += per_minute
-                canary, base = _samples(window)
+                canary, base = _samples(window, target)
             record.requests = sent
             record.extended_minutes = (sent - planned) / (traffic * 60)
             record.canary, record.base = canary.describe(), base.describe()
@@ -247,15 +315,10 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
             say(f"step {index}: {step.percent:g}% for {step.minutes:g} simulated min: {sent} requests in "
                 f"{time.perf_counter() - started:.1f} s, {'pass' if record.passed else 'FAIL'}")
             if not record.passed:
-                running.call(_call(_rollback, stage))
+                running.call(_call(target.rollback))
                 report.outcome = ROLLED_BACK
                 break
     return report
-
-
-def _set_percent(stage: Stage, percent: float) -> None:
-    assert stage.canary_settings is not None
-    stage.canary_settings.percent_traffic = percent
 
 
 async def _call(function: Callable[..., None], *args: Any) -> None:
