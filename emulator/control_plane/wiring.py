@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +9,7 @@ from emulator import failures
 from emulator.control_plane.lambda_api import LambdaApi
 from emulator.control_plane.protocol import AwsError, RestJsonService
 from emulator.control_plane.router import ControlPlane
+from emulator.owners import owned_temp_dir
 
 if TYPE_CHECKING:
     from emulator.stack import Stack
@@ -29,36 +25,9 @@ def lambda_service_exception(message: str) -> AwsError:
     return AwsError("ServiceException", message, 500, body={"Type": "Service", "Message": message})
 
 
-_TEMP_PREFIX = "lambda-canary-code-"
-
-
 def temporary_code_root() -> Path:
-    """A temporary folder for uploaded code, removed at exit; those of killed processes are removed now.
-
-    The folder's name carries the owner's process id (`lambda-canary-code-<pid>-<random>`): one whose process is
-    gone was left by a SIGKILL, which runs no atexit handler.
-    """
-    for folder in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
-        pid = folder.name[len(_TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir() and folder.stat().st_uid == os.getuid():
-            shutil.rmtree(folder, ignore_errors=True)
-    code_root = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
-    atexit.register(shutil.rmtree, code_root, True)
-    return code_root
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        # a zombie (exited, not yet reaped) holds no folder either
-        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
-            return False
-    return True
+    """A temporary folder for uploaded code, removed at exit; those of killed processes are removed now."""
+    return owned_temp_dir("lambda-canary-code-")
 
 
 def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlPlane:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.lambda_service.model import FunctionVersion
+from emulator.owners import owned_temp_dir, owner_alive, process_started
 
 UID_BASE = 1_600_000_000  # the reserved range: uid = gid = UID_BASE + n
 UID_COUNT = 65536
@@ -56,30 +57,6 @@ while grep -q 'populated 1' "$1/cgroup.events" 2>/dev/null && [ $i -lt 200 ]; do
 for d in "$@"; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
 exit 0
 """
-
-
-# ---- owners ----------------------------------------------------------------------------------------
-def process_started(pid: int) -> str:
-    """The start time of a process in clock ticks since boot ("" when unknown): tells a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def owner_alive(pid: int, started: str) -> bool:
-    """Is that process still running (and the same process)?"""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    now = process_started(pid)
-    return not (started and now and now != started)
 
 
 # ---- the machine's cgroups ---------------------------------------------------------------------------
@@ -479,7 +456,7 @@ class Containment:
     # ---- users and files -------------------------------------------------------------------------
     def _state_dir(self) -> Path:
         if self._state is None:
-            self._state = Path(tempfile.mkdtemp(prefix="lambda-canary-sandbox-"))
+            self._state = owned_temp_dir("lambda-canary-sandbox-")
             self._state.chmod(0o711)  # others may pass through to what is theirs; never list it
             for name in ("node", "code", "tmp"):
                 (self._state / name).mkdir(mode=0o711)

@@ -40,7 +40,6 @@ from rich.console import Console
 
 from emulator.errors import UserError
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
-from emulator.lambda_service.backends.containment import owner_alive, process_started
 from emulator.lambda_service.backends.images import (
     build_function_image,
     engine_platform,
@@ -52,6 +51,7 @@ from emulator.lambda_service.backends.images import (
 from emulator.lambda_service.backends.process import describe_exit
 from emulator.lambda_service.logs import LineSplitter
 from emulator.lambda_service.model import FunctionVersion
+from emulator.owners import owner_alive, process_started
 from emulator.runtimes.catalogue import get_runtime
 
 LABEL_OWNER = "lambda-canary.owner"
