@@ -10,6 +10,7 @@ file, line, key path, what goes wrong and the fix. A finding can be acknowledged
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 import shlex
@@ -33,6 +34,7 @@ from emulator.importers.cloudformation import (
     api_id_for,
 )
 from emulator.importers.translation import Finding, Translation
+from emulator.lambda_service.handler_check import find_handler_file, handler_module
 from emulator.runtimes.catalogue import catalogue
 from emulator.stage_variables import (
     MAX_VARIABLES,
@@ -63,6 +65,29 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
 
 
+# Every finding code `check` reports; `--ack` and `acknowledge:` entries name one of these (CODE or CODE:SUBJECT).
+CODES = frozenset({
+    "authorizer-permission-missing", "canary-identical", "canary-stage-missing", "canary-without-stage",
+    "cfn-unknown-property",
+    "cli-missing-argument", "cli-unknown-option", "code-missing", "deployment-depends-on", "function-missing",
+    "function-unreached", "handler-missing", "invalid", "lambda-uri-not-arn", "lambda-uri-shape",
+    "permission-missing", "promotion-removes-canary", "provider-missing", "provider-stage-missing",
+    "qualifier-missing", "runtime-blocked", "stage-variable-invalid", "stage-variable-undefined",
+    "sub-stage-variable", "template-syntax", "update-stage-percent",
+})
+
+
+def require_known_codes(entries: list[str] | tuple[str, ...], where: str) -> None:
+    """A UserError for an acknowledgement whose code `check` never reports (a typo would silence nothing)."""
+    for entry in entries:
+        code = entry.partition(":")[0]
+        if code not in CODES:
+            close = difflib.get_close_matches(code, CODES, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise UserError(f"{where} {entry!r}: unknown finding code {code!r}; {hint}codes: "
+                            f"{', '.join(sorted(CODES))}")
+
+
 def check(path: Path | str, *, stage: str | None = None, functions: Path | str | None = None,
           today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = ()) -> list[Finding]:
     """The findings for one file (acknowledged ones left out), in line order."""
@@ -73,6 +98,7 @@ def run_check(path: Path | str, *, stage: str | None = None, functions: Path | s
               today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = ()) -> CheckReport:
     """Check a file; unreadable input raises UserError."""
     path = Path(path)
+    require_known_codes(acknowledge, "--ack")
     report = CheckReport()
     if detect_format(path) == "script":
         found = check_script(path)
@@ -157,6 +183,7 @@ class _Checker:
         if self.t.grants is not None:
             self.authorizer_permission_checks()
         self.runtime_checks()
+        self.code_checks()
         self.schema_check()
         if self.t.grants is None:
             self.notes.append(PERMISSION_NOTE)
@@ -480,6 +507,33 @@ class _Checker:
                          f"move it to {newer[0] if newer else 'a supported runtime'}, or, if it already exists on "
                          "AWS and stays unchanged during the migration, acknowledge this finding "
                          f"(`acknowledge: [runtime-blocked:{subject}]`)", subject)
+
+    def code_checks(self) -> None:
+        """Each function's (and version's) code folder and handler file exist, as `serve` and `deploy` require."""
+        base = self.t.source.resolve().parent
+        for name, function in self.functions.items():
+            function = _mapping(function)
+            entries = [(("functions", name), function.get("code", "."), function.get("handler"), name)]
+            entries += [(("functions", name, "versions", number), _mapping(version).get("code"),
+                         _mapping(version).get("handler") or function.get("handler"), f"{name}:{number}")
+                        for number, version in _mapping(function.get("versions")).items()
+                        if _mapping(version).get("code") is not None]
+            for path, code, handler, subject in entries:
+                if not isinstance(code, str):
+                    continue
+                folder = (base / code).resolve()
+                code_path = (*path, "code") if (*path, "code") in self.t.lines else path
+                if not folder.is_dir():
+                    self.add(code_path, "code-missing",
+                             f"{subject}: code folder {folder} does not exist; serve and deploy refuse it",
+                             "point `code:` at the folder that holds the handler (relative to this file)", subject)
+                elif isinstance(handler, str) and "." in handler and find_handler_file(folder, handler) is None:
+                    module = handler_module(handler)[0]
+                    where = (*path, "handler") if (*path, "handler") in self.t.lines else path
+                    self.add(where, "handler-missing",
+                             f"{subject}: handler {handler!r}: no file {module}.js, {module}.mjs or {module}.cjs "
+                             f"in {folder}; serve and deploy refuse it", "correct the handler or the code folder",
+                             subject)
 
     def schema_check(self) -> None:
         try:

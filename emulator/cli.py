@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from emulator import aio
 from emulator.errors import UserError
@@ -38,17 +37,17 @@ def runtimes_list() -> None:
     from emulator.runtimes.provision import find_node
 
     today = dt.date.today()
-    table = Table("runtime", "node", "base image", "OS", "deprecation", "create blocked", "update blocked",
-                  "installed")
+    rows = [["runtime", "node", "deprecation", "create blocked", "update blocked", "base image", "OS", "installed"]]
     for spec in catalogue().values():
         found = find_node(spec.name)
-        installed = f"{found.source}: {found.path}" if found else "no"
-        blocked = "[red]{}[/red]" if spec.blocks_create(today) else "{}"
-        table.add_row(spec.name, spec.node, spec.image, spec.os, str(spec.deprecation or "-"),
-                      blocked.format(spec.block_create or "-"),
-                      ("[red]{}[/red]" if spec.blocks_update(today) else "{}").format(spec.block_update or "-"),
-                      installed)
-    Console().print(table)
+        rows.append([spec.name, spec.node, str(spec.deprecation or "-"),
+                     f"{spec.block_create or '-'}{' (now)' if spec.blocks_create(today) else ''}",
+                     f"{spec.block_update or '-'}{' (now)' if spec.blocks_update(today) else ''}",
+                     spec.image, spec.os, f"{found.source}: {found.path}" if found else "no"])
+    # Plain aligned columns, never cut: a rich table at 80 columns (or piped) shortened every name to `nodejs…`.
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]))
 
 
 @runtimes.command("install")
@@ -122,7 +121,7 @@ def _read_event(event: str | None) -> bytes:
 @click.option("--event", "-e", help="Event JSON file, or - for stdin (default: {}).")
 @click.option("--config", "-c", "config_path", default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(path_type=Path), help="Config file that defines the function.")
-@click.option("--qualifier", "-q", help="Version or alias to invoke.")
+@click.option("--qualifier", help="Version or alias to invoke (default: $LATEST).")
 @backend_options
 def invoke(function: str, event: str | None, config_path: Path, qualifier: str | None, backend: str | None,
            docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None) -> None:
@@ -142,15 +141,17 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 # ---- serve ----------------------------------------------------------------------------------
 @cli.command()
 @click.argument("config_file", required=False, type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", "-p", default=3000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--bind", "host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address to listen on (loopback by default).")
+@click.option("--port", "-p", default=3000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the data plane and the AWS API (0: any free port).")
 @click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
 @backend_options
 @click.option("--max-environments", default=64, show_default=True, type=click.IntRange(1, 10_000),
               help="Account concurrency: environments at once; beyond it Lambda answers TooManyRequestsException.")
 @click.option("--idle-timeout", default=600.0, show_default=True, type=click.FloatRange(1, 86_400),
               help="Seconds an idle environment is kept warm before it is stopped.")
-@click.option("--stage", "sls_stage", help="serverless.yml's ${opt:stage} (default: provider.stage, else dev).")
+@click.option("--stage", "-s", "sls_stage", help="serverless.yml's ${opt:stage} (default: provider.stage, else dev).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
@@ -159,7 +160,7 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
           max_environments: int, idle_timeout: float, sls_stage: str | None, state_dir: Path | None,
           quiet: bool, debug: bool) -> None:
-    """Serve CONFIG_FILE's APIs at http://HOST:PORT/{stage}/{path}."""
+    """Serve CONFIG_FILE's APIs at http://ADDRESS:PORT/{stage}/{path}, and the AWS API on the same port."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
 
@@ -171,12 +172,39 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
 
 
 # ---- split ----------------------------------------------------------------------------------
+class GatewayLog:
+    """The in-process gateway's execution log during a split: counted, and only its first lines shown."""
+
+    SHOWN = 3
+
+    def __init__(self) -> None:
+        self.first: list[str] = []
+        self.count = 0
+
+    def add(self, line: str) -> None:
+        """Keep a line (the first few only)."""
+        self.count += 1
+        if len(self.first) < self.SHOWN:
+            self.first.append(line)
+
+    def summarize(self, console: Console) -> None:
+        """The first lines and how many there were, on stderr."""
+        for line in self.first:
+            console.print(f"gateway: {line}", markup=False)
+        if self.count > len(self.first):
+            console.print(f"gateway: ... {self.count - len(self.first)} more execution-log lines (`serve` shows "
+                          "them all)", markup=False)
+
 @cli.command()
 @click.argument("target")
 @click.option("--path", default="/ping", show_default=True, help="Path on the stage to request.")
-@click.option("--stage", help="Stage (config targets; default: the only one).")
-@click.option("--requests", "-n", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--concurrency", "-c", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--stage", "-s", help="Stage (config targets; default: the only one).")
+@click.option("--host", metavar="NAME", help="Host header, e.g. {apiId}.execute-api.localhost to pick one of several "
+              "APIs (default: the URL's host).")
+@click.option("--requests", "-n", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="How many requests to send.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Requests in flight at once.")
 @click.option("--expect", type=click.FloatRange(0, 100), help="Expected canary percent (default: the config's).")
 @click.option("--alpha", default=1e-6, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="False-failure probability of the verdict (exact binomial test).")
@@ -191,14 +219,16 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
 @click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
 @click.option("--seed", type=int, help="Seed the stack's choices (config targets).")
 @click.option("--backend", default=None, help="auto, process or docker (config targets).")
-@click.option("--allow-errors", is_flag=True, help="Pass even when some requests fail or cannot be classified.")
+@click.option("--allow-errors", is_flag=True, help="Pass even when some requests fail or cannot be classified "
+              "(not when every request fails).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the canary share converging inside its band (.png or .html).")
 @click.option("--header", "-H", "header", multiple=True, help="'Name: value' sent with every request (repeatable).")
-def split(target: str, path: str, stage: str | None, requests: int, concurrency: int, expect: float | None,
-          alpha: float, confidence: float, by: str | None, canary_key: str | None, variant_from: str | None,
-          canary_pattern: str | None, seed: int | None, backend: str | None, allow_errors: bool, as_json: bool,
+def split(target: str, path: str, stage: str | None, host: str | None, requests: int, concurrency: int,
+          expect: float | None, alpha: float, confidence: float, by: str | None, canary_key: str | None,
+          variant_from: str | None, canary_pattern: str | None, seed: int | None, backend: str | None,
+          allow_errors: bool, as_json: bool,
           plot: Path | None, header: tuple[str, ...]) -> None:
     """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
     from rich.progress import Progress
@@ -215,6 +245,7 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
         raise UserError(f"--plot {plot}: use .png or .html")
     headers = splitting.parse_headers(header)
     console = Console()
+    gateway_log = GatewayLog()
     with Progress(console=err_console, transient=True, disable=as_json or requests < 200) as progress:
         task = progress.add_task("requests", total=requests)
 
@@ -225,55 +256,61 @@ def split(target: str, path: str, stage: str | None, requests: int, concurrency:
             classifier = splitting.parse_classifier(variant_from, canary_pattern)
             url = target.rstrip("/") + path
             result = splitting.split_url(url, requests, concurrency, by=by or "variant", classifier=classifier,
-                                         progress=advance, headers=headers)
+                                         progress=advance, host=host, headers=headers)
             result.canary_key = canary_key or "canary"
             expected, reason = expect, None
         else:
             result, plan = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
                                                   seed=seed, backend=backend, canary_key=canary_key,
-                                                  progress=advance, headers=headers)
+                                                  progress=advance, headers=headers, host=host,
+                                                  gateway_log=gateway_log.add)
             expected = expect if expect is not None else plan.expected_percent
             reason = (f"by {plan.by}, canary group {plan.canary_key}, expected {plan.expected_percent:.4g}% from the "
                       f"chain ({plan.reason})")
     assert expected is not None
-    if result.n == 0:
-        raise UserError(f"{target}: no request could be classified ({'; '.join(result.problems())})")
-    outcome = report.split_verdict(result, expected, alpha)
+    outcome = report.split_verdict(result, expected, alpha) if result.n else None
     if as_json:
-        click.echo(json.dumps({**report.as_json(result, outcome, confidence), "plan": reason}, indent=2))
+        click.echo(json.dumps({**report.as_json(result, outcome, confidence, allow_errors), "plan": reason}, indent=2))
     else:
         if reason is not None:
             console.print(f"split {reason}", markup=False, highlight=False)
-        report.render(result, outcome, confidence, console)
+        report.render(result, outcome, confidence, console, allow_errors)
     if plot is not None:
         from emulator.stats.plot import plot_convergence
 
         written = plot_convergence(result.outcomes(), expected, 1 - alpha, plot)
         err_console.print(f"plot: {written}")
-    if not outcome.passed or (result.problems() and not allow_errors):
+    gateway_log.summarize(err_console)
+    if not report.passed(result, outcome, allow_errors):
         sys.exit(1)
 
 
 @cli.command()
 @click.argument("config_file", type=click.Path(path_type=Path))
 @click.argument("url")
-@click.option("--path", default="/ping", show_default=True)
-@click.option("--stage", help="Local stage (default: the only one).")
-@click.option("--requests", "-n", default=500, show_default=True, type=click.IntRange(1, 4000))
-@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--path", default="/ping", show_default=True, help="Path on the stage to request, on both sides.")
+@click.option("--stage", "-s", help="Local stage (default: the only one).")
+@click.option("--host", metavar="NAME", help="Host header on both sides, e.g. {apiId}.execute-api.localhost to pick "
+              "one of several APIs.")
+@click.option("--requests", "-n", default=500, show_default=True, type=click.IntRange(1, 4000),
+              help="How many requests to send to each side.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Requests in flight at once, per side.")
 @click.option("--variant-from", help="Classify the remote side by body.FIELD or header.NAME (not an emulator).")
 @click.option("--canary-pattern", help="With --variant-from: a regex whose match marks the canary.")
-@click.option("--seed", type=int)
-@click.option("--alpha", default=1e-6, show_default=True, type=float, help="Split difference test level.")
-def compare(config_file: Path, url: str, path: str, stage: str | None, requests: int, concurrency: int,
-            variant_from: str | None, canary_pattern: str | None, seed: int | None, alpha: float) -> None:
+@click.option("--seed", type=int, help="Seed the local stack's choices (unseeded by default).")
+@click.option("--alpha", default=1e-6, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="False-failure probability of the split difference test (Fisher exact).")
+def compare(config_file: Path, url: str, path: str, stage: str | None, host: str | None, requests: int,
+            concurrency: int, variant_from: str | None, canary_pattern: str | None, seed: int | None,
+            alpha: float) -> None:
     """Send the same requests to CONFIG_FILE run locally and to URL (a stage); exit 1 on any difference."""
     from emulator import compare as comparing
     from emulator.split import parse_classifier
 
     local, remote = comparing.compare(config_file, url, path, requests, concurrency, stage=stage,
                                       classifier=parse_classifier(variant_from, canary_pattern), seed=seed,
-                                      alpha=alpha)
+                                      alpha=alpha, host=host)
     found = comparing.differences(local, remote, alpha)
     console = Console(highlight=False)
     console.print(f"local: {local.total} responses, canary {local.canary}; {url}: {remote.total} responses, "

@@ -13,7 +13,7 @@ from typing import Any
 from scipy.stats import fisher_exact
 
 from emulator.errors import UserError
-from emulator.split import Classifier, is_emulator, origin, send
+from emulator.split import Classifier, choose_api, is_emulator, loopback_host, origin, send
 
 # Headers that differ on every response, or by server, and say nothing about behaviour.
 VOLATILE_HEADERS = frozenset({"date", "x-amzn-requestid", "x-amz-apigw-id", "x-amzn-trace-id", "content-length",
@@ -80,8 +80,10 @@ def differences(local: SideSummary, remote: SideSummary, alpha: float) -> list[s
 
 
 def compare(config: Path, url: str, path: str, requests: int, concurrency: int, *, stage: str | None,
-            classifier: Classifier | None, seed: int | None, alpha: float) -> tuple[SideSummary, SideSummary]:
-    """Run the config locally and send the same requests to both sides."""
+            classifier: Classifier | None, seed: int | None, alpha: float,
+            host: str | None = None) -> tuple[SideSummary, SideSummary]:
+    """Run the config locally and send the same requests to both sides (`host`: the Host header that picks the
+    API, `{apiId}.execute-api.localhost`, on both)."""
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
 
@@ -91,17 +93,18 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
                         "--variant-from body.FIELD|header.NAME and --canary-pattern REGEX")
     local, remote = SideSummary("local"), SideSummary(url)
     options = StackOptions(port=0, seed=seed, access_log=False, function_logs=False)
-    with StackThread(config, options) as running:
+    with StackThread(config, options, log=_drop) as running:
         assert running.stack is not None
-        stages = [name for api in running.stack.state.apis.values() for name in api.stages]
-        stage_name = stage or (stages[0] if len(stages) == 1 else "")
+        api, stage_name = choose_api(list(running.stack.state.apis.values()), stage, host, str(config))
+        local_host = f"{api.id}.execute-api.localhost" if host is not None or len(running.stack.state.apis) > 1 \
+            else None
         variants: dict[str, str] = {}
         running.stack.gateway.observers.append(lambda record: variants.__setitem__(record.request_id, record.variant))
 
         def on_local(status: int, headers: dict[str, str], body: bytes, _latency: float) -> None:
             local.add(status, headers, body, variants.get(headers.get("x-amzn-requestid", "")) == "canary")
 
-        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, on_local))
+        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, on_local, host=local_host))
     remote_url = url.rstrip("/") + path
     remote_ids: list[tuple[int, dict[str, str], bytes]] = []
 
@@ -111,7 +114,7 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
         else:
             remote_ids.append((status, headers, body))
 
-    asyncio.run(send(remote_url, requests, concurrency, on_remote))
+    asyncio.run(send(remote_url, requests, concurrency, on_remote, host=host))
     if classifier is None:
         decided = _emulator_decisions(url, requests) if remote_is_emulator else {}
         for status, headers, body in remote_ids:
@@ -119,8 +122,13 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
     return local, remote
 
 
+def _drop(_line: str) -> None:
+    """The local side's gateway log is not shown: the differences say what differs."""
+
+
 def _emulator_decisions(url: str, requests: int) -> dict[str, str]:
     import urllib.request
 
-    with urllib.request.urlopen(f"{origin(url)}/_lambda_canary/decisions?last={requests * 2}", timeout=10) as response:
+    endpoint = loopback_host(origin(url), None)[0]
+    with urllib.request.urlopen(f"{endpoint}/_lambda_canary/decisions?last={requests * 2}", timeout=10) as response:
         return {record["request_id"]: record["variant"] for record in json.loads(response.read())["decisions"]}

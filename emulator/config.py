@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import re
@@ -474,7 +475,7 @@ class LoadedConfig:
 def _describe(error: dict[str, Any]) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return "unknown key"
+        return f"unknown key (did you mean {error['did_you_mean']}?)" if "did_you_mean" in error else "unknown key"
     if error["type"] == "missing":
         return "required key is missing"
     if error["type"] == "literal_error":
@@ -482,9 +483,25 @@ def _describe(error: dict[str, Any]) -> str:
     return message
 
 
+def ordered_errors(error: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors with unknown keys first (a typo such as `runtme` also makes `runtime` missing; the typo is
+    the cause), each unknown key carrying the missing sibling it most likely meant as `did_you_mean`."""
+    errors: list[dict[str, Any]] = [dict(item) for item in error.errors()]
+    missing = {tuple(item["loc"][:-1]): [] for item in errors if item["type"] == "missing"}
+    for item in errors:
+        if item["type"] == "missing":
+            missing[tuple(item["loc"][:-1])].append(str(item["loc"][-1]))
+    for item in errors:
+        if item["type"] == "extra_forbidden" and item["loc"]:
+            close = difflib.get_close_matches(str(item["loc"][-1]), missing.get(tuple(item["loc"][:-1]), []), n=1)
+            if close:
+                item["did_you_mean"] = close[0]
+    return sorted(errors, key=lambda item: item["type"] != "extra_forbidden")
+
+
 def format_validation_error(document: YamlDocument, error: ValidationError) -> str:
     """One line: `file:line: key.path: what is wrong` (plus how many more errors)."""
-    errors = error.errors()
+    errors = ordered_errors(error)
     first = errors[0]
     loc = tuple(part for part in first["loc"] if not str(part).startswith("function-") and part != "[key]")
     key = ".".join(str(part) for part in loc) or "(top level)"

@@ -7,6 +7,7 @@ Register in emulator/cli.py with `cli.add_command(plan_command)`, `cli.add_comma
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,10 +101,10 @@ def render_plan(console: Console, plan: Plan) -> None:
 
 @click.command("plan")
 @click.argument("config_file", type=click.Path(path_type=Path))
-@click.option("--stage", required=True, help="The stage to deploy.")
+@click.option("--stage", "-s", required=True, help="The stage to deploy.")
 @_aws_options
 def plan_command(config_file: Path, stage: str, profile: str | None, region: str | None) -> None:
-    """Show what `deploy` would create, update or leave alone; changes nothing."""
+    """Show what `deploy` would create, update or leave alone; changes nothing. Exit 1 when deploy would refuse."""
     console, today = _console(), dt.date.today()
     loaded = load_config(config_file, stage=stage)
     print_preamble(console, loaded, today)
@@ -112,11 +113,13 @@ def plan_command(config_file: Path, stage: str, profile: str | None, region: str
     with aws_errors(target):
         plan = compute_plan(loaded, stage, target, today=today)
     render_plan(console, plan)
+    if plan.refusals:
+        sys.exit(1)  # a plan that `deploy` would refuse fails, as a verdict (exit 1), like a failing split
 
 
 @click.command("deploy")
 @click.argument("config_file", type=click.Path(path_type=Path))
-@click.option("--stage", required=True, help="The stage to deploy.")
+@click.option("--stage", "-s", required=True, help="The stage to deploy.")
 @click.option("--role", help="Execution role ARN for new functions (default: lambda-canary-execution, made once).")
 @_aws_options
 def deploy_command(config_file: Path, stage: str, role: str | None, profile: str | None, region: str | None) -> None:
@@ -149,9 +152,9 @@ def deploy_command(config_file: Path, stage: str, role: str | None, profile: str
 # ---- canary ---------------------------------------------------------------------------------
 def _canary_options(function: F) -> F:
     function = _aws_options(function)
-    function = click.option("--stage", help="The stage (with --api or --config).")(function)
+    function = click.option("--stage", "-s", help="The stage (with --api or --config).")(function)
     function = click.option("--alias", "alias", help="A weighted Lambda alias instead: FUNCTION:ALIAS.")(function)
-    function = click.option("--config", "config_file", type=click.Path(path_type=Path),
+    function = click.option("--config", "-c", "config_file", type=click.Path(path_type=Path),
                             help="Config file naming the API (and the canary's deployment and overrides).")(function)
     return click.option("--api", "api_name", help="REST API name.")(function)
 

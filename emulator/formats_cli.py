@@ -37,7 +37,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 @click.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--stage", help="Stage for serverless.yml `${opt:stage}` (default: provider.stage, else dev).")
+@click.option("--stage", "-s", help="Stage for serverless.yml `${opt:stage}` (default: provider.stage, else dev).")
 @click.option("--functions", "functions_file", type=click.Path(path_type=Path),
               help="Companion config with the functions of an OpenAPI document (default: <stem>.functions.yaml).")
 @click.option("--ack", "acknowledge", multiple=True, metavar="CODE[:SUBJECT]",
@@ -73,7 +73,7 @@ def check_command(file: Path, stage: str | None, functions_file: Path | None, ac
               help="cloudformation: a deployable template; openapi: API Gateway's import format (+ companion).")
 @click.option("--output", "-o", type=click.Path(path_type=Path),
               help="Write here (atomically) instead of stdout; openapi also writes <stem>.functions.yaml beside it.")
-@click.option("--stage", help="Stage for serverless.yml `${opt:stage}`.")
+@click.option("--stage", "-s", help="Stage for serverless.yml `${opt:stage}`.")
 @click.option("--functions", "functions_file", type=click.Path(path_type=Path),
               help="Companion config when FILE is an OpenAPI document.")
 @click.option("--api", help="Which API to export as OpenAPI when FILE has several.")

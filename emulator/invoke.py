@@ -12,9 +12,8 @@ from emulator.lambda_service.errors import LambdaApiError
 from emulator.lambda_service.handler_check import require_handler_file
 from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.model import InvocationResult
+from emulator.lambda_service.preflight import setup_mistake
 from emulator.lambda_service.service import LambdaService
-
-_USER_INIT_ERRORS = ("Runtime.HandlerNotFound", "Runtime.ImportModuleError", "Runtime.MalformedHandlerName")
 
 
 async def invoke_once(config_path: Path, function: str, payload: bytes, qualifier: str | None,
@@ -55,10 +54,9 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
         raise UserError(f"{error.code}: {error.message}") from None
     finally:
         await service.close()
-    error = result.error_payload
-    if result.init_duration_ms is not None and error and error.get("errorType") in _USER_INIT_ERRORS:
-        message = str(error.get("errorMessage", "")).splitlines()[0]
-        raise UserError(f"{where}: {error['errorType']}: {message}")  # one line: the held logs are dropped
+    mistake = setup_mistake(result.error_payload) if result.init_duration_ms is not None else None
+    if mistake is not None:
+        raise UserError(f"{where}: {mistake}")  # one line: the held logs are dropped
     for line in held or []:
         log(line)
     return result

@@ -134,7 +134,7 @@ def assert_split(result: SplitResult, expected_percent: float | None = None, con
     """Fail unless the canary share is consistent with `expected_percent` (by default the share the stage's
     chain gives the canary group: percentTraffic, overrides and alias weights): an exact binomial test whose
     false-failure probability is 1 - `confidence`. Failed or unclassified requests fail it too, unless
-    `allow_errors`."""
+    `allow_errors` (a run in which every request failed still fails)."""
     from emulator.stats.statistics import verdict
 
     if not 0 < confidence < 1:
@@ -142,7 +142,7 @@ def assert_split(result: SplitResult, expected_percent: float | None = None, con
     expected = expected_percent if expected_percent is not None else result.expected_percent
     if expected is None:
         raise ValueError("assert_split needs expected_percent (the split was not from a config with a canary)")
-    problems = [] if allow_errors else result.problems()
+    problems = result.failures(allow_errors)
     if problems:
         pytest.fail("; ".join(problems), pytrace=False)
     label = "canary" if result.by == "variant" else f"{result.by} {result.canary_key}"

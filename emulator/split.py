@@ -10,6 +10,8 @@ import asyncio
 import json
 import re
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -95,6 +97,19 @@ class SplitResult:
             found.append(f"{self.unknown} of {len(self.samples)} requests could not be classified")
         return found
 
+    def failures(self, allow_errors: bool = False) -> list[str]:
+        """Why the run fails apart from the share test: its problems, unless `allow_errors`; even then a run in
+        which no request succeeded vouches for nothing."""
+        if not allow_errors:
+            return self.problems()
+        found = []
+        if self.samples and all(sample.error for sample in self.samples):
+            found.append(f"none of the {len(self.samples)} requests succeeded (--allow-errors allows some failures, "
+                         "not a split of failures only)")
+        if self.samples and self.n == 0:
+            found.append(f"none of the {len(self.samples)} requests could be classified")
+        return found
+
 
 @dataclass(frozen=True)
 class Classifier:
@@ -151,10 +166,26 @@ def _record_key(record: dict[str, Any] | Any, by: str) -> str:
 ResponseCallback = Callable[[int, dict[str, str], bytes, float], Awaitable[None] | None]
 
 
+def loopback_host(url: str, host: str | None) -> tuple[str, str | None]:
+    """A URL whose host is a `*.localhost` name (such as `{apiId}.execute-api.localhost`) goes to 127.0.0.1 with
+    that name as its Host header, as RFC 6761 section 6.3 has `.localhost` names resolve to loopback; `--host`
+    sets the Host header of any URL. Returns the URL to connect to and the Host header (None: the URL's)."""
+    parts = urllib.parse.urlsplit(url)
+    name = parts.hostname or ""
+    if name == "localhost" or not name.endswith(".localhost"):
+        return url, host
+    netloc = "127.0.0.1" + (f":{parts.port}" if parts.port else "")
+    header = host or (name + (f":{parts.port}" if parts.port else ""))
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), header
+
+
 async def send(url: str, requests: int, concurrency: int, on_response: ResponseCallback,
-               progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None) -> None:
+               progress: Callable[[int], None] | None = None, host: str | None = None,
+               headers: dict[str, str] | None = None) -> None:
     """Send `requests` GETs with `concurrency` workers over keep-alive connections, each with `headers` (e.g. the
-    Authorization an authorizer wants)."""
+    Authorization an authorizer wants) and `host` as the Host header when given."""
+    url, host = loopback_host(url, host)
+    headers = {**(headers or {}), **({"Host": host} if host else {})} or None
     remaining = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
     try:
@@ -203,9 +234,18 @@ def _fetch_json(url: str) -> Any:
 
 
 def is_emulator(url: str) -> bool:
-    """Does a lambda-canary emulator answer at this URL's origin?"""
+    """Does a lambda-canary emulator answer at this URL's origin? A server that cannot be reached at all is a
+    UserError naming the cause (connection refused, unknown host, timeout), not a "no"."""
+    health = loopback_host(origin(url), None)[0] + "/_lambda_canary/health"
     try:
-        return _fetch_json(origin(url) + "/_lambda_canary/health").get("status") == "ok"
+        return _fetch_json(health).get("status") == "ok"
+    except urllib.error.HTTPError:
+        return False
+    except urllib.error.URLError as error:
+        reason = error.reason
+        cause = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+        raise UserError(f"{origin(url)}: cannot connect: {cause.lower()} (is the emulator or stage running "
+                        "there?)") from None
     except (OSError, ValueError):
         return False
 
@@ -214,7 +254,7 @@ class DecisionLog:
     """Matches responses to a running emulator's decisions by request id, a batch at a time."""
 
     def __init__(self, url: str, by: str, result: SplitResult) -> None:
-        self.endpoint = origin(url) + "/_lambda_canary/decisions"
+        self.endpoint = loopback_host(origin(url), None)[0] + "/_lambda_canary/decisions"
         self.by = by
         self.result = result
         self.pending: list[tuple[int, float, str | None]] = []
@@ -243,7 +283,8 @@ class DecisionLog:
 
 
 def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant", classifier: Classifier | None,
-              progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None) -> SplitResult:
+              progress: Callable[[int], None] | None = None, host: str | None = None,
+              headers: dict[str, str] | None = None) -> SplitResult:
     """Run a split against a URL: a running emulator (decision log) or a real stage (classifier)."""
     result = SplitResult(by=by)
     if classifier is not None:
@@ -252,7 +293,7 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
             result.samples.append(Sample(classifier.classify(headers, body), status, latency,
                                          headers.get("x-amzn-requestid")))
 
-        asyncio.run(send(url, requests, concurrency, classify, progress, headers))
+        asyncio.run(send(url, requests, concurrency, classify, progress, host=host, headers=headers))
         return result
     if not is_emulator(url):
         raise UserError(f"{url} is not a lambda-canary emulator; name how to tell the variants apart with "
@@ -260,28 +301,59 @@ def split_url(url: str, requests: int, concurrency: int, *, by: str = "variant",
     log = DecisionLog(url, by, result)
 
     async def run() -> None:
-        await send(url, requests, concurrency, log.add, progress, headers)
+        await send(url, requests, concurrency, log.add, progress, host=host, headers=headers)
         await log.resolve()
 
     asyncio.run(run())
     return result
 
 
+def choose_api(apis: list[Any], stage: str | None, host: str | None, source: str) -> tuple[Any, str]:
+    """The REST API and stage a config target's requests go to: by `--host {apiId}.execute-api.localhost` when
+    several APIs are served, and by `--stage` when the API has several stages."""
+    if host is not None:
+        match = re.match(r"^([a-z0-9]+)\.execute-api\.", host.lower())
+        chosen = [api for api in apis if match is not None and api.id == match.group(1)]
+        if not chosen:
+            raise UserError(f"--host {host}: no REST API of {source} has that id; use "
+                            f"{' or '.join(f'{api.id}.execute-api.localhost ({api.name})' for api in apis)}")
+        apis = chosen
+    if stage is not None:
+        having = [api for api in apis if stage in api.stages]
+        if not having:
+            known = sorted({name for api in apis for name in api.stages})
+            raise UserError(f"{source}: no stage {stage!r} (stages: {', '.join(known) or 'none defined'})")
+        apis = having
+    if len(apis) != 1:
+        choices = ", ".join(f"--host {api.id}.execute-api.localhost ({api.name})" for api in apis)
+        what = f"stage {stage!r}" if stage else "a stage"
+        raise UserError(f"{source}: {len(apis)} REST APIs have {what}; pick one with {choices}")
+    stages = apis[0].stages
+    if stage is None:
+        if len(stages) != 1:
+            raise UserError(f"{source}: {apis[0].name} has {len(stages) or 'no'} stages; pick one with --stage "
+                            f"({', '.join(stages) or 'none defined'})")
+        stage = next(iter(stages))
+    return apis[0], stage
+
+
 def split_config(config: Path, path: str, requests: int, concurrency: int, *, stage: str | None, by: str | None,
                  seed: int | None, backend: str | None, canary_key: str | None = None,
-                 progress: Callable[[int], None] | None = None,
-                 headers: dict[str, str] | None = None) -> tuple[SplitResult, SplitPlan]:
+                 progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None,
+                 host: str | None = None,
+                 gateway_log: Callable[[str], None] | None = None) -> tuple[SplitResult, SplitPlan]:
     """Run the config's stack in-process and split against it. With no `by`, classify by what differs in the
-    stage's chain (chain.infer_split); returns the result and the plan (grouping, canary group, expected share)."""
-    from emulator.chain import chain_routes, find_stage, infer_split
+    stage's chain (chain.infer_split); returns the result and the plan (grouping, canary group, expected share).
+    The gateway's execution-log lines go to `gateway_log` (dropped when None)."""
+    from emulator.chain import chain_routes, infer_split
     from emulator.config import load_config
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
 
     options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False)
-    with StackThread(load_config(config, stage=stage), options) as running:
+    with StackThread(load_config(config, stage=stage), options, log=gateway_log or _drop) as running:
         assert running.stack is not None
-        api, stage_name = find_stage(running.stack.state, stage, str(config))
+        api, stage_name = choose_api(list(running.stack.state.apis.values()), stage, host, str(config))
         try:
             plan = infer_split(chain_routes(api, stage_name, running.stack.lambdas, path), by, canary_key)
         except UserError as error:
@@ -294,9 +366,16 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
         def hold(status: int, headers: dict[str, str], _body: bytes, latency: float) -> None:
             held.append((status, latency, headers.get("x-amzn-requestid")))
 
-        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress, headers))
+        api_host = f"{api.id}.execute-api.localhost" if host is not None or len(running.stack.state.apis) > 1 \
+            else None
+        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress, host=api_host,
+                         headers=headers))
         for status, latency, request_id in held:
             record = records.get(request_id or "")
             key = _record_key(record, plan.by) if record is not None else UNKNOWN
             result.samples.append(Sample(key, status, latency, request_id))
     return result, plan
+
+
+def _drop(_line: str) -> None:
+    """A log sink that keeps nothing."""

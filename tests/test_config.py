@@ -206,3 +206,13 @@ def test_an_aws_proxy_uri_aws_refuses_is_refused_with_aws_message(tmp_path: Path
     path = write(tmp_path, "            type: MOCK", f"            type: AWS_PROXY\n            uri: {uri}")
     text = load_error(path)
     assert "\n" not in text and f"'{message}'" in text
+
+
+def test_a_misspelt_key_is_reported_before_the_key_it_hides(tmp_path: Path) -> None:
+    """`runtme:` makes `runtime` missing too; the typo comes first, with the key it most likely meant."""
+    path = tmp_path / "canary.yaml"
+    path.write_text("functions:\n  fn:\n    runtme: nodejs22.x\n    handler: index.handler\n")
+    with pytest.raises(UserError) as raised:
+        load_config(path)
+    assert raised.value.message == (f"{path.resolve()}:3: functions.fn.runtme: unknown key (did you mean runtime?) "
+                                    "(and 1 more)")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import io
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -395,7 +397,9 @@ def test_nothing_the_config_does_not_own_is_changed(emulator: StackThread) -> No
     lam.create_function(FunctionName="ping-canary", Runtime="nodejs22.x", Handler="src/handlers/ping.handler",
                         Role="arn:aws:iam::123456789012:role/theirs", Code={"ZipFile": package_dir(PING_DIR).data},
                         MemorySize=512, Timeout=3)
-    plan = run_cli("plan", str(PING), "--stage", "prod").output
+    planned = run_cli("plan", str(PING), "--stage", "prod", ok=False)
+    assert planned.exit_code == 1, planned.output  # deploy would refuse: the plan fails
+    plan = planned.output
     assert "deploy would refuse: function ping-canary exists but is not managed by lambda-canary" in plan
     refused = run_cli("deploy", str(PING), "--stage", "prod", ok=False)
     assert isinstance(refused.exception, UserError) and "not managed" in str(refused.exception)
@@ -512,8 +516,13 @@ def test_node18_guard_refuses_a_new_function_and_leaves_an_existing_one(moto_url
     assert "ping-stable" in message and "nodejs18.x" in message
     assert "2026-02-03" in message and "2026-03-09" in message
     assert log.mutating == [], "the guard runs before any mutating call"
-    plan = run_cli("plan", str(PING), "--stage", "prod").output
+    planned = run_cli("plan", str(PING), "--stage", "prod", ok=False)
+    assert planned.exit_code == 1, planned.output  # deploy would refuse: the plan fails
+    plan = planned.output
     assert "this target enforces AWS's blocks" in plan and "deploy would refuse" in plan
+    planned_for = [line for line in plan.splitlines() if "permission" in line and "ping-stable" in line]
+    assert planned_for == [], "no permission is planned for a function deploy refuses to create"
+    assert any("permission" in line and "ping-canary" in line for line in plan.splitlines())
 
     # ping-stable created before the block (by an earlier deploy): referenced, never updated.
     lam = boto3.client("lambda")
@@ -761,3 +770,16 @@ def test_an_api_with_an_authorizer_is_refused_rather_than_deployed_open(emulator
     assert "does not create Lambda authorizers yet" in str(result.exception)
     assert boto3.client("apigateway").get_rest_apis()["items"] == []
     assert boto3.client("lambda").list_functions()["Functions"] == []  # refused before any change
+
+
+def test_package_holds_the_code_not_the_configs_beside_it(tmp_path: Path) -> None:
+    """examples/ping uses `code: .`: its zip holds the handler only, not canary.yaml, template.yaml or the OpenAPI
+    files; a JSON or YAML file the code reads (not a lambda-canary config) stays in."""
+    with zipfile.ZipFile(io.BytesIO(package_dir(PING_DIR).data)) as archive:
+        assert archive.namelist() == ["src/handlers/ping.js"]
+    code = tmp_path / "code"
+    shutil.copytree(PING_DIR, code)
+    (code / "package.json").write_text('{"name": "ping", "type": "commonjs"}\n')
+    (code / "settings.yaml").write_text("greeting: hello\n")
+    with zipfile.ZipFile(io.BytesIO(package_dir(code).data)) as archive:
+        assert archive.namelist() == ["package.json", "settings.yaml", "src/handlers/ping.js"]

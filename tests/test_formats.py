@@ -178,6 +178,7 @@ def test_canary_yaml_acknowledges_node_18_in_the_file(tmp_path: Path, monkeypatc
     text = PING.read_text(encoding="utf-8")
     unacknowledged = tmp_path / "canary.yaml"
     unacknowledged.write_text(re.sub(r"(?m)^acknowledge:.*\n", "", text), encoding="utf-8")
+    shutil.copytree(PING_DIR / "src", tmp_path / "src")  # the handler, or check reports its absence too
     (finding,) = check(unacknowledged, today=after_block)
     assert finding.code == "runtime-blocked" and finding.subject == "ping-stable"
     entry = re.search(r"`acknowledge: \[(.+?)\]`", finding.fix)
@@ -193,7 +194,7 @@ def test_canary_yaml_acknowledges_node_18_in_the_file(tmp_path: Path, monkeypatc
     steps = [shlex.split(step["run"]) for step in workflow["jobs"]["split"]["steps"] if "run" in step]
     (command,) = [argv for argv in steps if argv[:2] == ["lambda-canary", "check"]]
     repository = tmp_path / "repository"
-    shutil.copytree(PING_DIR, repository)
+    shutil.copytree(PING_DIR, repository / "examples" / "ping")  # the CI example runs from the repository root
     monkeypatch.chdir(repository)
     result = CliRunner().invoke(check_command, command[2:])
     assert result.exit_code == 0, result.output
@@ -228,7 +229,10 @@ def test_ping_template_and_openapi_serve_what_canary_yaml_serves(name: str) -> N
     reference = load_config(PING)
     imported = load_any(EXAMPLES / "ping" / name)
     assert reference.config.acknowledge == ["runtime-blocked:ping-stable"]
-    assert imported.config == reference.config.model_copy(update={"acknowledge": []})  # for `check` only
+    # `acknowledge` is for `check` only: a template keeps it in its Metadata, an OpenAPI companion in the config
+    assert (imported.config.model_copy(update={"acknowledge": []})
+            == reference.config.model_copy(update={"acknowledge": []}))
+    assert run_check(EXAMPLES / "ping" / name).acknowledged[0].subject == "ping-stable"
     assert code_dirs(imported) == code_dirs(reference)
     answers = []
     for loaded in (reference, imported):
@@ -590,3 +594,39 @@ def test_check_refuses_what_aws_refuses_at_deploy_time(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     messages = [finding.message for finding in check(config)]
     assert any("'AWS ARN for integration must contain path or action'" in message for message in messages), messages
+
+
+def test_check_reports_a_missing_code_folder_and_handler_file(tmp_path: Path) -> None:
+    """What `serve` refuses, `check` reports: a `code:` folder that does not exist, a handler with no file."""
+    shutil.copytree(PING_DIR, tmp_path / "ping")
+    config = tmp_path / "ping" / "canary.yaml"
+    text = config.read_text()
+    text = text.replace("    code: .\n", "    code: ./nowhere\n", 1)
+    text = text.replace("handler: src/handlers/ping.handler\n    code: .\n", "handler: src/lost.handler\n    code: .\n")
+    config.write_text(text)
+    found = {finding.code: finding for finding in check(config)}
+    assert found["code-missing"].line == line_of(config, "code: ./nowhere")
+    assert "nowhere does not exist" in found["code-missing"].message
+    assert found["handler-missing"].line == line_of(config, "src/lost.handler")
+    with pytest.raises(UserError, match="nowhere does not exist"):
+        StackThread(config, options()).start()
+
+
+def test_the_seeds_canary_settings_is_served_without_an_ignored_warning() -> None:
+    """The seed's misspelt CanarySettings is served (and exported) as the canary: no "not supported (ignored)"
+    line claims otherwise; `check` still reports it."""
+    loaded = load_any(SEED)
+    assert not any("CanarySettings" in item for item in loaded.unsupported), loaded.unsupported
+    assert loaded.config.rest_apis["multi-runtime-api"].stages["dev"].canary_settings is not None
+    exported = CliRunner().invoke(export_command, [str(SEED), "--format", "cloudformation"])
+    assert exported.exit_code == 0 and "CanarySettings" not in exported.stderr
+    assert "cfn-unknown-property" in {finding.code for finding in check(SEED)}
+
+
+def test_ack_refuses_a_code_check_never_reports() -> None:
+    from emulator.check import CODES
+
+    result = CliRunner().invoke(check_command, [str(SEED), "--ack", "runtime-blokced"])
+    assert result.exit_code == 2
+    assert "unknown finding code 'runtime-blokced'; did you mean runtime-blocked?" in result.stderr
+    assert {finding.code for finding in check(SEED)} <= CODES

@@ -270,3 +270,23 @@ def test_http_proxy_with_an_undefined_variable_is_500(routing: tuple[StackThread
     request_id = reply.header("x-amzn-RequestId")
     assert (f"({request_id}) Execution failed due to configuration error: Invalid endpoint address") in lines
     assert f"({request_id}) Method completed with status: 500" in lines
+
+
+def test_access_log_of_an_unknown_stage_keeps_the_path(ping10: tuple[StackThread, list[str]]) -> None:
+    """A request to a stage that does not exist: 403, and its access-log line still names the path."""
+    running, lines = ping10
+    reply = call(running.url, "GET", "/nostage/ping")
+    assert reply.status == 403
+    (line,) = [line for line in lines if line.startswith(f"{reply.header('x-amzn-RequestId')} ")]
+    assert " GET /nostage/ping stage=- " in line, line
+
+
+def test_two_apis_without_a_host_say_how_to_pick_one(routing: tuple[StackThread, list[str]]) -> None:
+    """Both APIs have stage prod: the 403 is AWS's, and the access log says which Host header picks each."""
+    running, lines = routing
+    reply = call(running.url, "GET", "/prod/items/special", [("Host", "127.0.0.1")])
+    assert (reply.status, reply.body) == (403, b'{"message":"Missing Authentication Token"}')
+    request_id = reply.header("x-amzn-RequestId")
+    (line,) = [line for line in lines if line.startswith(f"{request_id} ")]
+    assert "error=2 REST APIs have stage 'prod'; pick one with the Host header {apiId}.execute-api.localhost" in line
+    assert "routeone01" in line and "routetwo02" in line

@@ -143,3 +143,15 @@ def test_function_log_lines_keep_their_tabs_on_stderr(tmp_path: Path) -> None:
     assert re.search(r"^\d{4}-\d\d-\d\dT[\d:.]+Z\t[0-9a-f-]{36}\tINFO\thello from the handler \{ n: 1 \}$",
                      result.stderr, re.M), result.stderr
     assert re.search(r"^REPORT RequestId: [0-9a-f-]{36}\tDuration: ", result.stderr, re.M)
+
+
+def test_a_syntax_error_is_a_setup_mistake_like_a_missing_export(tmp_path: Path) -> None:
+    """A module that does not parse cannot load, as a missing export cannot: both exit 2 on one line naming
+    config:line (a function that loads and then fails exits 1)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "index.js").write_text("exports.handler = async () => {\n")
+    config = write_config(tmp_path, {"unparsable": {"runtime": "nodejs22.x", "handler": "index.handler",
+                                                    "code": str(code)}})
+    result = run_cli("invoke", "unparsable", "--config", str(config), cwd=tmp_path)
+    assert_one_error_line(result, f"{config}:{line_of(config, 'index.handler')}", "Runtime.UserCodeSyntaxError")

@@ -18,6 +18,7 @@ from support import AS_ROOT, code_path_pattern, with_service, write_config
 
 from emulator.lambda_service.model import InvocationResult
 from emulator.lambda_service.service import LambdaService
+from emulator.paths import cache_dir
 from emulator.runtimes.catalogue import get_runtime
 
 RUNTIMES = ("nodejs18.x", "nodejs22.x")
@@ -183,7 +184,7 @@ def test_context_and_environment(tmp_path: Path, runtime: str, monkeypatch: pyte
     if AS_ROOT:  # a root-owned link to lambda-canary's node, in the sandbox folder (gone with the service)
         assert re.fullmatch(r"/[^:]*/lambda-canary-sandbox-[^/]+/node/[0-9a-f]{16}", str(node_dir))
     else:
-        assert (node_dir / "node").is_file() and "lambda-canary" in str(node_dir)  # never the host's node
+        assert (node_dir / "node").is_file() and node_dir.is_relative_to(cache_dir())  # never the host's node
 
     for leaked in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_CANARY_TEST_HOST_ONLY"):
         assert leaked not in env
@@ -197,9 +198,11 @@ def test_context_and_environment(tmp_path: Path, runtime: str, monkeypatch: pyte
     assert version_one.executed_version == "1"
 
 
-def test_nodejs24_refuses_callback_handlers_at_init_as_aws_does(tmp_path: Path) -> None:
+def test_nodejs24_refuses_callback_handlers_at_init_as_aws_does(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS removed callback-based handlers from nodejs24.x: an init error naming Runtime.CallbackHandlerDeprecated;
-    an async handler still runs there."""
+    an async handler still runs there. Node 24 goes into a cache of the test's own, never the user's."""
+    monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(tmp_path / "cache"))
     install = subprocess.run([sys.executable, "-m", "emulator.cli", "runtimes", "install", "nodejs24.x"],
                              capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr

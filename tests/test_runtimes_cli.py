@@ -63,3 +63,15 @@ def test_an_unwritable_cache_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("lambda-canary: error: nodejs20.x: cannot install into")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_list_never_cuts_a_runtime_name_when_piped(tmp_path: Path, columns: str) -> None:
+    """Piped output at 80 (or fewer) columns keeps every runtime name, release and date whole."""
+    env = {**os.environ, "LAMBDA_CANARY_CACHE": str(tmp_path), "COLUMNS": columns}
+    listing = subprocess.run([sys.executable, "-m", "emulator.cli", "runtimes", "list"], capture_output=True,
+                             text=True, env=env, timeout=60)
+    assert listing.returncode == 0 and "…" not in listing.stdout
+    for name in ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"):
+        (row,) = [line for line in listing.stdout.splitlines() if line.startswith(name)]
+        assert get_runtime(name).node in row and row.endswith(" no")

@@ -169,3 +169,81 @@ def test_the_plugin_marker_gives_a_test_its_own_stack_even_through_a_weighted_al
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
     result.assert_outcomes(passed=2)
+
+
+# ---- verdicts, exit codes and messages a newcomer meets ----------------------------------------------------------
+APP = REPO / "tests" / "fixtures" / "handlers" / "app"
+URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+       "function:ping-${stageVariables.lambdaAlias}/invocations")
+
+
+def canary_config(directory: Path, handler: str, code: Path, api_ids: tuple[str, ...] = ("pingone0001",)) -> Path:
+    """ping-stable / ping-canary behind a 10% stage canary, in one REST API per id."""
+    import yaml
+
+    functions = {name: {"runtime": "nodejs22.x", "handler": handler, "code": str(code)}
+                 for name in ("ping-stable", "ping-canary")}
+    api = {"resources": {"/ping": {"GET": {"integration": {"type": "AWS_PROXY", "uri": URI}}}},
+           "deployments": {"d1": {}},
+           "stages": {"prod": {"deploymentId": "d1", "variables": {"lambdaAlias": "stable"},
+                               "canarySettings": {"percentTraffic": 10, "deploymentId": "d1",
+                                                  "stageVariableOverrides": {"lambdaAlias": "canary"}}}}}
+    apis = {f"api-{index}": {"id": api_id, **api} for index, api_id in enumerate(api_ids)}
+    path = directory / "canary.yaml"
+    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions, "restApis": apis}))
+    return path
+
+
+@pytest.mark.parametrize("allow_errors", [False, True])
+def test_a_split_whose_every_request_fails_never_says_pass(tmp_path: Path, allow_errors: bool) -> None:
+    """Every request answers 502: exit 1, FAIL lines and no PASS, with or without --allow-errors; and the gateway's
+    execution log does not flood stderr (its first lines and a count)."""
+    config = canary_config(tmp_path, "index.thrown", APP)
+    flags = ["--allow-errors"] if allow_errors else []
+    result = run("split", str(config), "-n", "50", "--seed", "3", *flags)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL" in result.stdout and "PASS" not in result.stdout
+    gateway = [line for line in result.stderr.splitlines() if line.startswith("gateway: ")]
+    assert 1 < len(gateway) <= 4 and "more execution-log lines" in gateway[-1], result.stderr
+    assert len(result.stderr.splitlines()) <= 6, result.stderr
+    as_json = run("split", str(config), "-n", "50", "--seed", "3", "--json", *flags)
+    assert as_json.returncode == 1
+    data = json.loads(as_json.stdout)
+    assert data["passed"] is False and data["failures"]
+
+
+def test_split_on_a_dead_port_says_connection_refused() -> None:
+    from conftest import free_port
+
+    result = run("split", f"http://127.0.0.1:{free_port()}/prod", "--expect", "10")
+    assert result.returncode == 2
+    assert "connection refused" in result.stderr.lower() and "not a lambda-canary emulator" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_split_with_an_unknown_stage_names_it_and_the_known_ones() -> None:
+    result = run("split", str(PING), "-n", "5", "--stage", "staging")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"lambda-canary: error: {PING}: no stage 'staging' (stages: prod)"
+
+
+def test_split_and_compare_pick_one_of_two_apis_with_host(tmp_path: Path) -> None:
+    """Two APIs with stage prod: without --host the error names the Host headers to use; with --host (or a
+    `{apiId}.execute-api.localhost` URL, which goes to loopback) the split passes (alpha 1e-6)."""
+    config = canary_config(tmp_path, "src/handlers/ping.handler", PING.parent, ("pingone0001", "pingtwo0002"))
+    unpicked = run("split", str(config), "-n", "10")
+    assert unpicked.returncode == 2
+    assert "2 REST APIs have a stage; pick one with --host pingone0001.execute-api.localhost" in unpicked.stderr
+    picked = run("split", str(config), "-n", "400", "--seed", "5", "--host", "pingtwo0002.execute-api.localhost")
+    assert picked.returncode == 0, picked.stdout + picked.stderr
+    with StackThread(config, StackOptions(port=0, seed=6, access_log=False, function_logs=False)) as running:
+        port = running.url.rsplit(":", 1)[1]
+        by_name = run("split", f"http://pingone0001.execute-api.localhost:{port}/prod", "-n", "400", "--expect", "10")
+        assert by_name.returncode == 0, by_name.stdout + by_name.stderr
+        by_option = run("split", f"{running.url}/prod", "--host", "pingtwo0002.execute-api.localhost", "-n", "400",
+                        "--expect", "10")
+        assert by_option.returncode == 0, by_option.stdout + by_option.stderr
+        compared = run("compare", str(config), f"{running.url}/prod", "--host", "pingone0001.execute-api.localhost",
+                       "-n", "200", "--seed", "4")
+        assert compared.returncode == 0, compared.stdout + compared.stderr
+        assert "No differences." in compared.stdout

@@ -44,4 +44,5 @@ class Exchange:
 
     def __post_init__(self) -> None:
         self.ids = RequestIds.for_request(self.request)
-        self.record = DecisionRecord(self.ids.request_id, method=self.request.method)
+        self.record = DecisionRecord(self.ids.request_id, method=self.request.method,
+                                     path=self.request.raw_path or "/")

@@ -117,10 +117,22 @@ class ApiGateway:
         elif len(apis) == 1:
             exchange.api = next(iter(apis.values()))
         if exchange.api is None:
+            if match is None and len(apis) > 1:
+                exchange.record.error = self._host_hint(exchange)
             return responses.missing_authentication_token()
         exchange.record.api_id = exchange.api.id
         exchange.domain_name = host if match is not None else f"{exchange.api.id}.execute-api.localhost"
         return None
+
+    def _host_hint(self, exchange: Exchange) -> str:
+        """Why a request without an API's Host matched nothing when several APIs are served, and what to send."""
+        stage_name = exchange.request.raw_path.lstrip("/").partition("/")[0]
+        having = [api.id for api in self.state.apis.values() if stage_name in api.stages]
+        ids = having if len(having) > 1 else list(self.state.apis)
+        which = f"{len(having)} REST APIs have stage {stage_name!r}" if len(having) > 1 else \
+            f"{len(self.state.apis)} REST APIs are served"
+        return (f"{which}; pick one with the Host header {{apiId}}.execute-api.localhost "
+                f"(apiId: {', '.join(ids)}; split/compare: --host)")
 
     def _find_stage(self, exchange: Exchange) -> GatewayResponse | None:
         raw_path = exchange.request.raw_path

@@ -17,7 +17,7 @@ class DecisionRecord:
     variant: str = "-"
     deployment_id: str = "-"
     method: str = "-"
-    path: str = "-"
+    path: str = "-"  # within the stage; the request's whole path when no stage matched
     function: str | None = None
     qualifier: str | None = None
     executed_version: str | None = None
@@ -37,7 +37,8 @@ class DecisionRecord:
         if self.executed_version and self.executed_version != self.qualifier:
             target += f" (v{self.executed_version})"
         error = f" error={self.error}" if self.error else ""
-        return (f"{self.request_id} {self.method} /{self.stage}{self.path} stage={self.stage} "
+        where = f"/{self.stage}{self.path}" if self.stage != "-" else self.path  # no stage: the request's path
+        return (f"{self.request_id} {self.method} {where} stage={self.stage} "
                 f"variant={self.variant} deployment={self.deployment_id} function={target} "
                 f"runtime={self.runtime or '-'} status={self.status} latency={self.latency_ms:.2f}ms{error}")
 

@@ -238,7 +238,7 @@ class GatewayServer:
                                                     backlog=1024)
         except OSError as error:
             reason = error.strerror or str(error)
-            raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
+            raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --bind") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 

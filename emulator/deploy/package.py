@@ -27,18 +27,36 @@ class Package:
     files: int
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def is_config_file(path: Path) -> bool:
+    """A file lambda-canary reads as a config (canary.yaml, serverless.yml, a template, an OpenAPI document or its
+    companion): deploy and build inputs, not the function's code. A config folder is often the code folder too
+    (`code: .`), and Lambda would otherwise receive the templates beside the handler."""
+    from emulator.importers import detect_format
+
+    if path.suffix.lower() not in CONFIG_SUFFIXES or "node_modules" in path.parts:
+        return False
+    try:
+        return detect_format(path) != "script"
+    except (UserError, OSError, ValueError):
+        return False
+
+
 def _files(root: Path) -> list[Path]:
     found = []
     for path in root.rglob("*"):
         relative = path.relative_to(root)
-        if any(part in EXCLUDED for part in relative.parts) or not path.is_file():
+        if any(part in EXCLUDED for part in relative.parts) or not path.is_file() or is_config_file(path):
             continue
         found.append(path)
     return sorted(found, key=lambda path: path.relative_to(root).as_posix())
 
 
 def package_dir(root: Path) -> Package:
-    """Zip a folder: entries sorted by path, fixed timestamps, 0644 (0755 when executable), deflate level 9."""
+    """Zip a folder's code (not the lambda-canary configs in it): entries sorted by path, fixed timestamps, 0644
+    (0755 when executable), deflate level 9."""
     if not root.is_dir():
         raise UserError(f"code folder {root} does not exist")
     try:  # files are read through their links: a link out would upload whatever it names

@@ -147,6 +147,7 @@ class Reconciler:
         self.api_ids: dict[str, str | None] = {}
         self._packages: dict[Path, Package] = {}
         self._role_arn: str | None = None
+        self.refused_functions: set[str] = set()  # a plan plans nothing more on these (no permission either)
 
     # ---- bookkeeping -----------------------------------------------------------------------
     def change(self, action: Action, kind: str, name: str, detail: str = "",
@@ -164,6 +165,8 @@ class Reconciler:
         """What AWS (or ownership) forbids: a plan shows it, a deploy stops before any change."""
         if self.live:
             raise UserError(message)
+        if kind == "function":
+            self.refused_functions.add(name)
         self.change("refused", kind, name, message)
 
     def warn(self, message: str) -> None:
@@ -514,6 +517,8 @@ class Reconciler:
                 by_policy.setdefault((function, qualifier), [])
         for (function, qualifier), policy_grants in sorted(by_policy.items(), key=lambda item: (item[0][0],
                                                                                                 item[0][1] or "")):
+            if function in self.refused_functions:
+                continue  # deploy refuses this function, so it grants nothing on it either
             arn = f"arn:aws:lambda:{self.target.region}:{self.target.account_id}:function:{function}"
             statements = {s.get("Sid"): s for s in state.policy_statements(self.target, arn, qualifier)}
             kept = set()

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from emulator.config import CanaryConfig, LoadedConfig, parse_config
+from emulator.config import CanaryConfig, LoadedConfig, ordered_errors, parse_config
 from emulator.errors import UserError
 from emulator.importers.cloudformation import CfnLoader, load_cloudformation, read_text
 from emulator.importers.openapi import load_openapi
@@ -83,7 +83,7 @@ def translate(path: Path | str, *, stage: str | None = None, functions: Path | s
 
 def _validation_message(translation: Translation, error: ValidationError) -> str:
     """`file:line: source.key.path: message (our key: ...)` for the first error."""
-    errors = error.errors()
+    errors = ordered_errors(error)
     first = errors[0]
     loc = tuple(str(part) for part in first["loc"] if not str(part).startswith("function-"))
     file, line, key = translation.locate(loc)
@@ -91,6 +91,8 @@ def _validation_message(translation: Translation, error: ValidationError) -> str
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "missing":
         message = "required key is missing"
+    elif "did_you_mean" in first:
+        message += f" (did you mean {first['did_you_mean']}?)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {key}: {message} (as {'.'.join(loc)}){more}"
 
