@@ -32,9 +32,14 @@ SPLIT_ARGS = {
     "nonproxy-authorizer/canary.yaml": ["--path", "/pets/7", "--header", "Authorization: allow"],
     "nonproxy-authorizer/template.yaml": ["--path", "/pets/7", "--header", "Authorization: allow"],
     "nonproxy-authorizer/openapi.yaml": ["--path", "/pets/7", "--header", "Authorization: allow"],
+    "migration/canary.yaml": ["--path", "/defaults"],
 }
 # What `serve`'s routes need to answer 200: a path for a {parameter}, the token the example's authorizer allows.
-SERVE_REQUEST = {"nonproxy-authorizer": ({"{id}": "7"}, {"Authorization": "allow"})}
+SERVE_REQUEST = {"nonproxy-authorizer": ({"{id}": "7"}, {"Authorization": "allow"}),
+                 "migration": ({"{name}": "example.com"}, {})}
+# Routes that fail on one side on purpose: examples/migration shows that GET /orders breaks on Node 18
+# (Array.prototype.toSorted), which its README and `diff` walk through.
+FAILS_ON_PURPOSE = {"migration": ("/orders",)}
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -83,6 +88,8 @@ def test_example_runs_under_serve(example: str) -> None:
         assert routes
         parameters, headers = SERVE_REQUEST.get(example.split("/")[0], ({}, {}))
         for url in routes:
+            if url.endswith(FAILS_ON_PURPOSE.get(example.split("/")[0], ())):
+                continue
             for name, value in parameters.items():
                 url = url.replace(name, value)
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as response:

@@ -71,7 +71,7 @@ def _runtimes(value: str | None) -> tuple[str, str] | None:
 
 @click.command("diff")
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--stage", help="Stage (default: the only one).")
+@click.option("--stage", "-s", help="Stage (default: the only one).")
 @click.option("--runtimes", help="Run every function once per runtime instead, e.g. nodejs18.x,nodejs22.x.")
 @click.option("--rule", "rules", multiple=True, metavar="RULE",
               help="What may differ: '$.path', 'header:NAME' or 'log:REGEX', or '$.path ~ REGEX' / "
