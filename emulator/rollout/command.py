@@ -50,7 +50,8 @@ def gate_settings(rollout: object | None) -> GateSettings:
 
 @click.command("rollout")
 @click.argument("config_path", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--stage", default=None, help="The stage whose canary is rolled out (default: the only one).")
+@click.option("--stage", "-s", default=None,
+              help="The stage whose canary is rolled out (default: the only one).")
 @click.option("--alias", "alias", default=None, metavar="FUNCTION:ALIAS",
               help="Roll out a weighted alias's additional version instead of the stage canary.")
 @click.option("--schedule", default=None,
@@ -58,8 +59,9 @@ def gate_settings(rollout: object | None) -> GateSettings:
                    f"rollout:, else {DEFAULT}.")
 @click.option("--traffic", default="10/s", show_default=True, help="Generated requests per simulated second.")
 @click.option("--path", "request_path", default=None, help="Path requested (default: the first GET resource).")
-@click.option("--header", "headers", multiple=True, help="'Name: value' sent with every request (repeatable).")
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
+@click.option("--header", "-H", "headers", multiple=True, help="'Name: value' sent with every request (repeatable).")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Requests in flight at once.")
 @click.option("--seed", type=int, default=None, help="Seed the stack's canary choices.")
 @click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
