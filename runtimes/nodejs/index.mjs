@@ -309,6 +309,14 @@ function runHandler(handler, event, context) {
   });
 }
 
+/** Output the handler wrote that Node still buffers (its pipe was full) reaches the pipe before the answer, so the
+ * function's lines come before END/REPORT; nothing to wait for in the common case. */
+function outputWritten() {
+  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
+  if (pending.length === 0) return undefined;
+  return Promise.all(pending.map((stream) => new Promise((resolve) => stream.once("drain", resolve))));
+}
+
 async function main() {
   patchConsole();
   let handler;
@@ -345,6 +353,7 @@ async function main() {
     } catch (error) {
       outcome = { error };
     }
+    await outputWritten();
     if ("error" in outcome) {
       console.error(`Invoke Error \t${JSON.stringify(toErrorPayload(outcome.error))}`);
       await postError(`/invocation/${requestId}/error`, outcome.error);
