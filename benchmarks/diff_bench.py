@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from emulator.diff.corpus import DiffRequest
-from emulator.diff.session import DiffSession
-from emulator.split import split_config
+from emulator.verify.diff.corpus import DiffRequest
+from emulator.verify.diff.session import DiffSession
+from emulator.verify.split import split_config
 
 PING = Path(__file__).resolve().parent.parent / "examples" / "ping" / "canary.yaml"
 DIFF_REQUESTS = 1000

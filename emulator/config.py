@@ -363,7 +363,7 @@ class RestApiConfig(Model):
 
 
 class DiffConfig(Model):
-    """What `lambda-canary diff` lets differ between the sides (emulator.diff.rules): `ignore` lists JSON paths,
+    """What `lambda-canary diff` lets differ between the sides (emulator.verify.diff.rules): `ignore` lists JSON paths,
     `header:NAME` and `log:REGEX`; `match` maps a JSON path or `header:NAME` to a pattern both sides must match."""
 
     ignore: list[str] = Field(default_factory=list)
@@ -371,7 +371,7 @@ class DiffConfig(Model):
 
     @model_validator(mode="after")
     def _rules_parse(self) -> DiffConfig:
-        from emulator.diff.rules import from_config, parse_rule
+        from emulator.verify.diff.rules import from_config, parse_rule
 
         for text in from_config(self):
             parse_rule(text)
@@ -400,7 +400,7 @@ class RolloutConfig(Model):
 
     @model_validator(mode="after")
     def _schedule(self) -> RolloutConfig:
-        from emulator.rollout.schedule import PREFERENCES, preference_name
+        from emulator.verify.rollout.schedule import PREFERENCES, preference_name
 
         if self.schedule is not None and self.steps is not None:
             raise ValueError("give either schedule (a SAM DeploymentPreference type) or steps, not both")
@@ -519,14 +519,3 @@ def parse_config(document: YamlDocument) -> LoadedConfig:
     except ValidationError as error:
         raise UserError(format_validation_error(document, error)) from None
     return LoadedConfig(config, document.path.resolve(), document)
-
-
-def load_config(path: Path | str, *, stage: str | None = None) -> LoadedConfig:
-    """Load and validate a config: canary.yaml, serverless.yml, a CloudFormation/SAM template or an OpenAPI export.
-
-    `stage` is serverless.yml's `${opt:stage}` (the stage a `serverless deploy --stage` would name).
-    """
-    from emulator.importers import load_any  # late: emulator.importers imports this module
-
-    return load_any(Path(path), stage=stage)
-

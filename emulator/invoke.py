@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from emulator.config import load_config
 from emulator.errors import UserError
+from emulator.formats.load import load_config
 from emulator.lambda_service.backends.select import choose_backend
 from emulator.lambda_service.errors import LambdaApiError
 from emulator.lambda_service.handler_check import require_handler_file

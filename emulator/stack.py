@@ -17,11 +17,12 @@ from emulator.apigateway.loader import state_from_config
 from emulator.apigateway.model import ApiGatewayState
 from emulator.apigateway.observability import DecisionRecord
 from emulator.apigateway.server import BODY_TIMEOUT, HEADER_TIMEOUT, GatewayServer
-from emulator.config import LoadedConfig, load_config
+from emulator.config import LoadedConfig
 from emulator.control_plane import persistence
 from emulator.control_plane.wiring import build_control_plane
 from emulator.errors import UserError
 from emulator.failures import describe
+from emulator.formats.load import load_config
 from emulator.lambda_service.backends.select import choose_backend
 from emulator.lambda_service.handler_check import require_handler_file
 from emulator.lambda_service.loader import records_from_config
@@ -87,7 +88,8 @@ class Stack:
         self.server = GatewayServer(self.gateway, log=log, debug=options.debug, header_timeout=options.header_timeout,
                                     body_timeout=options.body_timeout)
         self.control_plane = build_control_plane(
-            self, options.state_dir / persistence.CODE_FOLDER if options.state_dir else None)
+            self.lambdas, self.state, log, debug=options.debug,
+            code_root=options.state_dir / persistence.CODE_FOLDER if options.state_dir else None)
         self.control_plane.body_timeout = options.body_timeout
         self._lambda_api = self.control_plane.services["lambda"].implementation
         if saved is not None and options.state_dir is not None:

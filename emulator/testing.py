@@ -9,7 +9,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from emulator.config import LoadedConfig, load_config
+from emulator.config import LoadedConfig
+from emulator.formats.load import load_config
 from emulator.stack import Stack, StackOptions
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from emulator import aio
-from emulator.config import load_config
+from emulator.formats.load import load_config
 from emulator.lambda_service.backends.process import ProcessBackend
 from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.service import LambdaService

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from scipy.stats import binom
 
-from emulator.config import load_config
 from emulator.errors import UserError
+from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 

@@ -1,4 +1,4 @@
-"""What a config's request chain does (emulator.chain): its routes, their probabilities and the split to test."""
+"""What a config's request chain does (emulator.verify.chain): its routes, their probabilities and the split to test."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator.chain import chain_routes, find_stage, infer_split
-from emulator.config import load_config
 from emulator.errors import UserError
+from emulator.formats.load import load_config
 from emulator.stack import Stack, StackOptions
+from emulator.verify.chain import chain_routes, find_stage, infer_split
 
 REPO = Path(__file__).resolve().parent.parent
 

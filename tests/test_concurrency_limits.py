@@ -10,7 +10,7 @@ from pathlib import Path
 from support import APP
 
 from emulator import aio
-from emulator.config import load_config
+from emulator.formats.load import load_config
 from emulator.lambda_service.backends.process import ProcessBackend
 from emulator.lambda_service.errors import LambdaApiError
 from emulator.lambda_service.loader import records_from_config

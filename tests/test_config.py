@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from emulator.apigateway.loader import state_from_config
-from emulator.config import load_config
 from emulator.errors import UserError
+from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 

@@ -32,8 +32,8 @@ from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
 from scipy.stats import binom
 
-from emulator import deploy_cli
-from emulator.config import LoadedConfig, load_config
+from emulator.cli import deploy as deploy_cli
+from emulator.config import LoadedConfig
 from emulator.deploy import canary as canary_ops
 from emulator.deploy.apply import deploy
 from emulator.deploy.desired import MANAGED_TAG
@@ -42,6 +42,7 @@ from emulator.deploy.package import package_dir
 from emulator.deploy.plan import compute_plan
 from emulator.deploy.session import Target, is_mutating, open_target
 from emulator.errors import UserError
+from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 
@@ -78,7 +79,7 @@ def _control_plane(stack: Any) -> Any:
 
         return ControlPlane({"apigateway": RestJsonService("apigateway", ApiGatewayApi(stack.state),
                                                            validation_error="BadRequestException")})
-    return build_control_plane(stack)
+    return build_control_plane(stack.lambdas, stack.state, stack.log)
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def fresh_target(config: LoadedConfig) -> Target:
 
 
 def cli() -> click.Group:
-    """The deploy commands under a group, as emulator/cli.py registers them."""
+    """The deploy commands under a group, as emulator/cli/__init__.py registers them."""
     group = click.Group("lambda-canary")
     group.add_command(deploy_cli.plan_command)
     group.add_command(deploy_cli.deploy_command)
@@ -715,7 +716,7 @@ def test_package_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_deploy_never_imports_the_data_plane() -> None:
-    code = ("import sys, emulator.deploy_cli, emulator.deploy.apply, emulator.deploy.canary; "
+    code = ("import sys, emulator.cli.deploy, emulator.deploy.apply, emulator.deploy.canary; "
             "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('emulator'))))")
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     data_plane = [name for name in loaded if name.startswith(("emulator.lambda_service", "emulator.apigateway"))]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from emulator.diff.compare import Observation, compare, json_differences, log_signature, render_path
-from emulator.diff.corpus import DiffRequest, load_har, load_jsonl, load_openapi_examples
-from emulator.diff.rules import Rules, parse_rule
 from emulator.errors import UserError
 from emulator.paths import cache_dir
+from emulator.verify.diff.compare import Observation, compare, json_differences, log_signature, render_path
+from emulator.verify.diff.corpus import DiffRequest, load_har, load_jsonl, load_openapi_examples
+from emulator.verify.diff.rules import Rules, parse_rule
 
 pytest_plugins = ["pytester"]
 
@@ -199,7 +199,7 @@ def test_the_plugin_asserts_same_behaviour_and_fails_with_the_table(pytester: py
     pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
     pytester.makepyfile(test_user=f"""
         import pytest
-        from emulator.pytest_plugin import assert_split
+        from emulator.verify.pytest_plugin import assert_split
 
         def test_ping_same(lambda_canary):
             result = lambda_canary.assert_same_behaviour(["/ping", "GET /ping"], rules=[{NODE_RULE!r}])

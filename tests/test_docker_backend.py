@@ -29,8 +29,8 @@ from docker.errors import DockerException
 from requests.exceptions import RequestException
 from rich.console import Console
 
+from emulator.cli.images import images
 from emulator.errors import UserError
-from emulator.images_cli import images
 from emulator.lambda_service.backends.docker import (
     LABEL_ENVIRONMENT,
     LABEL_FUNCTION,

@@ -19,12 +19,11 @@ import yaml
 from click.testing import CliRunner
 from scipy.stats import binom
 
-from emulator.check import check, run_check
-from emulator.config import load_config
+from emulator.cli.formats import check_command, export_command
 from emulator.errors import UserError
-from emulator.export import export
-from emulator.formats_cli import check_command, export_command
-from emulator.importers import detect_format, load_any
+from emulator.formats.check import check, run_check
+from emulator.formats.export import export
+from emulator.formats.load import detect_format, load_any, load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 
@@ -380,7 +379,7 @@ def test_intrinsics_short_and_long_forms(tmp_path: Path) -> None:
     assert api.stages["live"].variables == {"fn": "ping-stable"}
     assert loaded.config.functions["ping-stable"].runtime == "nodejs22.x"
     assert check(yaml_file) == []
-    from emulator.importers.cloudformation import parse_template_text
+    from emulator.formats.cloudformation import parse_template_text
 
     data, _ = parse_template_text(TEMPLATE, yaml_file)
     json_file = tmp_path / "t.json"
@@ -624,7 +623,7 @@ def test_the_seeds_canary_settings_is_served_without_an_ignored_warning() -> Non
 
 
 def test_ack_refuses_a_code_check_never_reports() -> None:
-    from emulator.check import CODES
+    from emulator.formats.check import CODES
 
     result = CliRunner().invoke(check_command, [str(SEED), "--ack", "runtime-blokced"])
     assert result.exit_code == 2

@@ -10,7 +10,7 @@ import pytest
 from support import call
 
 from emulator import aio
-from emulator.config import load_config
+from emulator.formats.load import load_config
 from emulator.lambda_service.backends.process import ProcessBackend
 from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.service import LambdaService

@@ -33,7 +33,7 @@ from emulator.stage_variables import (
     validate_variables,
     value_error,
 )
-from emulator.stats.statistics import binomial_acceptance_bounds, wilson_interval
+from emulator.verify.stats.statistics import binomial_acceptance_bounds, wilson_interval
 
 TEST_FALSE_FAILURE = 1e-6  # per test, at most
 DRAW_SLACK = 4 * 2.0**-53  # per draw: |P(choose_variant picks the canary) - percent/100| (module docstring)

@@ -89,7 +89,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackThr
 
         async def attach() -> None:
             assert stack.stack is not None
-            stack.stack.server.control_plane = build_control_plane(stack.stack, code_root)
+            stack.stack.server.control_plane = build_control_plane(
+                stack.stack.lambdas, stack.stack.state, stack.stack.log, code_root=code_root)
 
         stack.call(attach())
         yield stack, lines

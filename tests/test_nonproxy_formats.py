@@ -12,12 +12,12 @@ import pytest
 import yaml
 from support import call
 
-from emulator.check import check
-from emulator.config import load_config
-from emulator.export import export
-from emulator.split import split_config
+from emulator.formats.check import check
+from emulator.formats.export import export
+from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
+from emulator.verify.split import split_config
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "nonproxy-authorizer"

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from scipy.stats import binom
 
-from emulator.rollout.gates import GateSettings, Sample, judge_errors, judge_latency
-from emulator.rollout.schedule import PREFERENCES, steps_of
+from emulator.verify.rollout.gates import GateSettings, Sample, judge_errors, judge_latency
+from emulator.verify.rollout.schedule import PREFERENCES, steps_of
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollout"

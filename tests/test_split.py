@@ -137,7 +137,7 @@ def test_the_plugin_fails_a_wrong_expectation_with_the_verdict(pytester: pytest.
     monkeypatch.setenv("LAMBDA_CANARY_CACHE", str(CACHE))
     pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
     pytester.makepyfile(test_wrong="""
-        from emulator.pytest_plugin import assert_split
+        from emulator.verify.pytest_plugin import assert_split
 
         def test_thirty(lambda_canary):
             assert_split(lambda_canary.split("/ping", requests=1000), expected_percent=30)
@@ -156,7 +156,7 @@ def test_the_plugin_marker_gives_a_test_its_own_stack_even_through_a_weighted_al
     pytester.makeini(f"[pytest]\nlambda_canary_config = {PING}\n")
     pytester.makepyfile(test_marked=f"""
         import pytest
-        from emulator.pytest_plugin import assert_split
+        from emulator.verify.pytest_plugin import assert_split
 
         @pytest.mark.lambda_canary(config={str(alias)!r}, seed=9)
         def test_alias(lambda_canary):

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom, norm
 
 from emulator.errors import UserError
-from emulator.stats import (
+from emulator.verify.stats import (
     SplitVerdict,
     VariantStats,
     binomial_acceptance_bounds,
@@ -30,7 +30,7 @@ from emulator.stats import (
     wilson_band,
     wilson_interval,
 )
-from emulator.stats.plot import plot_convergence
+from emulator.verify.stats.plot import plot_convergence
 
 TEST_FALSE_FAILURE = 1e-6  # per test, at most
 

@@ -7,12 +7,20 @@ The most specific resource wins: a literal segment beats `{param}`, which beats 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from emulator.apigateway.model import Method, Resource
+
+class Resource(Protocol):
+    """What routing reads of a resource (emulator.apigateway.model.Resource; the model imports this module, so
+    this module does not import the model): its full path and its methods by HTTP method."""
+
+    path: str
+    methods: Mapping[str, Any]
+
+
+Method = Any  # emulator.apigateway.model.Method, passed through untouched
 
 
 _SEGMENT = re.compile(r"[^/]+")

@@ -1,7 +1,9 @@
-"""Build the control plane (the AWS APIs a stack serves to boto3 and the aws CLI) for a stack."""
+"""Build the control plane (the AWS APIs a stack serves to boto3 and the aws CLI) over a Lambda service and an
+API Gateway state; it knows nothing of the stack that holds them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,8 @@ from emulator.control_plane.router import ControlPlane
 from emulator.owners import owned_temp_dir
 
 if TYPE_CHECKING:
-    from emulator.stack import Stack
+    from emulator.apigateway.model import ApiGatewayState
+    from emulator.lambda_service.service import LambdaService
 
 _APIGATEWAY_MODULE = "emulator.control_plane.apigateway_api"
 # Invoke's own request limit and the name AWS's 413 message gives the operation (see lambda_service.service).
@@ -30,10 +33,12 @@ def temporary_code_root() -> Path:
     return owned_temp_dir("lambda-canary-code-")
 
 
-def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlPlane:
-    """Lambda (2015-03-31) always; API Gateway (2015-07-09) when its module is present.
+def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Callable[[str], None], *,
+                        debug: bool = False, code_root: Path | None = None) -> ControlPlane:
+    """Lambda (2015-03-31) always; API Gateway (2015-07-09) when its module is present, over a stack's Lambda
+    service and API Gateway state; warnings and failures go to `log` (with tracebacks when `debug`).
 
-    Attach with `stack.server.control_plane = build_control_plane(stack)`. Uploaded function code goes to
+    Attach with `server.control_plane = build_control_plane(lambdas, state, log)`. Uploaded function code goes to
     `code_root` (a temporary folder, removed at exit, when not given). The LambdaApi (for `to_dict` /
     `from_dict`) is `control_plane.services["lambda"].implementation`.
     """
@@ -41,12 +46,12 @@ def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlP
         code_root = temporary_code_root()
 
     def warn(message: str) -> None:
-        stack.log(f"warning: {message}")
+        log(f"warning: {message}")
 
     def report(context: str, error: BaseException) -> None:
-        failures.report(stack.log, context, error, stack.options.debug)
+        failures.report(log, context, error, debug)
 
-    services = {"lambda": RestJsonService("lambda", LambdaApi(stack.lambdas, code_root, warn),
+    services = {"lambda": RestJsonService("lambda", LambdaApi(lambdas, code_root, warn),
                                           validation_error="ValidationException",
                                           internal_error=lambda_service_exception, request_limits=_LAMBDA_LIMITS,
                                           report=report)}
@@ -56,6 +61,6 @@ def build_control_plane(stack: Stack, code_root: Path | None = None) -> ControlP
         if error.name != _APIGATEWAY_MODULE:
             raise
     else:
-        services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(stack.state, stack.lambdas),
+        services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(state, lambdas),
                                                  validation_error="BadRequestException", report=report)
     return ControlPlane(services)

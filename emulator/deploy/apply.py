@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 
 from emulator.config import LoadedConfig
+from emulator.deploy.changes import PHASES, Plan
 from emulator.deploy.errors import DeployFailed
-from emulator.deploy.plan import PHASES, Plan
 from emulator.deploy.reconcile import Reconciler
 from emulator.deploy.session import Target
 from emulator.errors import UserError

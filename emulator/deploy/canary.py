@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 from emulator.config import LoadedConfig
 from emulator.deploy import state
 from emulator.deploy.apply import deploy
+from emulator.deploy.changes import Change
 from emulator.deploy.desired import LAMBDA_URI, VARIABLE, UriRewriter, deployment_specs, digest
 from emulator.deploy.errors import unknown_api, unknown_stage
-from emulator.deploy.plan import Change
 from emulator.deploy.session import Target
 from emulator.errors import UserError
 

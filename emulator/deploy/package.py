@@ -34,7 +34,7 @@ def is_config_file(path: Path) -> bool:
     """A file lambda-canary reads as a config (canary.yaml, serverless.yml, a template, an OpenAPI document or its
     companion): deploy and build inputs, not the function's code. A config folder is often the code folder too
     (`code: .`), and Lambda would otherwise receive the templates beside the handler."""
-    from emulator.importers import detect_format
+    from emulator.formats.load import detect_format
 
     if path.suffix.lower() not in CONFIG_SUFFIXES or "node_modules" in path.parts:
         return False

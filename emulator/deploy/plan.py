@@ -4,65 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal
 
 from emulator.config import LoadedConfig
+from emulator.deploy.changes import PHASES, Plan
+from emulator.deploy.reconcile import Reconciler
 from emulator.deploy.session import Target
-
-Action = Literal["create", "update", "delete", "unchanged", "refused"]
-PHASES = ("functions", "api", "permissions", "stage")
-
-
-@dataclass(frozen=True)
-class Change:
-    """One thing a deploy creates, updates, deletes or leaves alone."""
-
-    action: Action
-    kind: str
-    name: str
-    detail: str = ""
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """Identity across a plan and the deploy that follows it."""
-        return (self.action, self.kind, self.name)
-
-    def label(self) -> str:
-        """`create function ping-stable (nodejs22.x ...)`."""
-        detail = f" ({self.detail})" if self.detail else ""
-        return f"{self.action} {self.kind} {self.name}{detail}"
-
-
-@dataclass
-class Plan:
-    """The changes of one deploy, with the target and the notes printed around them."""
-
-    target: str
-    stage: str
-    changes: list[Change] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def pending(self) -> list[Change]:
-        """Changes that call AWS."""
-        return [change for change in self.changes if change.action not in ("unchanged", "refused")]
-
-    @property
-    def refusals(self) -> list[Change]:
-        """What the target would refuse (the runtime guard, ownership, version numbering)."""
-        return [change for change in self.changes if change.action == "refused"]
-
-    @property
-    def empty(self) -> bool:
-        """Nothing would change."""
-        return not self.pending and not self.refusals
 
 
 def compute_plan(loaded: LoadedConfig, stage: str, target: Target, *, today: dt.date | None = None,
                  phases: Iterable[str] = PHASES, role: str | None = None) -> Plan:
     """Read the account's state and compute create/update/unchanged actions, calling nothing that changes it."""
-    from emulator.deploy.reconcile import Reconciler
-
     return Reconciler(loaded, stage, target, live=False, today=today, phases=phases, role=role).run()

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from emulator.config import LoadedConfig
 from emulator.deploy import state
+from emulator.deploy.changes import PHASES, Action, Change, Plan
 from emulator.deploy.desired import (
     APIGATEWAY_PRINCIPAL,
     SID_PREFIX,
@@ -39,7 +40,6 @@ from emulator.deploy.desired import (
 )
 from emulator.deploy.lifecycle import guard
 from emulator.deploy.package import Package, package_dir
-from emulator.deploy.plan import PHASES, Action, Change, Plan
 from emulator.deploy.session import Target
 from emulator.errors import UserError
 

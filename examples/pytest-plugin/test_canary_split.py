@@ -8,7 +8,7 @@ Configure the stack once (pytest.ini / pyproject.toml):
 then `pytest` starts the stack for the session (process backend) and gives each test a client.
 """
 
-from emulator.pytest_plugin import assert_split
+from emulator.verify.pytest_plugin import assert_split
 
 
 def test_both_runtimes_answer(lambda_canary):

@@ -1,0 +1,5 @@
+"""`python -m emulator.cli`."""
+
+from emulator.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""What several commands share: the stderr console, the default config name, the backend options, the event reader."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from emulator.errors import UserError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+DEFAULT_CONFIG = "canary.yaml"
+
+
+# ---- backend options ------------------------------------------------------------------------
+def docker_options(base: tuple[str, ...], network: str | None, code_mode: str | None) -> dict[str, object]:
+    """`--docker-base RUNTIME=IMAGE` (repeatable), `--docker-network`, `--code-mode` as backend options."""
+    from emulator.cli.images import parse_bases
+
+    images = parse_bases(base)
+    options: dict[str, object] = {"base_images": images} if images else {}
+    if network:
+        options["network_mode"] = network
+    if code_mode:
+        options["code_mode"] = code_mode
+    return options
+
+
+def backend_options(function: click.decorators.FC) -> click.decorators.FC:
+    """The options every command that runs functions takes."""
+    for decorator in reversed((
+        click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto)."),
+        click.option("--docker-base", "docker_base", multiple=True, metavar="RUNTIME=IMAGE",
+                     help="Base image for a runtime on the docker backend (default: the public Lambda image)."),
+        click.option("--docker-network", type=click.Choice(["bridge", "host"]), default=None,
+                     help="How containers reach the Runtime API (default: bridge)."),
+        click.option("--code-mode", type=click.Choice(["build", "mount"]), default=None,
+                     help="docker: build an image per code (default) or mount the code read-only."),
+    )):
+        function = decorator(function)
+    return function
+
+
+def read_event(event: str | None) -> bytes:
+    """`--event`: a file, or stdin for `-`, or `{}` when absent; unreadable or malformed JSON is a UserError."""
+    if event is None:
+        return b"{}"
+    source = "<stdin>" if event == "-" else event
+    try:
+        data = sys.stdin.buffer.read() if event == "-" else Path(event).read_bytes()
+    except OSError as error:
+        raise UserError(f"{source}: cannot read event: {error.strerror}") from None
+    try:
+        json.loads(data or b"null")
+    except ValueError as error:
+        raise UserError(f"{source}: malformed event JSON: {error}") from None
+    return data

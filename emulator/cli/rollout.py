@@ -1,0 +1,105 @@
+"""`lambda-canary rollout FILE --stage S`: a schedule of canary weights with health gates, rehearsed locally."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from emulator.errors import UserError
+from emulator.verify.rollout.gates import GateSettings
+from emulator.verify.rollout.schedule import DEFAULT, PREFERENCES, Step, custom_steps, preference_name, steps_of
+
+TRAFFIC = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*$")
+
+
+def parse_traffic(text: str) -> float:
+    """`10/s` or `10` -> 10.0 requests per simulated second."""
+    match = TRAFFIC.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise UserError(f"--traffic {text!r}: give requests per second, e.g. --traffic 10/s")
+    return float(match.group(1))
+
+
+def choose_schedule(name: str | None, rollout: object | None) -> tuple[str, tuple[Step, ...]]:
+    """`--schedule NAME`, else the config's `rollout.steps` or `rollout.schedule`, else SAM's default."""
+    if name is not None:
+        if preference_name(name) is None:
+            raise UserError(f"--schedule {name!r}: use one of {', '.join(PREFERENCES)}")
+        return preference_name(name) or name, steps_of(name)
+    steps = getattr(rollout, "steps", None)
+    if steps:
+        return "rollout.steps", custom_steps([(step.percent, step.minutes) for step in steps])
+    configured = getattr(rollout, "schedule", None) or DEFAULT
+    return preference_name(configured) or configured, steps_of(configured)
+
+
+def gate_settings(rollout: object | None) -> GateSettings:
+    """The config's thresholds, or the defaults."""
+    if rollout is None:
+        return GateSettings()
+    return GateSettings(significance=rollout.significance,  # type: ignore[attr-defined]
+                        max_error_rate_increase=rollout.max_error_rate_increase,  # type: ignore[attr-defined]
+                        max_latency_ratio=rollout.max_latency_ratio,  # type: ignore[attr-defined]
+                        min_requests=rollout.min_requests)  # type: ignore[attr-defined]
+
+
+@click.command("rollout")
+@click.argument("config_path", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--stage", "-s", default=None,
+              help="The stage whose canary is rolled out (default: the only one).")
+@click.option("--alias", "alias", default=None, metavar="FUNCTION:ALIAS",
+              help="Roll out a weighted alias's additional version instead of the stage canary.")
+@click.option("--schedule", default=None,
+              help=f"A SAM DeploymentPreference type ({', '.join(PREFERENCES)}); default: the config's "
+                   f"rollout:, else {DEFAULT}.")
+@click.option("--traffic", default="10/s", show_default=True, help="Generated requests per simulated second.")
+@click.option("--path", "request_path", default=None, help="Path requested (default: the first GET resource).")
+@click.option("--header", "-H", "headers", multiple=True, help="'Name: value' sent with every request (repeatable).")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Requests in flight at once.")
+@click.option("--seed", type=int, default=None, help="Seed the stack's canary choices.")
+@click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--plot", "plot_path", default=None, type=click.Path(path_type=Path),
+              help="Draw the report (weight over time, each step's metrics and gates) to a .png or .html.")
+def rollout_command(config_path: Path, stage: str | None, alias: str | None, schedule: str | None, traffic: str,
+                    request_path: str | None, headers: tuple[str, ...], concurrency: int, seed: int | None,
+                    backend: str | None, as_json: bool, plot_path: Path | None) -> None:
+    """Move the stage canary through a schedule, judging canary against base at each step; exit 0 when promoted,
+    1 when a gate rolled it back."""
+    from emulator.formats.load import load_config
+    from emulator.verify.rollout.local import PROMOTED, run_local
+
+    rate = parse_traffic(traffic)
+    header_map: dict[str, str] = {}
+    for value in headers:
+        name, colon, text = value.partition(":")
+        if not colon or not name.strip():
+            raise UserError(f"--header {value!r}: write NAME: VALUE")
+        header_map[name.strip()] = text.strip()
+    if request_path is not None and not request_path.startswith("/"):
+        raise UserError(f"--path {request_path!r}: start it with /")
+    loaded = load_config(config_path, stage=stage)
+    rollout = loaded.config.rollout
+    name, steps = choose_schedule(schedule, rollout)
+    err = Console(stderr=True, highlight=False)
+    report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
+                       traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
+                       headers=header_map or None, alias=alias, progress=None if as_json else err.print)
+    if plot_path is not None:
+        from emulator.verify.rollout.plot import plot_rollout
+
+        written = plot_rollout(report.as_dict(), plot_path)
+        err.print(f"plot: {written}")
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        for line in report.lines():
+            console.print(line, markup=False)
+    sys.exit(0 if report.outcome == PROMOTED else 1)

@@ -1,0 +1,125 @@
+"""Read any supported input into our config: a lambda-canary config, a serverless.yml, a CloudFormation or SAM
+template, or an OpenAPI export (with a companion config for its functions).
+
+`load_any` returns an ImportedConfig: a LoadedConfig (so serve, split and the rest run it unchanged) that also names,
+in `unsupported`, everything the translation did not carry over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from emulator.config import CanaryConfig, LoadedConfig, ordered_errors, parse_config
+from emulator.errors import UserError
+from emulator.formats.cloudformation import CfnLoader, load_cloudformation, read_text
+from emulator.formats.serverless import load_serverless
+from emulator.formats.translation import Finding, Grant, Translation
+from emulator.yaml_source import load_yaml
+
+__all__ = ["FORMATS", "Finding", "Grant", "ImportedConfig", "Translation", "detect_format", "load_any", "load_config",
+           "translate", "validate"]
+
+FORMATS = ("lambda-canary", "serverless", "cloudformation", "openapi")
+_SCRIPT_SUFFIXES = (".sh", ".bash")
+
+
+class ImportedConfig(LoadedConfig):
+    """A LoadedConfig with its source format and the items the translation named as unsupported."""
+
+    def __init__(self, loaded: LoadedConfig, translation: Translation) -> None:
+        super().__init__(loaded.config, loaded.path, loaded.document)
+        self.format = translation.format
+        self.unsupported: list[str] = list(translation.unsupported)
+        self.translation = translation
+
+
+def detect_format(path: Path) -> str:
+    """`lambda-canary`, `serverless`, `cloudformation`, `openapi`, or `script` (a shell script, for check only)."""
+    if path.suffix.lower() in _SCRIPT_SUFFIXES:
+        return "script"
+    text = read_text(path)
+    if path.name.lower() in ("serverless.yml", "serverless.yaml"):
+        return "serverless"
+    try:
+        data = yaml.load(text, Loader=CfnLoader)  # CfnLoader is a SafeLoader
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict):
+        if "openapi" in data or "swagger" in data:
+            return "openapi"
+        if "Resources" in data:
+            return "cloudformation"
+        if "service" in data and ("provider" in data or "functions" in data):
+            return "serverless"
+        if data.keys() & {"functions", "restApis", "region", "accountId", "backend"}:
+            return "lambda-canary"
+    if data is None and text.strip():
+        load_yaml(path)  # raises the YAML syntax error with its line
+    raise UserError(f"{path}: cannot tell the format: expected a lambda-canary config (functions, restApis), a "
+                    "serverless.yml (service), a CloudFormation/SAM template (Resources) or an OpenAPI document "
+                    "(openapi)")
+
+
+def translate(path: Path | str, *, stage: str | None = None, functions: Path | str | None = None) -> Translation:
+    """Translate a file of any supported format into our config's data (not yet validated)."""
+    path = Path(path)
+    kind = detect_format(path)
+    if kind == "lambda-canary":
+        document = load_yaml(path)
+        return Translation(path, kind, data=document.data, lines=dict(document.lines),
+                           keys={key: key for key in document.lines})
+    if kind == "serverless":
+        return load_serverless(path, stage=stage)
+    if kind == "cloudformation":
+        return load_cloudformation(path)
+    if kind == "openapi":
+        # late: the OpenAPI importer shares API Gateway's OpenAPI reading, and deploy (which imports this module
+        # for load_config) never loads the data plane
+        from emulator.formats.openapi import load_openapi
+
+        return load_openapi(path, stage=stage, functions=Path(functions) if functions else None)
+    raise UserError(f"{path}: a shell script can be checked (lambda-canary check), not served")
+
+
+def _validation_message(translation: Translation, error: ValidationError) -> str:
+    """`file:line: source.key.path: message (our key: ...)` for the first error."""
+    errors = ordered_errors(error)
+    first = errors[0]
+    loc = tuple(str(part) for part in first["loc"] if not str(part).startswith("function-"))
+    file, line, key = translation.locate(loc)
+    where = f"{file}:{line}" if line else str(file)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "required key is missing"
+    elif "did_you_mean" in first:
+        message += f" (did you mean {first['did_you_mean']}?)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {key}: {message} (as {'.'.join(loc)}){more}"
+
+
+def load_any(path: Path | str, *, stage: str | None = None, functions: Path | str | None = None) -> ImportedConfig:
+    """Load any supported file as a validated config; errors name the source file, line and key."""
+    return validate(translate(path, stage=stage, functions=functions))
+
+
+def validate(translation: Translation) -> ImportedConfig:
+    """Validate a translation as our config (UserError naming the source file, line and key)."""
+    if translation.format == "lambda-canary":
+        return ImportedConfig(parse_config(translation.document()), translation)
+    try:
+        config = CanaryConfig.model_validate(translation.data)
+    except ValidationError as error:
+        raise UserError(_validation_message(translation, error)) from None
+    loaded = LoadedConfig(config, translation.source.resolve(), translation.document())
+    return ImportedConfig(loaded, translation)
+
+
+def load_config(path: Path | str, *, stage: str | None = None) -> LoadedConfig:
+    """Load and validate a config: canary.yaml, serverless.yml, a CloudFormation/SAM template or an OpenAPI export.
+
+    `stage` is serverless.yml's `${opt:stage}` (the stage a `serverless deploy --stage` would name).
+    """
+    return load_any(Path(path), stage=stage)
