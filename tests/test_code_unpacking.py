@@ -181,7 +181,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
 
         async def attach() -> None:
             assert stack.stack is not None
-            stack.stack.server.control_plane = build_control_plane(stack.stack, code_root)
+            stack.stack.server.control_plane = build_control_plane(
+                stack.stack.lambdas, stack.stack.state, stack.stack.log, code_root=code_root)
 
         stack.call(attach())
         yield boto3.client("lambda", endpoint_url=stack.url, **CREDENTIALS), base
