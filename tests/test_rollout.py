@@ -108,7 +108,9 @@ def test_a_canary_three_times_slower_is_rolled_back_by_the_latency_gate() -> Non
     failed = report["failed"]
     assert failed["metric"] == "latency" and failed["step"] == 1
     assert failed["pValue"] < 1e-7
-    assert failed["canary"]["latencyP50Ms"] > 2 * failed["base"]["latencyP50Ms"]
+    # the handlers differ by 20 ms of sleep; the gateway's own time adds to both sides alike (more on a loaded
+    # machine), so the medians' difference, not their ratio, is what the fixtures fix
+    assert failed["canary"]["latencyP50Ms"] - failed["base"]["latencyP50Ms"] > 10
     gates = {gate["metric"]: gate["passed"] for gate in report["steps"][0]["gates"]}
     assert gates == {"errorRate": True, "latency": False}
 

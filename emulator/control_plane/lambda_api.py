@@ -873,22 +873,25 @@ class LambdaApi:
         if self.service.functions.get(record.name) is not record or current is not version:
             return  # deleted or superseded meanwhile
         before = record.state(key)
+        retired: FunctionVersion | None = None
         if error is None:
             record.states[key] = active()
             old = record.serving if key == LATEST else None
             if old is not None:
                 record.serving = None
-                if old.pool_key != version.pool_key:
-                    await self.service.retire(old)
+                retired = old if old.pool_key != version.pool_key else None
         else:
             reason = str(getattr(error, "message", None) or error) or type(error).__name__
             record.states[key] = failed(record.state(key), failure_code(error), reason)
             self.warn(f"{version.function_name}:{version.version}: preparation failed ({failure_code(error)}): "
                       f"{reason}")
+        # the transition is one step: no request sees the new state with the old RevisionId
         if record.state(key) != before:
             self._info_for(record, version).revision_id = _new_id()  # a new RevisionId on each transition
             if self.on_change is not None:
                 self.on_change()
+        if retired is not None:
+            await self.service.retire(retired)
 
     async def prepare_restored(self, record: FunctionRecord) -> None:
         """Prepare a function put back from saved state (before serving): each snapshot ends Active or Failed."""

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conformance import sequences_apigateway, sequences_lambda  # noqa: F401 - registration
 from conformance.harness import RECORDINGS, REGISTRY
+from conformance.third_party import sequences_apigateway, sequences_lambda  # noqa: F401 - registration
 
 REPOSITORY = "https://github.com/localstack/localstack"
 

@@ -1,7 +1,7 @@
 """Run recorded call sequences against a real `lambda-canary serve` and compare each response with AWS's.
 
 A *case* is one recorded response: the sequence of a LocalStack AWS-validated test (its code kept close to
-the original, in `sequences_*.py`) up to one `snapshot.match(key, ...)`, and what AWS answered there
+the original, in `third_party/sequences_*.py`) up to one `snapshot.match(key, ...)`, and what AWS answered there
 (`recordings/*.json`, cited by repository, commit and test). Sequences get their arguments by name, like pytest
 fixtures: `aws_client`, `snapshot` and the helpers registered with `@fixture`.
 """

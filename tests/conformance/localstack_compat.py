@@ -1,6 +1,6 @@
 """The small part of LocalStack's test toolkit the recorded sequences use, over the emulator.
 
-The sequences in `sequences_*.py` are LocalStack's AWS-validated tests (Apache-2.0,
+The sequences in `third_party/sequences_*.py` are LocalStack's AWS-validated tests (Apache-2.0,
 https://github.com/localstack/localstack), kept as close to the original as possible so that the call sequence
 is the one AWS answered; this module gives them the fixtures and helpers they call. The functions those tests
 deploy are Python; here each is the Node equivalent in `functions/` (same input, same output), because

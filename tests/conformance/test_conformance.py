@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import sequences_apigateway, sequences_lambda  # noqa: F401 - they register the cases
 from conformance.harness import REGISTRY, Outcome, Recorded, recorded_keys, run_case, served
 from conformance.known import KNOWN_DIFFERENCES, TIMING
+from conformance.third_party import sequences_apigateway, sequences_lambda  # noqa: F401 - they register the cases
 
 CASES: list[tuple[Recorded, str]] = [(case, key) for case in REGISTRY for key in recorded_keys(case)]
 
