@@ -7,9 +7,9 @@ import contextlib
 import datetime as dt
 import secrets
 import time
-import uuid
 from collections.abc import Mapping
 
+from emulator import ids
 from emulator.lambda_service import logs, runtime_api
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult, error_json
@@ -44,7 +44,7 @@ def lambda_variables(version: FunctionVersion, runtime_api_address: str, log_str
 
 def new_trace_id() -> str:
     """An X-Ray trace header value."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    return f"{ids.trace_root()};Parent={ids.hex_token(8)};Sampled=0"
 
 
 class ExecutionEnvironment:
@@ -52,12 +52,12 @@ class ExecutionEnvironment:
 
     def __init__(self, version: FunctionVersion, backend: Backend, sink: logs.LogSink | None,
                  extra_variables: Mapping[str, str] | None = None) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = ids.hex_token(16)
         self.version = version
         self._backend = backend
         self._sink = sink
         self._extra_variables = dict(extra_variables or {})
-        self._server: asyncio.Server | None = None
+        self._server: runtime_api.RuntimeApiServer | None = None
         self._runtime: RunningRuntime | None = None
         self._waiter: asyncio.Future[Invocation] | None = None
         self._queued: Invocation | None = None
@@ -168,8 +168,9 @@ class ExecutionEnvironment:
         invocation.started_at = time.perf_counter()
         if self._sink is not None:
             self._log(logs.start_line(invocation.request_id, version.version))
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(invocation)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(invocation)
         else:
             self._queued = invocation
         loop = asyncio.get_running_loop()
@@ -211,18 +212,18 @@ class ExecutionEnvironment:
             self._runtime.kill()
 
     # ---- RuntimeApiPeer ------------------------------------------------------------------
-    async def next_invocation(self) -> Invocation:
-        """Called by `GET /next`: marks init done, then waits for the next invocation."""
+    def next_invocation(self) -> asyncio.Future[Invocation]:
+        """Called by `GET /next`: marks init done; the future holds the next invocation (cancelled when the
+        runtime exits or its connection drops while it waits)."""
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
+        waiter: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
         if self._queued is not None:
             invocation, self._queued = self._queued, None
-            return invocation
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            return await self._waiter
-        finally:
-            self._waiter = None
+            waiter.set_result(invocation)
+        else:
+            self._waiter = waiter
+        return waiter
 
     def current_invocation(self, request_id: str) -> Invocation | None:
         """The invocation in flight, if `request_id` names it."""

@@ -1,32 +1,41 @@
 """The Lambda Runtime API (2018-06-01) that a runtime's bootstrap polls, one private listener per environment.
 
 Paths, headers, status codes and bodies: reference §6 (AWS Runtime API OpenAPI 1.0.3, RIE).
+
+The listener is a small asyncio protocol over httptools (llhttp, the parser Node itself uses), not an aiohttp
+server: each invocation costs two HTTP exchanges here (`GET /next`, `POST /response`), and aiohttp's request and
+response objects, one task per request and its header machinery cost more than the rest of the hand-off together
+(measured with py-spy under wrk; README, design notes). A `GET /next` is answered from a done-callback of the
+environment's future, so the hand-off creates no task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
-from typing import TYPE_CHECKING, Protocol
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+from typing import Protocol
+from urllib.parse import unquote
 
-from aiohttp import web
+import httptools
 
 from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, Invocation
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
 
 PREFIX = "/2018-06-01/runtime/"
 _OK = b'{"status":"OK"}'
 _JSON = "application/json"
+_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 413: "Request Entity Too Large", 500: "Internal Server Error"}
 
 
 class RuntimeApiPeer(Protocol):
     """The execution environment behind one Runtime API listener."""
 
-    async def next_invocation(self) -> Invocation: ...
+    def next_invocation(self) -> asyncio.Future[Invocation]: ...
 
     def current_invocation(self, request_id: str) -> Invocation | None: ...
 
@@ -37,30 +46,15 @@ class RuntimeApiPeer(Protocol):
     def report_error(self, invocation: Invocation, payload: bytes) -> None: ...
 
 
-def _error(status: int, error_type: str, message: str) -> web.Response:
+Answer = tuple[int, bytes, list[tuple[str, str]]]  # status, body, extra headers (Content-Type is JSON)
+
+
+def _error(status: int, error_type: str, message: str) -> Answer:
     body = json.dumps({"errorMessage": message, "errorType": error_type}, separators=(",", ":")).encode()
-    return web.Response(status=status, body=body, content_type=_JSON)
+    return status, body, []
 
 
-def _accepted() -> web.Response:
-    return web.Response(status=202, body=_OK, content_type=_JSON)
-
-
-async def read_body(request: web.BaseRequest, limit: int = MAX_SYNC_PAYLOAD) -> bytes | None:
-    """The whole body, or None when it is over `limit` bytes (the rest is still read, and dropped).
-
-    Not `request.read()`: aiohttp's low-level server caps that at 1 MiB (client_max_size), far
-    below the 6 MB a Lambda response may have.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        elif chunks:
-            chunks.clear()
-    return None if size > limit else b"".join(chunks)
+_ACCEPTED: Answer = (202, _OK, [])
 
 
 def error_body(payload: bytes | None, error_type_header: str | None) -> bytes:
@@ -77,129 +71,281 @@ def error_body(payload: bytes | None, error_type_header: str | None) -> bytes:
     return json.dumps({"errorType": error_type, "errorMessage": error_type}).encode()
 
 
-def invocation_headers(invocation: Invocation) -> dict[str, str]:
-    """Headers of a `/next` answer; optional ones only when they have a value."""
-    headers = {
-        "Content-Type": _JSON,
-        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-        "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
-        "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
-        "Lambda-Runtime-Trace-Id": invocation.trace_id,
-    }
+def invocation_headers(invocation: Invocation) -> list[tuple[str, str]]:
+    """Headers of a `/next` answer (besides Content-Type); optional ones only when they have a value."""
+    headers = [
+        ("Lambda-Runtime-Aws-Request-Id", invocation.request_id),
+        ("Lambda-Runtime-Deadline-Ms", str(invocation.deadline_ms)),
+        ("Lambda-Runtime-Invoked-Function-Arn", invocation.invoked_arn),
+        ("Lambda-Runtime-Trace-Id", invocation.trace_id),
+    ]
     if invocation.client_context:
-        headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+        headers.append(("Lambda-Runtime-Client-Context", invocation.client_context))
     return headers
 
 
-class _OneLine(logging.Formatter):
-    """aiohttp's server log (a malformed request from a runtime) as one line: the message and the cause."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        cause = record.exc_info[1] if record.exc_info else None
-        text = " ".join(str(cause).split()) if cause is not None else ""
-        return f"lambda-canary: Runtime API: {record.getMessage()}" + (f": {text}" if text else "")
+def _log(line: str) -> None:
+    """A problem with a runtime's HTTP: one line on whatever sys.stderr is now."""
+    sys.stderr.write(f"lambda-canary: Runtime API: {' '.join(line.split())}\n")
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is when a record arrives."""
+class _Date:
+    """The Date header, formatted once a second."""
 
-    @property  # type: ignore[override]
-    def stream(self) -> object:
-        return sys.stderr
+    second = -1
+    value = ""
 
-    @stream.setter
-    def stream(self, _value: object) -> None:
-        pass
-
-
-def _server_logger() -> logging.Logger:
-    logger = logging.getLogger("lambda_canary.runtime_api")
-    if not logger.handlers:
-        handler = _Stderr()
-        handler.setFormatter(_OneLine())
-        logger.addHandler(handler)
-        logger.propagate = False
-        logger.setLevel(logging.WARNING)
-    return logger
+    @classmethod
+    def now(cls) -> str:
+        second = int(time.time())
+        if second != cls.second:
+            cls.second, cls.value = second, formatdate(second, usegmt=True)
+        return cls.value
 
 
-def make_handler(peer: RuntimeApiPeer, secret: str = "",
-                 admits: Callable[[str | None], Awaitable[bool]] | None = None,
-                 ) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
-    """An aiohttp low-level request handler serving the Runtime API for `peer`; a failure of ours answers the
-    Runtime API's platform error (500 `{"errorMessage":"Internal Server Error","errorType":"InternalServerError"}`,
-    reference §6, from the RIE), never aiohttp's plain text.
+class _Request:
+    """One parsed request."""
 
-    Private to its environment: with a `secret`, only paths under `/<secret>` exist (the runtime
-    learns it from AWS_LAMBDA_RUNTIME_API); with `admits`, requests from other addresses are refused.
-    """
-    prefix = f"/{secret}{PREFIX}" if secret else PREFIX
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "size")
 
-    async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        try:
-            return await serve(request)
-        except Exception as error:
-            _server_logger().warning("%s %s failed", request.method, request.path, exc_info=error)
-            return _error(500, "InternalServerError", "Internal Server Error")
+    def __init__(self) -> None:
+        self.method = ""
+        self.path = ""
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.size = 0
+        self.keep_alive = True
 
-    async def serve(request: web.BaseRequest) -> web.StreamResponse:
-        if admits is not None and not await admits(request.remote):
-            return _error(403, "AccessDenied", "This Runtime API belongs to another execution environment")
+
+class _Api:
+    """What the listener of one environment answers (shared by its connections)."""
+
+    def __init__(self, peer: RuntimeApiPeer, secret: str,
+                 admits: Callable[[str | None], Awaitable[bool]] | None) -> None:
+        self.peer = peer
+        self.prefix = f"/{secret}{PREFIX}" if secret else PREFIX
+        self.admits = admits
+        self.connections: set[_Connection] = set()
+
+    def answer(self, request: _Request) -> Answer | asyncio.Future[Invocation]:
+        """The answer to a request, or the future `/next` waits on."""
         path = request.path
-        if not path.startswith(prefix):
+        if not path.startswith(self.prefix):
             return _error(404, "NotFound", "Not Found")
-        tail = path[len(prefix):]
-        if tail == "invocation/next" and request.method == "GET":
-            try:
-                invocation = await peer.next_invocation()
-            except asyncio.CancelledError:
-                raise
-            return web.Response(status=200, body=invocation.payload, headers=invocation_headers(invocation))
-        if request.method != "POST":
+        tail = path[len(self.prefix):]
+        method = request.method
+        if tail == "invocation/next" and method == "GET":
+            return self.peer.next_invocation()
+        if method != "POST":
             return _error(405, "MethodNotAllowed", "Method Not Allowed")
+        body = None if request.size > MAX_SYNC_PAYLOAD else b"".join(request.body)
+        headers = request.headers
         if tail == "init/error":
-            body = await read_body(request)
-            if not peer.report_init_error(error_body(body, request.headers.get("Lambda-Runtime-Function-Error-Type"))):
+            if not self.peer.report_init_error(error_body(body, headers.get("lambda-runtime-function-error-type"))):
                 return _error(403, "InvalidStateTransition", "State transition from Ready to InitError failed for "
                               "runtime. Error: the init phase is over")
-            return _accepted()
+            return _ACCEPTED
         parts = tail.split("/")
         if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
             return _error(404, "NotFound", "Not Found")
         request_id, kind = parts[1], parts[2]
-        mode = request.headers.get("Lambda-Runtime-Function-Response-Mode")
+        mode = headers.get("lambda-runtime-function-response-mode")
         if mode is not None and mode.lower() != "streaming":
             return _error(400, "InvalidFunctionResponseMode", "Invalid function response mode")
-        invocation = peer.current_invocation(request_id)
+        invocation = self.peer.current_invocation(request_id)
         if invocation is None:
             return _error(400, "InvalidRequestID", "Invalid request ID")
         if invocation.result.done():
             return _error(403, "InvalidStateTransition",
                           f"State transition from Ready to {kind.capitalize()}Sent failed for runtime. "
                           "Error: invocation already answered")
-        body = await read_body(request)
         if kind == "response":
             if body is None:
                 message = f"Exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes)."
-                peer.report_error(invocation, json.dumps({
+                self.peer.report_error(invocation, json.dumps({
                     "errorMessage": "Response payload size exceeded maximum allowed payload size "
                                     f"({MAX_SYNC_PAYLOAD} bytes).",
                     "errorType": "Function.ResponseSizeTooLarge"}).encode())
                 return _error(413, "RequestEntityTooLarge", message)
-            peer.report_response(invocation, body)
+            self.peer.report_response(invocation, body)
         else:
-            error_type = request.headers.get("Lambda-Runtime-Function-Error-Type")
-            peer.report_error(invocation, error_body(body, error_type))
-        return _accepted()
+            self.peer.report_error(invocation, error_body(body, headers.get("lambda-runtime-function-error-type")))
+        return _ACCEPTED
 
-    return handle
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection from a runtime: requests answered one at a time, in order."""
+
+    def __init__(self, api: _Api) -> None:
+        self._api = api
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._remote: str | None = None
+        self._admitted: bool | None = None  # the peer check, made once per connection
+        self._request = _Request()
+        self._url = b""
+        self._queue: deque[_Request] = deque()
+        self._busy = False
+        self._waiting: asyncio.Future[Invocation] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- asyncio.Protocol ----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport is not a subclass
+        peer = transport.get_extra_info("peername")
+        self._remote = peer[0] if peer else None
+        self._api.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._api.connections.discard(self)
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.cancel()  # the runtime went away while polling: the invocation waits for the next poll
+        if self._task is not None:
+            self._task.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail("an upgrade request")
+        except httptools.HttpParserError as error:
+            self._fail(f"malformed HTTP request: {error}")
+
+    def close(self) -> None:
+        """Drop the connection (the listener is closing)."""
+        if self._transport is not None:
+            self._transport.close()
+
+    # ---- httptools callbacks -------------------------------------------------------------
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._request.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        request = self._request
+        request.method = self._parser.get_method().decode("latin-1")
+        request.keep_alive = self._parser.should_keep_alive()
+        path = httptools.parse_url(self._url).path.decode("latin-1")
+        request.path = unquote(path) if "%" in path else path
+        self._url = b""
+        if request.headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl (AWS's native runtime clients) waits
+
+    def on_body(self, body: bytes) -> None:
+        request = self._request
+        request.size += len(body)
+        if request.size <= MAX_SYNC_PAYLOAD:
+            request.body.append(body)
+        elif request.body:
+            request.body.clear()
+
+    def on_message_complete(self) -> None:
+        request, self._request = self._request, _Request()
+        self._queue.append(request)
+        if not self._busy:
+            self._next_request()
+
+    # ---- answering -----------------------------------------------------------------------
+    def _next_request(self) -> None:
+        while self._queue and not self._busy and self._transport is not None:
+            request = self._queue.popleft()
+            if self._api.admits is not None and self._admitted is None:
+                self._busy = True
+                self._task = asyncio.get_running_loop().create_task(self._check_peer(request))
+                return
+            self._handle(request)
+
+    async def _check_peer(self, request: _Request) -> None:
+        assert self._api.admits is not None
+        self._admitted = await self._api.admits(self._remote)
+        self._task = None
+        self._busy = False
+        self._handle(request)
+        self._next_request()
+
+    def _handle(self, request: _Request) -> None:
+        if self._admitted is False:
+            self._send(request, _error(403, "AccessDenied",
+                                       "This Runtime API belongs to another execution environment"))
+            return
+        try:
+            answer = self._api.answer(request)
+        except Exception as error:
+            _log(f"{request.method} {request.path} failed: {error!r}")
+            answer = _error(500, "InternalServerError", "Internal Server Error")
+        if isinstance(answer, tuple):
+            self._send(request, answer)
+            return
+        self._busy = True
+        if self._transport is not None:
+            self._transport.pause_reading()  # a runtime polls, then waits: nothing more should come meanwhile
+        self._waiting = answer
+        answer.add_done_callback(lambda done: self._send_invocation(request, done))
+
+    def _send_invocation(self, request: _Request, done: asyncio.Future[Invocation]) -> None:
+        self._waiting = None
+        self._busy = False
+        if done.cancelled() or self._transport is None:
+            return
+        if self._transport is not None:
+            self._transport.resume_reading()
+        invocation = done.result()
+        self._send(request, (200, invocation.payload, invocation_headers(invocation)))
+        self._next_request()
+
+    def _send(self, request: _Request, answer: Answer) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        status, body, headers = answer
+        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {_JSON}\r\n"
+                f"Content-Length: {len(body)}\r\nDate: {_Date.now()}\r\n")
+        for name, value in headers:
+            head += f"{name}: {value}\r\n"
+        if not request.keep_alive:
+            head += "Connection: close\r\n"
+        transport.write(head.encode("latin-1") + b"\r\n" + body)
+        if not request.keep_alive:
+            transport.close()
+
+    def _fail(self, reason: str) -> None:
+        """A request that is not HTTP: one log line, 400 and the connection closed (as aiohttp did)."""
+        _log(reason)
+        transport = self._transport
+        if transport is not None:
+            body = _error(400, "BadRequest", "Bad Request")[1]
+            transport.write(f"HTTP/1.1 400 Bad Request\r\nContent-Type: {_JSON}\r\nContent-Length: {len(body)}\r\n"
+                            f"Connection: close\r\n\r\n".encode() + body)
+            transport.close()
+            self._transport = None
+
+
+class RuntimeApiServer:
+    """A listening Runtime API; `close()` stops it and drops its connections."""
+
+    def __init__(self, server: asyncio.Server, api: _Api) -> None:
+        self._server = server
+        self._api = api
+
+    def close(self) -> None:
+        """Stop listening and close every connection."""
+        self._server.close()
+        for connection in list(self._api.connections):
+            connection.close()
 
 
 async def listen(peer: RuntimeApiPeer, host: str, secret: str = "",
-                 admits: Callable[[str | None], Awaitable[bool]] | None = None) -> tuple[asyncio.Server, int]:
-    """Start a Runtime API listener for `peer` on an ephemeral port of `host` (see `make_handler`)."""
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(web.Server(make_handler(peer, secret, admits), access_log=None,
-                                                 logger=_server_logger()), host=host, port=0, reuse_address=True)
-    port = server.sockets[0].getsockname()[1]
-    return server, port
+                 admits: Callable[[str | None], Awaitable[bool]] | None = None) -> tuple[RuntimeApiServer, int]:
+    """Start a Runtime API listener for `peer` on an ephemeral port of `host`.
+
+    Private to its environment: with a `secret`, only paths under `/<secret>` exist (the runtime learns it from
+    AWS_LAMBDA_RUNTIME_API); with `admits`, connections from other addresses are refused (checked once per
+    connection: its address cannot change).
+    """
+    api = _Api(peer, secret, admits)
+    server = await asyncio.get_running_loop().create_server(lambda: _Connection(api), host=host, port=0,
+                                                            reuse_address=True)
+    return RuntimeApiServer(server, api), server.sockets[0].getsockname()[1]
