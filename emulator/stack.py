@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import random
 import sys
 from collections.abc import Callable
@@ -29,8 +30,41 @@ from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.service import LambdaService
 
 
-def _stderr_line(line: str) -> None:
-    sys.stderr.write(line + "\n")
+class StderrLines:
+    """The stack's log on stderr: lines logged during one turn of the event loop go out in one write at its end.
+
+    A request logs START, END, REPORT and its access-log line (and the function's own lines); written one by one
+    they were four system calls per request, 7% of the loop's time under load (issue 19's profile). Outside a
+    running loop a line is written at once; `flush()` writes what is pending (the stack calls it when it stops).
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._scheduled = False
+
+    def __call__(self, line: str) -> None:
+        self._lines.append(line)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every pending line."""
+        self._scheduled = False
+        if self._lines:
+            text = "\n".join(self._lines) + "\n"
+            self._lines.clear()
+            sys.stderr.write(text)
+
+
+_stderr_line = StderrLines()
+atexit.register(_stderr_line.flush)
 
 
 @dataclass
@@ -206,6 +240,8 @@ class Stack:
             await self._writer.close()
         await self.gateway.close()
         await self.lambdas.close()
+        if isinstance(self.log, StderrLines):
+            self.log.flush()
 
     async def __aenter__(self) -> Stack:
         await self.start()

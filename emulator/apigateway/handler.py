@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import orjson
 
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
@@ -50,6 +51,15 @@ HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
                          "proxy-authorization", "proxy-authenticate", "trailer"})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """The proxy event as compact JSON: orjson (5x faster than json.dumps on an event, 5% of a request's CPU in
+    issue 19's profile); json.dumps for the text orjson refuses (a lone surrogate), which it escapes."""
+    try:
+        return orjson.dumps(event)
+    except TypeError:
+        return json.dumps(event, separators=(",", ":")).encode()
 
 
 class ApiGateway:
@@ -267,7 +277,7 @@ class ApiGateway:
                             ids=exchange.ids, binary_media_types=exchange.api.binary_media_types,
                             domain_name=exchange.domain_name,
                             authorizer=exchange.authorizer.as_request_context() if exchange.authorizer else None)
-        payload = json.dumps(event, separators=(",", ":")).encode()
+        payload = encode_event(event)
         result = await self.lambda_step.invoke(exchange, function, payload, integration.timeout_in_millis)
         if isinstance(result, GatewayResponse):
             return result

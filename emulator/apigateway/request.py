@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import re
-import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
+
+from emulator import ids
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -39,11 +39,11 @@ class IncomingRequest:
 class RequestIds:
     """Ids and times API Gateway gives a request."""
 
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=ids.uuid4)
     extended_request_id: str = field(
-        default_factory=lambda: base64.b64encode(secrets.token_bytes(12)).decode()[:15] + "=")
+        default_factory=lambda: base64.b64encode(ids.random_bytes(12)).decode()[:15] + "=")
     epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-    trace_id: str = field(default_factory=lambda: f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}")
+    trace_id: str = field(default_factory=ids.trace_root)
 
     @classmethod
     def for_request(cls, request: IncomingRequest) -> RequestIds:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from emulator import ids
 from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.environment import new_trace_id
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
@@ -208,7 +209,7 @@ class LambdaService:
             raise LambdaApiError("RequestEntityTooLargeException",
                                  f"Request must be smaller than {MAX_INVOKE_REQUEST} bytes for the InvokeFunction "
                                  "operation", 413)
-        invocation = Invocation(request_id=str(uuid.uuid4()), payload=payload, invoked_arn=resolved.invoked_arn,
+        invocation = Invocation(request_id=ids.uuid4(), payload=payload, invoked_arn=resolved.invoked_arn,
                                 trace_id=trace_id or new_trace_id(), client_context=client_context)
         version = resolved.version
         resource = f"{version.function_name}:{resolved.qualifier}" if resolved.qualifier else version.function_name
