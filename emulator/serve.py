@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -15,7 +16,12 @@ from emulator.stack import Stack, StackOptions
 
 def check_aws_profile() -> None:
     """An AWS_PROFILE that names no profile is one line and exit 2: the aws CLI and boto3 pointed at the emulator
-    would fail on it with every call (the emulator itself reads no profile)."""
+    would fail on it with every call (the emulator itself reads no profile). Without a profile named and without
+    AWS configuration files there is nothing to check, and botocore (0.1 s to import) is not loaded."""
+    if not any(os.environ.get(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
+                                                 "AWS_SHARED_CREDENTIALS_FILE")) and \
+            not any((Path.home() / ".aws" / name).exists() for name in ("config", "credentials")):
+        return
     import botocore.exceptions
     import botocore.session
 

@@ -13,7 +13,10 @@ from emulator.cli import cli
 
 def commands(group: click.Group = cli, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
     """Every leaf command, with its full name (`canary set`)."""
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the top group imports each command's module on demand
+        command = group.get_command(context, name)
+        assert command is not None, name
         full = f"{prefix}{name}"
         if isinstance(command, click.Group):
             yield from commands(command, f"{full} ")

@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from typing import TYPE_CHECKING, Any
 
 from emulator.apigateway.model import ApiGatewayState
 from emulator.apigateway.observability import DecisionRecord
 from emulator.lambda_service.metrics import QUANTILES, Histogram
 from emulator.lambda_service.service import LambdaService
+
+if TYPE_CHECKING:  # prometheus_client is imported on the first scrape, not to start a stack
+    from prometheus_client.core import Metric, SummaryMetricFamily
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CANARY_SUFFIX = "/Canary"
@@ -52,8 +52,7 @@ class GatewayMetrics:
         self.state = state  # the gateway's current state (for API names)
         self.lambdas = lambdas
         self.series: dict[tuple[str, str, str], StageSeries] = {}
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)  # type: ignore[arg-type]  # a custom collector: anything with collect()
+        self._registry: Any = None  # prometheus_client's, made (and the library imported) on the first scrape
 
     def record(self, record: DecisionRecord) -> None:
         """Count one request (called once per request, after its response is built)."""
@@ -98,6 +97,8 @@ class GatewayMetrics:
 
     def collect(self) -> Iterator[Metric]:
         """The Prometheus collector protocol: every family, built when scraped."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+
         count = CounterMetricFamily("AWS_ApiGateway_Count", "API requests (Count)", labels=GATEWAY_LABELS)
         e4 = CounterMetricFamily("AWS_ApiGateway_4XXError", "Client-side errors (4XXError)", labels=GATEWAY_LABELS)
         e5 = CounterMetricFamily("AWS_ApiGateway_5XXError", "Server-side errors (5XXError)", labels=GATEWAY_LABELS)
@@ -140,7 +141,12 @@ class GatewayMetrics:
 
     def prometheus(self) -> bytes:
         """The Prometheus text exposition."""
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if self._registry is None:
+            self._registry = CollectorRegistry(auto_describe=False)
+            self._registry.register(self)  # a custom collector: anything with collect()
+        return generate_latest(self._registry)
 
     def as_json(self) -> dict[str, Any]:
         """The same metrics as JSON, under CloudWatch's namespaces, one entry per dimension set."""

@@ -14,32 +14,50 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from emulator.cli.common import err_console
-from emulator.cli.deploy import canary_group, deploy_command, plan_command
-from emulator.cli.diff import diff_command
-from emulator.cli.formats import check_command, export_command
-from emulator.cli.images import images
-from emulator.cli.rollout import rollout_command
-from emulator.cli.run import invoke, serve
-from emulator.cli.runtimes import runtimes
-from emulator.cli.top import top_command
-from emulator.cli.verify import compare, split
 from emulator.errors import UserError
 
+# Each command's module, imported only when that command runs (or help lists it): `serve` never loads scipy, boto3
+# or the deploy code, which took most of its time to listen (issue 19: 0.57 s, 0.3 s wanted).
+COMMANDS = {
+    "runtimes": ("emulator.cli.runtimes", "runtimes"),
+    "invoke": ("emulator.cli.run", "invoke"),
+    "serve": ("emulator.cli.run", "serve"),
+    "split": ("emulator.cli.verify", "split"),
+    "compare": ("emulator.cli.verify", "compare"),
+    "diff": ("emulator.cli.diff", "diff_command"),
+    "rollout": ("emulator.cli.rollout", "rollout_command"),
+    "top": ("emulator.cli.top", "top_command"),
+    "images": ("emulator.cli.images", "images"),
+    "check": ("emulator.cli.formats", "check_command"),
+    "export": ("emulator.cli.formats", "export_command"),
+    "plan": ("emulator.cli.deploy", "plan_command"),
+    "deploy": ("emulator.cli.deploy", "deploy_command"),
+    "canary": ("emulator.cli.deploy", "canary_group"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lambda-canary")
 def cli() -> None:
     """Local API Gateway + Lambda for Node runtime-migration canaries."""
-
-
-for command in (runtimes, invoke, serve, split, compare, diff_command, rollout_command, top_command, images,
-                check_command, export_command, plan_command, deploy_command, canary_group):
-    cli.add_command(command)
 
 
 def main() -> None:
@@ -47,9 +65,13 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except UserError as error:
+        from emulator.cli.common import err_console
+
         err_console.print(f"lambda-canary: error: {error.message}", markup=False, highlight=False)
         sys.exit(error.exit_code)
     except click.exceptions.Abort:
+        from emulator.cli.common import err_console
+
         err_console.print("Aborted.")
         sys.exit(130)
     except click.ClickException as error:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.model import Shape, StructureShape
+if TYPE_CHECKING:  # botocore is imported where a model is loaded, not to start a stack
+    from botocore.model import Shape, StructureShape
+
 
 # Enum values in the order AWS prints them (a Java set's order, not the model's).
 ENUM_ORDER: dict[str, list[str]] = {
@@ -104,7 +106,7 @@ def _scalar_rules(service: str, shape: Shape, value: Any) -> list[str]:
 
 def violations(service: str, shape: Shape | None, params: dict[str, Any]) -> list[str]:
     """AWS's `Value '...' at '...' failed to satisfy constraint: ...` lines for an operation's input."""
-    if not isinstance(shape, StructureShape):
+    if shape is None or shape.type_name != "structure":
         return []
     out: list[str] = []
     # API Gateway names body members after the operation's input (`putIntegrationInput.type`), URI members bare.
@@ -128,7 +130,7 @@ def _structure(service: str, shape: StructureShape, value: dict[str, Any], prefi
 
 
 def _member(service: str, shape: Shape, value: Any, path: str, out: list[str]) -> None:
-    if isinstance(shape, StructureShape) and isinstance(value, dict):
+    if shape.type_name == "structure" and isinstance(value, dict):
         _structure(service, shape, value, f"{path}.", out)
         return
     if shape.type_name == "list" and isinstance(value, list):
@@ -138,7 +140,7 @@ def _member(service: str, shape: Shape, value: Any, path: str, out: list[str]) -
                        f"less than or equal to {metadata['max']}")
             return
         item_shape = shape.member  # type: ignore[attr-defined]
-        if isinstance(item_shape, StructureShape):
+        if item_shape.type_name == "structure":
             for index, item in enumerate(value, start=1):
                 if isinstance(item, dict):
                     _structure(service, item_shape, item, f"{path}.{index}.member.", out)

@@ -27,8 +27,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import botocore.session
-
 from emulator import code_tree
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
@@ -104,6 +102,8 @@ def _message_key(code: str) -> str:
     """The body member that carries the message for an error type: Lambda's model spells it `Message` for some
     (ResourceNotFoundException) and `message` for others (InvalidParameterValueException...), and AWS sends it
     so (recorded: LocalStack's AWS-validated tests/aws/services/lambda_/test_lambda_api.snapshot.json)."""
+    import botocore.session
+
     model = botocore.session.get_session().get_service_model("lambda")
     for shape in model.error_shapes:
         if shape.name == code:

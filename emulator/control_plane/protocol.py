@@ -14,16 +14,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-import botocore.loaders
 from aiohttp import web
-from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
-from botocore.validate import ParamValidator
 
 from emulator import failures
 from emulator.control_plane import constraints
+
+if TYPE_CHECKING:  # botocore (0.1 s to import) loads with the first AWS API request, not with the stack
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 # The largest request AWS Lambda takes: "Request must be smaller than 70167211 bytes for the CreateFunction
 # operation" (413 RequestEntityTooLargeException), recorded from AWS in LocalStack's
@@ -64,12 +65,18 @@ class _Route:
 
 # Models come straight from botocore's data files: no session, so no AWS profile or config file is ever read
 # (an AWS_PROFILE naming a missing profile cannot stop the emulator).
-_LOADER = botocore.loaders.Loader()
+@cache
+def _loader() -> Any:
+    import botocore.loaders
+
+    return botocore.loaders.Loader()
 
 
 def service_model(service_name: str) -> ServiceModel:
     """botocore's model of one service (its latest API version)."""
-    return ServiceModel(_LOADER.load_service_model(service_name, "service-2"), service_name=service_name)
+    from botocore.model import ServiceModel
+
+    return ServiceModel(_loader().load_service_model(service_name, "service-2"), service_name=service_name)
 
 
 def internal_failure(message: str) -> AwsError:
@@ -111,21 +118,35 @@ class RestJsonService:
     def __init__(self, service_name: str, implementation: object, *, validation_error: str,
                  internal_error: Callable[[str], AwsError] = internal_failure,
                  request_limits: dict[str, tuple[int, str]] | None = None, report: Report | None = None) -> None:
-        self.model = service_model(service_name)
+        self.service_name = service_name
         self.implementation = implementation
         self.validation_error = validation_error
         self.internal_error = internal_error
         self.request_limits = request_limits or {}  # operation -> (bytes, the name AWS's message gives it)
         self.report: Report = report or (lambda context, error: None)
-        self._validator = ParamValidator()
-        self._routes: list[_Route] = []
+
+    @cached_property
+    def model(self) -> ServiceModel:
+        """botocore's model of the service, loaded on first use."""
+        return service_model(self.service_name)
+
+    @cached_property
+    def _validator(self) -> Any:
+        from botocore.validate import ParamValidator
+
+        return ParamValidator()
+
+    @cached_property
+    def _routes(self) -> list[_Route]:
+        routes = []
         for name in self.model.operation_names:
-            if not hasattr(implementation, name):
+            if not hasattr(self.implementation, name):
                 continue
             operation = self.model.operation_model(name)
             pattern, required, literal = _compile(operation.http["requestUri"])
-            self._routes.append(_Route(operation, operation.http["method"], pattern, required, literal))
-        self._routes.sort(key=lambda route: (-len(route.required_query), -route.literal_length))
+            routes.append(_Route(operation, operation.http["method"], pattern, required, literal))
+        routes.sort(key=lambda route: (-len(route.required_query), -route.literal_length))
+        return routes
 
     def match(self, method: str, path: str, query: dict[str, str]) -> tuple[_Route, dict[str, str]] | None:
         """The operation for a request, with its URI labels."""
@@ -312,7 +333,7 @@ def _scalar(shape: Shape, text: str) -> Any:
 def _from_json(shape: Shape, value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(shape, StructureShape) and isinstance(value, dict):
+    if shape.type_name == "structure" and isinstance(value, dict):
         out = {}
         for name, member in shape.members.items():
             wire = member.serialization.get("name", name)
@@ -335,7 +356,7 @@ def _from_json(shape: Shape, value: Any) -> Any:
 def _to_json(shape: Shape, value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(shape, StructureShape):
+    if shape.type_name == "structure":
         out = {}
         for name, member in shape.members.items():
             if name in value and value[name] is not None:

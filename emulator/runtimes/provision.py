@@ -11,13 +11,14 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from typing import TYPE_CHECKING
 
 from emulator.errors import UserError
 from emulator.paths import cache_dir
 from emulator.runtimes.catalogue import RuntimeSpec, get_runtime
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _OS_NAMES = {"Linux": "linux", "Darwin": "darwin"}
 _CPU_NAMES = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
@@ -136,6 +137,8 @@ def _install_one(spec: RuntimeSpec, console: Console) -> NodeBinary:
     target = _install_dir(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as scratch:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn  # only when installing
+
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), console=console, transient=True) as progress:
             task = progress.add_task(f"{spec.name}: npm pack {package}", total=None)
