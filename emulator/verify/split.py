@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from emulator import aio
 from emulator.errors import UserError
+from emulator.verify import fast_get
 
 if TYPE_CHECKING:
     from emulator.verify.chain import SplitPlan
@@ -368,8 +370,10 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
 
         api_host = f"{api.id}.execute-api.localhost" if host is not None or len(running.stack.state.apis) > 1 \
             else None
-        asyncio.run(send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress, host=api_host,
-                         headers=headers))
+        # The client on its own thread and loop, not on the stack's: each side's system calls release the GIL to
+        # the other, so the two use both cores (measured 2-4x the rate of one loop serving both).
+        aio.run(fast_get.send(f"{running.url}/{stage_name}{path}", requests, concurrency, hold, progress,
+                              host=api_host, headers=headers))
         for status, latency, request_id in held:
             record = records.get(request_id or "")
             key = _record_key(record, plan.by) if record is not None else UNKNOWN
