@@ -5,6 +5,7 @@ Load comes from wrk (one thread) in its own process; each figure is from the sam
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -58,23 +59,44 @@ def wrk(url: str, connections: int, seconds: int = DURATION_S) -> dict[str, floa
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": float(errors.group(1)) if errors else 0.0}
 
 
-def _serve(extra: list[str], connections: tuple[int, ...]) -> dict[str, dict[str, float]]:
-    """wrk figures for `lambda-canary serve examples/ping` with extra arguments, warm."""
-    port = _free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", str(EXAMPLE / "canary.yaml"),
-                              "--port", str(port), "--quiet", "--seed", "7", *extra],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    figures = {}
-    try:
-        url = f"http://127.0.0.1:{port}/prod/ping"
-        _wait_http(url, timeout=120)
-        wrk(url, max(connections), 3)  # warm: enough environments for the highest concurrency
-        for count in connections:
-            figures[f"c={count}"] = wrk(url, count)
-    finally:
-        serve.terminate()
-        serve.wait(60)
-    return figures
+class _Serve:
+    """`lambda-canary serve examples/ping` with default logging (the lines go to /dev/null), warm."""
+
+    def __init__(self, extra: list[str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/prod/ping"
+        self.process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", str(EXAMPLE / "canary.yaml"),
+                                         "--port", str(self.port), "--seed", "7", *extra],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+
+    def __enter__(self) -> _Serve:
+        _wait_http(self.url, timeout=120)
+        wrk(self.url, 8, 3)  # warm: enough environments for the highest concurrency
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+class _BareNode:
+    """The floor: a bare Node http server calling the same handler."""
+
+    def __enter__(self) -> _BareNode:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/prod/ping"
+        server = REPO / "benchmarks" / "bare_node_server.js"
+        self.process = subprocess.Popen([str(require_node("nodejs22.x")), str(server),
+                                         str(EXAMPLE / "src" / "handlers" / "ping.js"), "handler", str(port)],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.process.stdout.readline()
+        wrk(self.url, 8, 1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(30)
 
 
 def _docker_arguments(console: Console) -> list[str] | None:
@@ -87,37 +109,39 @@ def _docker_arguments(console: Console) -> list[str] | None:
     return ["--backend", "docker", *[f"--docker-base={runtime}={image}" for runtime, image in images.items()]]
 
 
+def _interleaved(serve: _Serve, bare: _BareNode, name: str, results: dict[str, dict[str, float]]) -> None:
+    """Each concurrency: the floor, then serve, back to back (the machine is shared: only ratios are fair)."""
+    for connections in (1, 8):
+        floor = wrk(bare.url, connections)
+        floor["load"] = os.getloadavg()[0]
+        figures = wrk(serve.url, connections)
+        figures["load"] = os.getloadavg()[0]
+        figures["floor_rps"] = floor["rps"]
+        results[f"bare node c={connections} (beside {name})"] = floor
+        results[f"serve {name} c={connections}"] = figures
+
+
 def run(console: Console) -> dict[str, dict[str, float]]:
-    """Measure serve (process backend, and docker when an engine answers) and the bare Node floor."""
+    """Measure serve (process backend, and docker when an engine answers), default logging, each beside the bare
+    Node floor in the same minute; issue 19's targets are printed beside the figures."""
     if shutil.which("wrk") is None:
         raise SystemExit("benchmarks need wrk: apt-get install wrk")
     results: dict[str, dict[str, float]] = {}
-    for name, figures in _serve(["--backend", "process"], (1, 8)).items():
-        results[f"serve {name}"] = figures
-    docker = _docker_arguments(console)
-    if docker is not None:
-        results["serve docker c=8"] = _serve(docker, (8,))["c=8"]
-    node = require_node("nodejs22.x")
-    port = _free_port()
-    bare = subprocess.Popen([str(node), str(REPO / "benchmarks" / "bare_node_server.js"),
-                             str(EXAMPLE / "src" / "handlers" / "ping.js"), "handler", str(port)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert bare.stdout is not None
-        bare.stdout.readline()
-        url = f"http://127.0.0.1:{port}/prod/ping"
-        wrk(url, 8, 1)
-        for connections in (1, 8):
-            results[f"bare node c={connections}"] = wrk(url, connections)
-    finally:
-        bare.terminate()
-        bare.wait(30)
-    table = Table("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx", "rps vs bare node",
-                  title="API Gateway data plane (examples/ping, 10% canary, wrk -t1, 5 s)")
+    with _BareNode() as bare:
+        with _Serve(["--backend", "process"]) as serve:
+            _interleaved(serve, bare, "process", results)
+        docker = _docker_arguments(console)
+        if docker is not None:
+            with _Serve(docker) as serve:
+                _interleaved(serve, bare, "docker", results)
+    targets = {"serve process c=8": ">= 5,000 req/s", "serve process c=1": "p50 <= 0.25 ms",
+               "serve docker c=8": ">= 4,000 req/s"}
+    table = Table("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx", "rps vs bare node", "load", "target",
+                  title="API Gateway data plane (examples/ping, 10% canary, default logging, wrk -t1, 5 s)")
     for name, figures in results.items():
-        floor = results["bare node c=8" if name.endswith("c=8") else "bare node c=1"]
+        ratio = f"{figures['rps'] / figures['floor_rps']:.3f}" if "floor_rps" in figures else ""
         table.add_row(name, f"{figures['rps']:.0f}", f"{figures['p50_ms']:.3f}", f"{figures['p99_ms']:.3f}",
-                      f"{figures['non_2xx']:.0f}", f"{figures['rps'] / floor['rps']:.3f}")
+                      f"{figures['non_2xx']:.0f}", ratio, f"{figures['load']:.1f}", targets.get(name, ""))
     console.print(table)
     return results
 

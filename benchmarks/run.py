@@ -6,8 +6,8 @@ import importlib
 
 from rich.console import Console
 
-SUITES = ("benchmarks.runtime_bench", "benchmarks.gateway_bench", "benchmarks.docker_bench", "benchmarks.state_bench",
-          "benchmarks.diff_bench", "benchmarks.http_layer_bench")
+SUITES = ("benchmarks.runtime_bench", "benchmarks.gateway_bench", "benchmarks.startup_bench", "benchmarks.docker_bench",
+          "benchmarks.state_bench", "benchmarks.diff_bench", "benchmarks.http_layer_bench")
 
 
 def main() -> None:
