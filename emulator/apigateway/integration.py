@@ -80,10 +80,17 @@ class LambdaStep:
     async def invoke(self, exchange: Exchange, function: Function, payload: bytes,
                      timeout_ms: int) -> InvocationResult | GatewayResponse:
         """Invoke; a timeout answers 504 and an invoke Lambda refuses answers 500."""
-        invoke = asyncio.ensure_future(
+        loop = asyncio.get_running_loop()
+        invoke = loop.create_task(
             self.lambdas.invoke_resolved(function.resolved, payload, trace_id=exchange.ids.trace_id))
-        done, _ = await asyncio.wait({invoke}, timeout=timeout_ms / 1000)
-        if not done:
+        settled: asyncio.Future[None] = loop.create_future()  # what asyncio.wait does, without its sets and copies
+        invoke.add_done_callback(lambda _task: _settle(settled))
+        timer = loop.call_later(timeout_ms / 1000, _settle, settled)
+        try:
+            await settled
+        finally:
+            timer.cancel()
+        if not invoke.done():
             invoke.add_done_callback(_consume)
             self.log(exchange, f"Execution failed due to a timeout error after {timeout_ms} ms")
             exchange.record.error = "INTEGRATION_TIMEOUT"
@@ -98,6 +105,11 @@ class LambdaStep:
             self.log(exchange, f"Lambda invocation failed with status: 500. Lambda request id: "
                      f"{exchange.ids.request_id}")
             return self.internal_error(exchange, error)
+
+
+def _settle(settled: asyncio.Future[None]) -> None:
+    if not settled.done():
+        settled.set_result(None)
 
 
 def _consume(task: asyncio.Future[object]) -> None:
