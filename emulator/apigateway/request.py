@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -61,4 +62,10 @@ class RequestIds:
     @property
     def request_time(self) -> str:
         """CLF time, e.g. `10/Mar/2020:00:03:59 +0000`."""
-        return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.epoch_ms / 1000))
+        return _clf_time(self.epoch_ms // 1000)
+
+
+@functools.lru_cache(maxsize=4)
+def _clf_time(second: int) -> str:
+    """A second's CLF text, formatted once (every request of that second asks for it)."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
