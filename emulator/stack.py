@@ -6,6 +6,8 @@ import asyncio
 import atexit
 import random
 import sys
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,40 +33,52 @@ from emulator.lambda_service.service import LambdaService
 
 
 class StderrLines:
-    """The stack's log on stderr: lines logged during one turn of the event loop go out in one write at its end.
+    """A stack's log on stderr: lines logged during one turn of its event loop go out in one write at its end.
 
     A request logs START, END, REPORT and its access-log line (and the function's own lines); written one by one
     they were four system calls per request, 7% of the loop's time under load (issue 19's profile). Outside a
-    running loop a line is written at once; `flush()` writes what is pending (the stack calls it when it stops).
+    running loop a line is written at once; `flush()` writes what is pending (the stack calls it when it stops,
+    and whatever is left is written at exit). Each stack has its own (one loop each); a lock keeps lines logged
+    from other threads.
     """
 
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._scheduled = False
+        self._lock = threading.Lock()
+        _WRITERS.add(self)
 
     def __call__(self, line: str) -> None:
-        self._lines.append(line)
-        if self._scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        with self._lock:
+            self._lines.append(line)
+            if self._scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            self._scheduled = loop is not None
+        if loop is None:
             self.flush()
-            return
-        self._scheduled = True
-        loop.call_soon(self.flush)
+        else:
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write every pending line."""
-        self._scheduled = False
-        if self._lines:
-            text = "\n".join(self._lines) + "\n"
-            self._lines.clear()
-            sys.stderr.write(text)
+        with self._lock:
+            self._scheduled = False
+            lines, self._lines = self._lines, []
+        if lines:
+            sys.stderr.write("\n".join(lines) + "\n")
 
 
-_stderr_line = StderrLines()
-atexit.register(_stderr_line.flush)
+_WRITERS: weakref.WeakSet[StderrLines] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for writer in list(_WRITERS):
+        writer.flush()
 
 
 @dataclass
@@ -90,9 +104,10 @@ class Stack:
     """Everything `serve` runs; also used in-process by `split` and the pytest plugin."""
 
     def __init__(self, loaded: LoadedConfig | None, options: StackOptions,
-                 log: Callable[[str], None] = _stderr_line) -> None:
+                 log: Callable[[str], None] | None = None) -> None:
         self.loaded = loaded
         self.options = options
+        log = log or StderrLines()
         self.log = log
         config = loaded.config if loaded else None
         saved = persistence.load(options.state_dir) if options.state_dir else None  # first: a bad file stops at once
