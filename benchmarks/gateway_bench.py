@@ -48,9 +48,20 @@ def _unit_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def load() -> float:
+    """The machine's 1-minute load average now (what `uptime` shows first)."""
+    return os.getloadavg()[0]
+
+
 def wrk(url: str, connections: int, seconds: int = DURATION_S) -> dict[str, float]:
     """Requests/s and p50/p99 latency (ms) from one wrk run."""
-    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+    return wrk_script(url, None, connections, seconds)
+
+
+def wrk_script(url: str, script: Path | None, connections: int, seconds: int = DURATION_S) -> dict[str, float]:
+    """`wrk` with an optional Lua script (e.g. one that picks each request's path)."""
+    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+                             *(["-s", str(script)] if script is not None else []), url],
                             capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _unit_ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]

@@ -93,6 +93,7 @@ class StackOptions:
     function_logs: bool = True
     max_environments: int = 64
     idle_timeout: float = 600.0
+    max_memory: int | None = None  # bytes all warm environments may take (None: a share of the machine's memory)
     docker_options: dict[str, object] | None = None
     state_dir: Path | None = None
     debug: bool = False  # tracebacks of unexpected failures in the log
@@ -120,6 +121,7 @@ class Stack:
         sink = self._function_log if options.function_logs else None
         self.lambdas = LambdaService(backend, sink, region=region, account_id=account,
                                      max_environments=options.max_environments, idle_timeout=options.idle_timeout,
+                                     max_memory=options.max_memory,
                                      rng=random.Random(rng.random()))
         self.state = state_from_config(loaded) if loaded else ApiGatewayState(region, account)
         if loaded is not None:

@@ -44,6 +44,20 @@ def backend_options(function: click.decorators.FC) -> click.decorators.FC:
     return function
 
 
+def _max_memory(_context: click.Context, _parameter: click.Parameter, value: str | None) -> int | None:
+    from emulator.lambda_service.budget import parse_memory
+
+    return None if value is None else parse_memory(value)
+
+
+def max_memory_option(function: click.decorators.FC) -> click.decorators.FC:
+    """`--max-memory SIZE`: the memory budget of all warm environments, in bytes (None: the default)."""
+    return click.option(
+        "--max-memory", "max_memory", metavar="SIZE", callback=_max_memory, expose_value=True,
+        help="Memory all warm environments may take together, e.g. 1536MB or 1.5GB (default: a quarter of the "
+             "machine's); beyond it idle ones stop, least recently used first.")(function)
+
+
 def read_event(event: str | None) -> bytes:
     """`--event`: a file, or stdin for `-`, or `{}` when absent; unreadable or malformed JSON is a UserError."""
     if event is None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from emulator import aio
-from emulator.cli.common import DEFAULT_CONFIG, backend_options, docker_options, err_console, read_event
+from emulator.cli.common import (
+    DEFAULT_CONFIG,
+    backend_options,
+    docker_options,
+    err_console,
+    max_memory_option,
+    read_event,
+)
 
 
 @click.command()
@@ -45,6 +52,7 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
               help="Account concurrency: environments at once; beyond it Lambda answers TooManyRequestsException.")
 @click.option("--idle-timeout", default=600.0, show_default=True, type=click.FloatRange(1, 86_400),
               help="Seconds an idle environment is kept warm before it is stopped.")
+@max_memory_option
 @click.option("--stage", "-s", "sls_stage", help="serverless.yml's ${opt:stage} (default: provider.stage, else dev).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
@@ -52,14 +60,14 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--debug", is_flag=True, help="Log the traceback of an unexpected failure (one line without).")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
-          max_environments: int, idle_timeout: float, sls_stage: str | None, state_dir: Path | None,
-          quiet: bool, debug: bool) -> None:
+          max_environments: int, idle_timeout: float, max_memory: int | None, sls_stage: str | None,
+          state_dir: Path | None, quiet: bool, debug: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://ADDRESS:PORT/{stage}/{path}, and the AWS API on the same port."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
 
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
                            function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
-                           idle_timeout=idle_timeout, debug=debug,
+                           idle_timeout=idle_timeout, max_memory=max_memory, debug=debug,
                            docker_options=docker_options(docker_base, docker_network, code_mode))
     aio.run(run_serve(config_file, options, err_console, sls_stage))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from emulator.cli.common import err_console
+from emulator.cli.common import err_console, max_memory_option
 from emulator.errors import UserError
 
 
@@ -66,11 +66,12 @@ class GatewayLog:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the canary share converging inside its band (.png or .html).")
 @click.option("--header", "-H", "header", multiple=True, help="'Name: value' sent with every request (repeatable).")
+@max_memory_option
 def split(target: str, path: str, stage: str | None, host: str | None, requests: int, concurrency: int,
           expect: float | None, alpha: float, confidence: float, by: str | None, canary_key: str | None,
           variant_from: str | None, canary_pattern: str | None, seed: int | None, backend: str | None,
           allow_errors: bool, as_json: bool,
-          plot: Path | None, header: tuple[str, ...]) -> None:
+          plot: Path | None, header: tuple[str, ...], max_memory: int | None) -> None:
     """Send requests to TARGET (a config file or a URL) and test the canary share; exit 1 when it fails."""
     from rich.progress import Progress
 
@@ -104,7 +105,7 @@ def split(target: str, path: str, stage: str | None, host: str | None, requests:
             result, plan = splitting.split_config(Path(target), path, requests, concurrency, stage=stage, by=by,
                                                   seed=seed, backend=backend, canary_key=canary_key,
                                                   progress=advance, headers=headers, host=host,
-                                                  gateway_log=gateway_log.add)
+                                                  gateway_log=gateway_log.add, max_memory=max_memory)
             expected = expect if expect is not None else plan.expected_percent
             reason = (f"by {plan.by}, canary group {plan.canary_key}, expected {plan.expected_percent:.4g}% from the "
                       f"chain ({plan.reason})")

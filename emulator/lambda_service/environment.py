@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from emulator import ids
 from emulator.lambda_service import logs, runtime_api
-from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.base import Backend, LaunchRequest, MemorySample, RunningRuntime
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult, error_json
 
 INIT_TIMEOUT_S = 10.0
@@ -153,6 +153,13 @@ class ExecutionEnvironment:
     def max_memory_mb(self) -> int:
         """The runtime's peak memory so far (0 when unknown or stopped)."""
         return self._runtime.max_memory_mb() if self._runtime is not None and self.alive else 0
+
+    def memory_sample(self) -> MemorySample | None:
+        """Resident memory now (None while it starts); its MemorySize where the backend cannot measure."""
+        if self._runtime is None or not self.alive:
+            return None
+        reading = self._runtime.memory_sample()
+        return reading if reading is not None else MemorySample(self.version.memory_size * 1024 * 1024)
 
     def _log(self, line: str) -> None:
         if self._sink is not None:

@@ -1,12 +1,15 @@
-"""Environment pools: warm reuse per function version, scale-out under load, reaping and replacement."""
+"""Environment pools: warm reuse per function version, scale-out under load, reaping and replacement, and the
+memory budget all pools share (idle environments stopped least recently used first)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Mapping
 
 from emulator.lambda_service.backends.base import Backend
+from emulator.lambda_service.budget import WarmBudget
 from emulator.lambda_service.environment import ExecutionEnvironment
 from emulator.lambda_service.errors import throttled
 from emulator.lambda_service.logs import LogSink, init_report_line
@@ -21,11 +24,72 @@ class ConcurrencyLimiter:
         self.in_use = 0
 
 
+HOT_S = 2.0  # an idle environment used this recently is not stopped for another function's scale-out
+SCALE_OUT_AFTER_S = 0.03  # with room in the budget, how long a request waits for a busy environment to finish
+
+
+def _expire(waiter: asyncio.Future[ExecutionEnvironment | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class PoolSet:
+    """Every pool of a service under one memory budget."""
+
+    def __init__(self, budget: WarmBudget | None) -> None:
+        self.budget = budget
+        self.pools: set[EnvironmentPool] = set()
+
+    def environments(self) -> list[ExecutionEnvironment]:
+        """Every live (idle, busy or starting) environment."""
+        return [environment for pool in self.pools for environment in pool.environments]
+
+    def admit(self, pool: EnvironmentPool) -> bool:
+        """May `pool` start one more environment? Over the budget, idle environments of any function are stopped
+        least recently used first. A function with environments (all busy) stops none that ran in the last HOT_S
+        seconds: its request waits for its own (False) rather than take another function's warm one. A function
+        with none always gets one, over the budget if every other environment is busy."""
+        budget = self.budget
+        if budget is None:
+            return True
+        needed = budget.used(self.environments()) + budget.estimate(pool.version.memory_size) - budget.limit
+        if needed <= 0:
+            return True
+        cutoff = time.monotonic() - HOT_S if pool.size else None
+        idle = sorted(((environment.last_used, id(environment), environment, owner) for owner in self.pools
+                       for environment in owner.idle_environments
+                       if cutoff is None or environment.last_used < cutoff), key=lambda entry: entry[:2])
+        for _, _, environment, owner in idle:
+            if needed <= 0:
+                break
+            needed -= budget.sample(environment).private
+            owner.evict(environment)
+        return needed <= 0 or not pool.size
+
+    def trim(self) -> int:
+        """Stop idle environments, least recently used first, until the warm ones fit the budget."""
+        budget = self.budget
+        if budget is None:
+            return 0
+        over = budget.used(self.environments()) - budget.limit
+        stopped = 0
+        idle = sorted((environment.last_used, id(environment), environment, owner) for owner in self.pools
+                      for environment in owner.idle_environments)
+        for _, _, environment, owner in idle:
+            if over <= 0:
+                break
+            over -= budget.sample(environment).private
+            owner.evict(environment)
+            stopped += 1
+        return stopped
+
+
 class EnvironmentPool:
     """The environments of one function version; each serves one invocation at a time."""
 
     def __init__(self, version: FunctionVersion, backend: Backend, sink: LogSink | None, account: ConcurrencyLimiter,
-                 reserved: int | None = None, extra_variables: Mapping[str, str] | None = None) -> None:
+                 reserved: int | None = None, extra_variables: Mapping[str, str] | None = None,
+                 pools: PoolSet | None = None) -> None:
         self.version = version
         self._backend = backend
         self._sink = sink
@@ -38,11 +102,103 @@ class EnvironmentPool:
         self.started = 0  # environments started so far (cold starts)
         self.peak_memory_mb = 0  # Max Memory Used over the environments seen by `max_memory_mb`
         self._closing = False
+        self._waiters: deque[asyncio.Future[ExecutionEnvironment | None]] = deque()  # requests waiting (budget)
+        self._pools = pools
+        self.evicted = 0  # environments stopped to keep the warm ones under the memory budget
+        if pools is not None:
+            pools.pools.add(self)
 
     @property
     def size(self) -> int:
         """Environments alive now."""
         return len(self._all)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a busy environment of this pool (there was no room for another)."""
+        return sum(not waiter.done() for waiter in self._waiters)
+
+    @property
+    def environments(self) -> list[ExecutionEnvironment]:
+        """Environments alive now (idle, busy or starting)."""
+        return list(self._all)
+
+    @property
+    def idle_environments(self) -> list[ExecutionEnvironment]:
+        """Warm environments waiting for an invocation."""
+        return list(self._idle)
+
+    def evict(self, environment: ExecutionEnvironment) -> None:
+        """Stop an idle environment to make room (never a busy one: those are not in the idle list)."""
+        self._idle.remove(environment)
+        self._all.discard(environment)
+        self.evicted += 1
+        self._stop(environment)
+
+    def _stop(self, environment: ExecutionEnvironment) -> None:
+        if self._pools is not None and self._pools.budget is not None:
+            self._pools.budget.forget(environment)
+        asyncio.get_running_loop().create_task(environment.close())
+
+    async def _environment(self) -> ExecutionEnvironment | None:
+        """An idle environment, or one a finishing request hands over; None: start a new one (scale out).
+
+        A request that finds every environment of its function busy waits for one to finish: for at most
+        SCALE_OUT_AFTER_S while the budget has room (then it scales out, as Lambda would at once: a warm
+        environment usually frees in well under a millisecond, a new one costs a cold start and its memory),
+        and for as long as it takes when there is no room."""
+        loop = asyncio.get_running_loop()
+        waited = False
+        while True:
+            environment = self._take_idle()
+            if environment is not None:
+                return environment
+            if not self._all or self._closing:  # nothing to wait for: the first environment always starts
+                if self._pools is not None:
+                    self._pools.admit(self)
+                return None
+            room = self._pools is None or self._pools.admit(self)
+            if room and waited:
+                return None
+            waiter: asyncio.Future[ExecutionEnvironment | None] = loop.create_future()
+            self._waiters.append(waiter)
+            timer = loop.call_later(SCALE_OUT_AFTER_S, _expire, waiter) if room else None
+            try:
+                environment = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self._give_back(waiter.result())  # type: ignore[arg-type]
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            if environment is not None and environment.alive:
+                return environment
+            waited = True
+
+    def _give_back(self, environment: ExecutionEnvironment) -> None:
+        """A finished environment: to the first waiting request, else to the idle list; a dead one is stopped."""
+        if environment.alive and not self._closing:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(environment)
+                    return
+            self._idle.append(environment)
+            return
+        self._drop(environment)
+        self._stop(environment)
+
+    def _drop(self, environment: ExecutionEnvironment) -> None:
+        """Forget an environment that ended; a waiting request then starts its own (or waits for the next)."""
+        self._all.discard(environment)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def _admit(self) -> None:
         if self._reserved is not None and self._in_flight >= self._reserved:
@@ -60,7 +216,7 @@ class EnvironmentPool:
         """Run on a warm environment if one is idle, else on a new one (a cold start)."""
         self._admit()
         try:
-            environment = self._take_idle()
+            environment = await self._environment()
             if environment is None:
                 environment = ExecutionEnvironment(self.version, self._backend, self._sink, self._extra_variables)
                 self._all.add(environment)
@@ -68,10 +224,10 @@ class EnvironmentPool:
                 try:
                     init_error = await environment.start()
                 except BaseException:
-                    self._all.discard(environment)
+                    self._drop(environment)
                     raise
                 if init_error is not None:
-                    self._all.discard(environment)
+                    self._drop(environment)
                     if self._sink is not None:
                         self._sink(self.version.function_name,
                                    init_report_line(environment.init_duration_ms, init_error))
@@ -80,11 +236,7 @@ class EnvironmentPool:
             try:
                 return await environment.invoke(invocation)
             finally:
-                if environment.alive and not self._closing:
-                    self._idle.append(environment)
-                else:
-                    self._all.discard(environment)
-                    asyncio.get_running_loop().create_task(environment.close())
+                self._give_back(environment)
         finally:
             self._release()
 
@@ -115,6 +267,11 @@ class EnvironmentPool:
     async def close(self) -> None:
         """Stop every environment."""
         self._closing = True
+        if self._pools is not None:
+            self._pools.pools.discard(self)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
         environments = list(self._all)
         self._idle.clear()
         self._all.clear()

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from emulator import ids
 from emulator.lambda_service.backends.base import Backend
+from emulator.lambda_service.budget import WarmBudget
 from emulator.lambda_service.environment import new_trace_id
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
 from emulator.lambda_service.logs import LogSink
 from emulator.lambda_service.metrics import LambdaMetrics
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult
-from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool
+from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool, PoolSet
 from emulator.lambda_service.states import FunctionState, hold_if_asked, not_invocable
 
 LATEST = "$LATEST"
@@ -115,7 +116,9 @@ class LambdaService:
 
     def __init__(self, backend: Backend, sink: LogSink | None, *, region: str = "us-east-1",
                  account_id: str = "123456789012", max_environments: int = 64,
-                 idle_timeout: float = 600.0, rng: random.Random | None = None) -> None:
+                 idle_timeout: float = 600.0, rng: random.Random | None = None,
+                 max_memory: int | None = None) -> None:
+        """`max_memory`: bytes all warm environments may take (default: a share of the machine's memory)."""
         self.backend = backend
         self.region = region
         self.account_id = account_id
@@ -123,6 +126,8 @@ class LambdaService:
         self._sink = sink
         self._pools: dict[tuple[str, str, int], EnvironmentPool] = {}
         self._account = ConcurrencyLimiter(max_environments)
+        self.budget = WarmBudget(max_memory)
+        self._pool_set = PoolSet(self.budget)
         self._idle_timeout = idle_timeout
         self._rng = rng or random.Random()
         self._reaper: asyncio.Task[None] | None = None
@@ -242,7 +247,7 @@ class LambdaService:
         pool = self._pools.get(version.pool_key)
         if pool is None:
             backend = self.backend.for_runtime(version.runtime.name)
-            pool = EnvironmentPool(version, backend, self._sink, self._account, reserved)
+            pool = EnvironmentPool(version, backend, self._sink, self._account, reserved, pools=self._pool_set)
             self._pools[version.pool_key] = pool
             self._start_reaper()
         return pool
@@ -267,6 +272,7 @@ class LambdaService:
             await asyncio.sleep(min(30.0, self._idle_timeout))
             for pool in list(self._pools.values()):
                 await pool.reap(self._idle_timeout)
+            self._pool_set.trim()
 
     async def retire(self, version: FunctionVersion) -> None:
         """Stop the environments of a snapshot that changed (new code or configuration)."""

@@ -342,8 +342,8 @@ def choose_api(apis: list[Any], stage: str | None, host: str | None, source: str
 def split_config(config: Path, path: str, requests: int, concurrency: int, *, stage: str | None, by: str | None,
                  seed: int | None, backend: str | None, canary_key: str | None = None,
                  progress: Callable[[int], None] | None = None, headers: dict[str, str] | None = None,
-                 host: str | None = None,
-                 gateway_log: Callable[[str], None] | None = None) -> tuple[SplitResult, SplitPlan]:
+                 host: str | None = None, gateway_log: Callable[[str], None] | None = None,
+                 max_memory: int | None = None) -> tuple[SplitResult, SplitPlan]:
     """Run the config's stack in-process and split against it. With no `by`, classify by what differs in the
     stage's chain (chain.infer_split); returns the result and the plan (grouping, canary group, expected share).
     The gateway's execution-log lines go to `gateway_log` (dropped when None)."""
@@ -352,7 +352,8 @@ def split_config(config: Path, path: str, requests: int, concurrency: int, *, st
     from emulator.testing import StackThread
     from emulator.verify.chain import chain_routes, infer_split
 
-    options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False)
+    options = StackOptions(port=0, seed=seed, backend=backend, access_log=False, function_logs=False,
+                           max_memory=max_memory)
     with StackThread(load_config(config, stage=stage), options, log=gateway_log or _drop) as running:
         assert running.stack is not None
         api, stage_name = choose_api(list(running.stack.state.apis.values()), stage, host, str(config))

@@ -20,6 +20,15 @@ class LaunchRequest:
     on_log: Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class MemorySample:
+    """A runtime's resident memory: its own pages, and the pages it shares with others of the same binary."""
+
+    private: int
+    shared: int = 0
+    shared_key: str = ""  # what the shared pages belong to (default: the runtime), counted once per key
+
+
 class RunningRuntime(ABC):
     """A started runtime (a process or a container)."""
 
@@ -40,6 +49,10 @@ class RunningRuntime(ABC):
     def max_memory_mb(self) -> int:
         """Peak memory so far, in MB (0 when unknown)."""
         return 0
+
+    def memory_sample(self) -> MemorySample | None:
+        """Resident memory now, for the warm budget (None when it cannot be measured)."""
+        return None
 
 
 class Backend(ABC):

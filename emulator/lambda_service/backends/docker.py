@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -39,7 +40,7 @@ from requests.exceptions import RequestException
 from rich.console import Console
 
 from emulator.errors import UserError
-from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.base import Backend, LaunchRequest, MemorySample, RunningRuntime
 from emulator.lambda_service.backends.images import (
     build_function_image,
     engine_platform,
@@ -263,6 +264,17 @@ class Container(RunningRuntime):
             with contextlib.suppress(OSError):
                 os.close(self._memory_fd)
             self._memory_fd = None
+
+    def memory_sample(self) -> MemorySample | None:
+        """The container cgroup's usage now, where the engine is local and its cgroup files are visible."""
+        if not self.backend.local_engine:
+            return None
+        for candidate in (f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/memory.current",
+                          f"/sys/fs/cgroup/docker/{self.id}/memory.current",
+                          f"/sys/fs/cgroup/memory/docker/{self.id}/memory.usage_in_bytes"):
+            with contextlib.suppress(OSError, ValueError):
+                return MemorySample(int(Path(candidate).read_text()))
+        return None
 
     def max_memory_mb(self) -> int:
         """The container cgroup's peak (one pread of an open file per call); the limit after an OOM kill."""

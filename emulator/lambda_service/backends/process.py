@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from emulator.lambda_service.backends.base import Backend, LaunchRequest, RunningRuntime
+from emulator.lambda_service.backends.base import Backend, LaunchRequest, MemorySample, RunningRuntime
 from emulator.lambda_service.backends.containment import Containment, EnvironmentCgroups, ResidentWatch
 from emulator.lambda_service.logs import LogPump
 from emulator.paths import bundled
@@ -32,6 +32,22 @@ def describe_exit(returncode: int) -> str:
         name = _SIGNAL_NAMES.get(signal.Signals(number), signal.Signals(number).name.lower())
         return f"signal: {name}"
     return f"exit status {returncode}"
+
+
+def process_memory(pid: int) -> MemorySample | None:
+    """RssAnon + RssShmem (private) and RssFile (shared with other processes of the binary) from /proc/PID/status."""
+    fields: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Rss"):
+                    name, value = line.split(b":", 1)
+                    fields[name.decode()] = int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    if "RssAnon" not in fields:
+        return None
+    return MemorySample(fields["RssAnon"] + fields.get("RssShmem", 0), fields.get("RssFile", 0))
 
 
 class NodeProcess(RunningRuntime):
@@ -83,6 +99,10 @@ class NodeProcess(RunningRuntime):
             assert self._cgroups is not None
             peak = self._cgroups.peak_bytes()
         return min(peak // _MB, self._memory_mb)
+
+    def memory_sample(self) -> MemorySample | None:
+        """The node process's private resident pages (RssAnon + RssShmem) and its file pages (the shared binary)."""
+        return process_memory(self._process.pid)
 
 
 class ProcessBackend(Backend):
