@@ -29,8 +29,10 @@ test: runtimes ## the whole suite (Docker tests start dockerd when they can)
 test-fast: runtimes
 	$(BIN)/pytest -q -m "not docker"
 
-bench: runtimes ## speed figures, side by side in one run
-	$(BIN)/python -m benchmarks.run
+PEERS ?= 0
+
+bench: runtimes ## speed figures, side by side in one run; PEERS=1 adds serverless-offline (installed into the cache)
+	BENCH_PEERS=$(PEERS) $(BIN)/python -m benchmarks.run
 
 lint: setup
 	$(BIN)/ruff check .

@@ -143,16 +143,17 @@ def split(target: str, path: str, stage: str | None, host: str | None, requests:
 @click.option("--seed", type=int, help="Seed the local stack's choices (unseeded by default).")
 @click.option("--alpha", default=1e-6, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="False-failure probability of the split difference test (Fisher exact).")
+@max_memory_option
 def compare(config_file: Path, url: str, path: str, stage: str | None, host: str | None, requests: int,
             concurrency: int, variant_from: str | None, canary_pattern: str | None, seed: int | None,
-            alpha: float) -> None:
+            alpha: float, max_memory: int | None) -> None:
     """Send the same requests to CONFIG_FILE run locally and to URL (a stage); exit 1 on any difference."""
     from emulator.verify import compare as comparing
     from emulator.verify.split import parse_classifier
 
     local, remote = comparing.compare(config_file, url, path, requests, concurrency, stage=stage,
                                       classifier=parse_classifier(variant_from, canary_pattern), seed=seed,
-                                      alpha=alpha, host=host)
+                                      alpha=alpha, host=host, max_memory=max_memory)
     found = comparing.differences(local, remote, alpha)
     console = Console(highlight=False)
     console.print(f"local: {local.total} responses, canary {local.canary}; {url}: {remote.total} responses, "

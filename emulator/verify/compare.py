@@ -81,7 +81,7 @@ def differences(local: SideSummary, remote: SideSummary, alpha: float) -> list[s
 
 def compare(config: Path, url: str, path: str, requests: int, concurrency: int, *, stage: str | None,
             classifier: Classifier | None, seed: int | None, alpha: float,
-            host: str | None = None) -> tuple[SideSummary, SideSummary]:
+            host: str | None = None, max_memory: int | None = None) -> tuple[SideSummary, SideSummary]:
     """Run the config locally and send the same requests to both sides (`host`: the Host header that picks the
     API, `{apiId}.execute-api.localhost`, on both)."""
     from emulator.stack import StackOptions
@@ -92,7 +92,7 @@ def compare(config: Path, url: str, path: str, requests: int, concurrency: int, 
         raise UserError(f"{url} is not a lambda-canary emulator; name how to tell its variants apart with "
                         "--variant-from body.FIELD|header.NAME and --canary-pattern REGEX")
     local, remote = SideSummary("local"), SideSummary(url)
-    options = StackOptions(port=0, seed=seed, access_log=False, function_logs=False)
+    options = StackOptions(port=0, seed=seed, access_log=False, function_logs=False, max_memory=max_memory)
     with StackThread(config, options, log=_drop) as running:
         assert running.stack is not None
         api, stage_name = choose_api(list(running.stack.state.apis.values()), stage, host, str(config))
