@@ -1,4 +1,4 @@
-"""`diff` of 1,000 requests on examples/ping against `split` of 2,000 (the same number of invocations).
+"""`diff` of 300 requests on examples/ping against `split` of 600 (the same number of invocations).
 
 Both run in-process as the commands do: `diff` starts its two pinned stacks and sends each request to both,
 one at a time per side; `split` starts one stack and sends its requests 8 at a time. Wall time includes the stacks'
@@ -18,7 +18,7 @@ from emulator.verify.diff.session import DiffSession
 from emulator.verify.split import split_config
 
 PING = Path(__file__).resolve().parent.parent / "examples" / "ping" / "canary.yaml"
-DIFF_REQUESTS = 1000
+DIFF_REQUESTS = 300
 SPLIT_REQUESTS = 2 * DIFF_REQUESTS
 
 

@@ -27,9 +27,9 @@ from emulator.runtimes.catalogue import get_runtime
 from emulator.runtimes.provision import install
 
 RUNTIMES = ("nodejs18.x", "nodejs22.x")
-COLD_STARTS = 5
-WARM_INVOKES = 300
-CONCURRENT_INVOKES = 800
+COLD_STARTS = 3
+WARM_INVOKES = 150
+CONCURRENT_INVOKES = 400
 CONCURRENCY = 8
 HANDLER = "exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify(event) });\n"
 

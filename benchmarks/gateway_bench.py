@@ -21,7 +21,7 @@ from emulator.runtimes.provision import require_node
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "ping"
-DURATION_S = 5
+DURATION_S = 3
 
 
 def _free_port() -> int:
@@ -148,7 +148,7 @@ def run(console: Console) -> dict[str, dict[str, float]]:
     targets = {"serve process c=8": ">= 5,000 req/s", "serve process c=1": "p50 <= 0.25 ms",
                "serve docker c=8": ">= 4,000 req/s"}
     table = Table("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx", "rps vs bare node", "load", "target",
-                  title="API Gateway data plane (examples/ping, 10% canary, default logging, wrk -t1, 5 s)")
+                  title=f"API Gateway data plane (examples/ping, 10% canary, default logging, wrk -t1, {DURATION_S} s)")
     for name, figures in results.items():
         ratio = f"{figures['rps'] / figures['floor_rps']:.3f}" if "floor_rps" in figures else ""
         table.add_row(name, f"{figures['rps']:.0f}", f"{figures['p50_ms']:.3f}", f"{figures['p99_ms']:.3f}",

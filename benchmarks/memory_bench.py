@@ -1,10 +1,11 @@
 """Memory of warm environments: 50 functions at concurrency 8 against one function, on one `serve`.
 
 One stack with 50 functions (the ping handler, nodejs22.x) behind 50 routes. wrk (one thread, 8 connections)
-first requests a random route per request (a Lua script, seeded), then one route only. After the 50-function run,
-the Node processes of `serve` are read from /proc: their resident memory summed (RSS: the Node binary's shared
-pages counted once per process), what the warm budget counts (private pages, plus each binary once), and their
-proportional share (PSS). The rate ratio is the 50-function rate over the one-function rate of the same server.
+requests a random route per request (a Lua script, seeded), then one route only, in turn (ROUNDS each). After a
+50-function run, the Node processes of `serve` are read from /proc: their resident memory summed (RSS: the Node
+binary's shared pages counted once per process), what the warm budget counts (private pages, plus each binary
+once), and their proportional share (PSS). The rate ratio is the 50-function rate over the one-function rate of
+the same server.
 
 Run: `.venv/bin/python -m benchmarks.memory_bench [--max-memory SIZE]`. Not a test; figures depend on the machine.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,8 +29,9 @@ from benchmarks.gateway_bench import _free_port, _wait_http, load, wrk_script
 REPO = Path(__file__).resolve().parent.parent
 FUNCTIONS = 50
 CONNECTIONS = 8
-DURATION_S = 5
-WARM_S = 3
+DURATION_S = 2
+WARM_S = 2
+ROUNDS = 2
 MB = 1024 * 1024
 
 
@@ -90,7 +93,8 @@ def node_memory(parent: int) -> dict[str, int]:
 
 
 def measure(extra: list[str]) -> dict[str, float]:
-    """One `serve` of 50 functions: the 50-function run, its memory, then the one-function run."""
+    """One `serve` of 50 functions: every function warmed, then the 50-function and one-function runs interleaved
+    (ROUNDS each, medians), the memory read after the last 50-function run."""
     with tempfile.TemporaryDirectory() as scratch:
         config = write_stack(Path(scratch))
         script = Path(scratch) / "random.lua"
@@ -99,23 +103,26 @@ def measure(extra: list[str]) -> dict[str, float]:
         serve = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", str(config), "--port", str(port),
                                   "--quiet", "--backend", "process", *extra],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        many: list[dict[str, float]] = []
+        one: list[dict[str, float]] = []
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_http(f"{base}/prod/f00", timeout=120)
             for index in range(FUNCTIONS):  # every function warm once, then the mix
                 _wait_http(f"{base}/prod/f{index:02d}")
             wrk_script(base, script, CONNECTIONS, WARM_S)
-            many = wrk_script(base, script, CONNECTIONS, DURATION_S)
-            many["load"] = load()
-            memory = node_memory(serve.pid)
-            wrk_script(f"{base}/prod/f00", None, CONNECTIONS, WARM_S)
-            one = wrk_script(f"{base}/prod/f00", None, CONNECTIONS, DURATION_S)
-            one["load"] = load()
+            wrk_script(f"{base}/prod/f00", None, CONNECTIONS, 1)
+            for _ in range(ROUNDS):
+                many.append({**wrk_script(base, script, CONNECTIONS, DURATION_S), "load": load()})
+                memory = node_memory(serve.pid)
+                one.append({**wrk_script(f"{base}/prod/f00", None, CONNECTIONS, DURATION_S), "load": load()})
         finally:
             serve.terminate()
             serve.wait(60)
-    return {"many_rps": many["rps"], "many_non_2xx": many["non_2xx"], "many_load": many["load"],
-            "one_rps": one["rps"], "one_load": one["load"], "ratio": many["rps"] / one["rps"],
+    many_rps, one_rps = statistics.median(r["rps"] for r in many), statistics.median(r["rps"] for r in one)
+    return {"many_rps": many_rps, "many_non_2xx": sum(r["non_2xx"] for r in many),
+            "many_load": statistics.mean(r["load"] for r in many), "one_rps": one_rps,
+            "one_load": statistics.mean(r["load"] for r in one), "ratio": many_rps / one_rps,
             **{key: float(value) for key, value in memory.items()}}
 
 
@@ -124,8 +131,9 @@ def run(console: Console, extra: list[str] | None = None) -> dict[str, float]:
     if shutil.which("wrk") is None:
         raise SystemExit("benchmarks need wrk: apt-get install wrk")
     figures = measure(extra or [])
-    table = Table("setup", "requests/s", "load (1 min)", "Node processes", "RSS sum", "counted", "PSS sum",
-                  title=f"{FUNCTIONS} functions vs one, serve --quiet, wrk -t1 -c{CONNECTIONS}, {DURATION_S} s "
+    table = Table("setup", "requests/s", "load (mean)", "Node processes", "RSS sum", "counted", "PSS sum",
+                  title=f"{FUNCTIONS} functions vs one, serve --quiet, wrk -t1 -c{CONNECTIONS}, {DURATION_S} s, "
+                        f"interleaved, median of {ROUNDS} "
                         f"({' '.join(extra or []) or 'default --max-memory'})")
     table.add_row(f"{FUNCTIONS} functions, random route", f"{figures['many_rps']:.0f}", f"{figures['many_load']:.2f}",
                   f"{figures['processes']:.0f}", f"{figures['rss'] / MB:.0f} MB", f"{figures['counted'] / MB:.0f} MB",

@@ -35,9 +35,9 @@ CODE_DIR = Path(__file__).resolve().parent.parent / "examples" / "ping"
 HANDLER = "src/handlers/ping.handler"
 EVENT = {"path": "/ping", "httpMethod": "GET", "headers": {"Accept": "application/json"}}
 WARMUP = 50
-WARM_N = 400
-BARE_N = 5000
-COLD_N = 5
+WARM_N = 200
+BARE_N = 2000
+COLD_N = 3
 
 # Calls the handler N times in one process and prints per-call milliseconds as JSON. The result is
 # serialised as the runtime client does, so both sides do the same handler work.

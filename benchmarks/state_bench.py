@@ -27,7 +27,7 @@ EXAMPLE = REPO / "examples" / "ping" / "canary.yaml"
 STATE_BYTES = 1_000_000
 API_DESCRIPTION = 10_000
 WRITES_PER_S = 100
-SECONDS = 5.0
+SECONDS = 2.0
 CONNECTIONS = 4
 
 

@@ -135,18 +135,21 @@ class EnvironmentPool:
         self.evicted += 1
         self._stop(environment)
 
-    def _stop(self, environment: ExecutionEnvironment) -> None:
+    def _forget(self, environment: ExecutionEnvironment) -> None:
         if self._pools is not None and self._pools.budget is not None:
             self._pools.budget.forget(environment)
+
+    def _stop(self, environment: ExecutionEnvironment) -> None:
+        self._forget(environment)
         asyncio.get_running_loop().create_task(environment.close())
 
     async def _environment(self) -> ExecutionEnvironment | None:
         """An idle environment, or one a finishing request hands over; None: start a new one (scale out).
 
-        A request that finds every environment of its function busy waits for one to finish: for at most
-        SCALE_OUT_AFTER_S while the budget has room (then it scales out, as Lambda would at once: a warm
-        environment usually frees in well under a millisecond, a new one costs a cold start and its memory),
-        and for as long as it takes when there is no room."""
+        A request that finds every environment of its function busy waits for one to finish, while the budget has
+        room, only when fewer requests wait than the function has environments, and for at most SCALE_OUT_AFTER_S;
+        otherwise it scales out, as Lambda would at once (a warm environment usually frees in well under a
+        millisecond, a new one costs a cold start and its memory). With no room, it waits as long as it takes."""
         loop = asyncio.get_running_loop()
         waited = False
         while True:
@@ -158,7 +161,7 @@ class EnvironmentPool:
                     self._pools.admit(self)
                 return None
             room = self._pools is None or self._pools.admit(self)
-            if room and waited:
+            if room and (waited or self.waiting >= len(self._all)):
                 return None
             waiter: asyncio.Future[ExecutionEnvironment | None] = loop.create_future()
             self._waiters.append(waiter)
@@ -252,6 +255,7 @@ class EnvironmentPool:
             if environment.alive:
                 return environment
             self._all.discard(environment)
+            self._forget(environment)
         return None
 
     async def reap(self, idle_seconds: float) -> int:
@@ -261,6 +265,7 @@ class EnvironmentPool:
         for environment in stale:
             self._idle.remove(environment)
             self._all.discard(environment)
+            self._forget(environment)
         await asyncio.gather(*(environment.close() for environment in stale))
         return len(stale)
 
@@ -273,6 +278,8 @@ class EnvironmentPool:
             if not waiter.done():
                 waiter.set_result(None)
         environments = list(self._all)
+        for environment in environments:
+            self._forget(environment)
         self._idle.clear()
         self._all.clear()
         await asyncio.gather(*(environment.close() for environment in environments), return_exceptions=True)
