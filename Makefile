@@ -29,7 +29,7 @@ test: runtimes ## the whole suite (Docker tests start dockerd when they can)
 test-fast: runtimes
 	$(BIN)/pytest -q -m "not docker"
 
-PEERS ?= 0
+PEERS ?= $(or $(BENCH_PEERS),0)
 
 bench: runtimes ## speed figures, side by side in one run; PEERS=1 adds serverless-offline (installed into the cache)
 	BENCH_PEERS=$(PEERS) $(BIN)/python -m benchmarks.run

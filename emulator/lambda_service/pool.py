@@ -115,7 +115,7 @@ class EnvironmentPool:
 
     @property
     def waiting(self) -> int:
-        """Requests waiting for a busy environment of this pool (there was no room for another)."""
+        """Requests queued behind a busy environment of this pool (rather than starting another)."""
         return sum(not waiter.done() for waiter in self._waiters)
 
     @property
