@@ -200,9 +200,11 @@ class Stack:
         """Write the state to the state folder; returns once it is on disk (the writing runs off the loop)."""
         if self._writer is None:
             return
-        text = self._document.render(self.state, self._lambda_api.saved_functions(),  # type: ignore[attr-defined]
-                                     {}, touched or persistence.Touched.everything())
-        await self._writer.write(text)
+        await self._writer.write(self._render(touched or persistence.Touched.everything()))
+
+    def _render(self, touched: persistence.Touched) -> persistence.Rendered:
+        return self._document.render(self.state, self._lambda_api.saved_functions(),  # type: ignore[attr-defined]
+                                     {}, touched)
 
     def save_state(self) -> None:
         """Write the account's state to the state folder now, synchronously (outside a running loop)."""
@@ -254,7 +256,7 @@ class Stack:
         await self._lambda_api.close()  # type: ignore[attr-defined]
         if self._writer is not None:
             await asyncio.gather(*self._saving, return_exceptions=True)
-            await self._writer.close()
+            await self._writer.close(self._render(persistence.Touched(apis=set(), functions=set())).whole)
         await self.gateway.close()
         await self.lambdas.close()
         if isinstance(self.log, StderrLines):

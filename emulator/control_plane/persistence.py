@@ -5,9 +5,15 @@ restarts.
   one error naming the file and what is wrong (exit 2), never a traceback.
 - What a killed process leaves (`.state-*.tmp` files, unpacked code no saved function uses) is removed at the
   next start.
-- Writing leaves the event loop: `StateWriter` writes and fsyncs in a thread, several changes share one write
-  (group commit), and a change is acknowledged only once a file holding it is on disk. `StateDocument` keeps each
-  REST API and function as JSON text, so a change re-encodes only what it touched.
+- Writing leaves the event loop and is incremental: `StateDocument` keeps each REST API and function as JSON
+  text, so a change re-encodes only what it touched, and makes one journal line of what changed (the touched
+  entities' whole new values, or null for a removed one). `StateWriter` appends those lines to `state.journal`
+  and fdatasyncs in a thread (several changes share one append: group commit); a change is acknowledged only once
+  the line holding it is on disk. When the journal outgrows the state (JOURNAL_MIN_BYTES, JOURNAL_RATIO) the
+  writer folds it into a new `state.json` (temporary file, fsync, rename) and empties it; the first write of a run
+  and a clean stop do the same. Loading applies the journal's lines to `state.json` in order: each line holds
+  whole values, so lines already folded into the file apply again harmlessly (a kill between the rename and the
+  emptying), and a last line cut short by a kill (never acknowledged) is left out.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from emulator.apigateway.model import ApiGatewayState, RestApi
 from emulator.errors import UserError
 
 STATE_FILE = "state.json"
+JOURNAL_FILE = "state.journal"
+JOURNAL_MIN_BYTES = 4 << 20  # fold the journal into state.json past max(this, JOURNAL_RATIO x the state's size)
+JOURNAL_RATIO = 2
 CODE_FOLDER = "code"
 TEMP_PREFIX, TEMP_SUFFIX = ".state-", ".tmp"
 FORMAT = 1
@@ -40,6 +49,11 @@ _REST_API = TypeAdapter(RestApi)
 def state_file(state_dir: Path) -> Path:
     """Where the state lives inside the state folder."""
     return state_dir / STATE_FILE
+
+
+def journal_file(state_dir: Path) -> Path:
+    """The changes made since state.json was last written, one JSON line each."""
+    return state_dir / JOURNAL_FILE
 
 
 # ---- the document's shape (the Lambda part; the API Gateway part is checked against its model) ----------------
@@ -96,8 +110,9 @@ def _unreadable(path: Path, what: str) -> UserError:
     return UserError(f"{path}: unreadable state: {what}; fix it, or move it away to start empty")
 
 
-def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
-    """The saved state, or None when the folder holds none yet; any problem is one UserError naming the file."""
+def read_document(state_dir: Path) -> dict[str, Any] | None:
+    """The saved document as JSON data (state.json with the journal's changes applied), or None when the folder
+    holds none yet; a file that is not a JSON object is one UserError naming it. Its shape is `load`'s to check."""
     path = state_file(state_dir)
     if state_dir.exists() and not state_dir.is_dir():
         raise UserError(f"{state_dir}: --state-dir must be a folder, and this is a file")
@@ -120,6 +135,17 @@ def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
         raise _unreadable(path, f"the document is {kind}, not an object with format, apigateway and lambda")
     if isinstance(raw.get("format"), int) and raw["format"] != FORMAT:
         raise UserError(f"{path}: state format {raw['format']}; this lambda-canary reads {FORMAT}")
+    if isinstance(raw.get("apigateway"), dict) and isinstance(raw.get("lambda", {}), dict):
+        _replay(journal_file(state_dir), raw)
+    return raw
+
+
+def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
+    """The saved state, or None when the folder holds none yet; any problem is one UserError naming the file."""
+    path = state_file(state_dir)
+    raw = read_document(state_dir)
+    if raw is None:
+        return None
     try:
         document = _Document.model_validate(raw)
     except ValidationError as error:
@@ -131,6 +157,53 @@ def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
     except (TypeError, ValueError) as error:
         raise _unreadable(path, "apigateway: " + str(error).splitlines()[0]) from None
     return apigateway, raw.get("lambda", {"functions": {}})
+
+
+def _replay(journal: Path, raw: dict[str, Any]) -> None:
+    """Apply the journal's complete lines to the document, in order. The last line may be cut short or damaged
+    by a kill during its append (it was never acknowledged): it is left out; a damaged line before a good one is
+    an error naming the journal and the line."""
+    try:
+        text = journal.read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise _unreadable(journal, error.strerror or str(error)) from None
+    lines = text.split(b"\n")[:-1]  # what follows the last newline was never acknowledged
+    changes: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            change = json.loads(line)
+        except (ValueError, RecursionError):
+            change = None
+        if not _is_change(change):
+            if number == len(lines):
+                break
+            raise UserError(f"{journal}:{number}: unreadable state journal line; fix it, or move the state folder "
+                            "away to start empty")
+        changes.append(change)
+    apigateway, lambda_part = raw["apigateway"], raw.setdefault("lambda", {"functions": {}})
+    for change in changes:
+        apis, functions = apigateway.setdefault("apis", {}), lambda_part.setdefault("functions", {})
+        if not isinstance(apis, dict) or not isinstance(functions, dict):
+            return  # the document's own check names what is wrong
+        apigateway.update(change["apigateway"])
+        lambda_part.update(change["lambda"])
+        for key, value in change["apis"].items():
+            if value is None:
+                apis.pop(key, None)
+            else:
+                apis[key] = value
+        for key, value in change["functions"].items():
+            if value is None:
+                functions.pop(key, None)
+            else:
+                functions[key] = value
+
+
+def _is_change(change: Any) -> bool:
+    return isinstance(change, dict) and all(isinstance(change.get(key), dict)
+                                            for key in ("apigateway", "apis", "lambda", "functions"))
 
 
 def clean(state_dir: Path, code_dirs: Iterable[Path]) -> list[Path]:
@@ -181,11 +254,25 @@ def write_text(state_dir: Path, text: str | list[str]) -> None:
         os.close(folder)
 
 
+def empty_journal(state_dir: Path) -> None:
+    """Empty the journal (after state.json took in all it held) and make that durable."""
+    try:
+        descriptor = os.open(journal_file(state_dir), os.O_WRONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.ftruncate(descriptor, 0)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def save(state_dir: Path, apigateway: ApiGatewayState, lambda_data: dict[str, Any]) -> None:
     """Write the whole state at once (synchronously)."""
     document = {"format": FORMAT, "apigateway": _APIGATEWAY.dump_python(apigateway, mode="json"),
                 "lambda": lambda_data}
     write_text(state_dir, json.dumps(document))
+    empty_journal(state_dir)
 
 
 @dataclass
@@ -217,6 +304,15 @@ def touched_by(path: str) -> Touched:
     return Touched.everything()
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """One change as the writer needs it: the whole document in pieces (to fold the journal into state.json) and
+    the journal line of what changed."""
+
+    whole: list[str]
+    change: str
+
+
 class StateDocument:
     """The state file's text, kept as one encoded piece per REST API and per function."""
 
@@ -225,56 +321,109 @@ class StateDocument:
         self._functions: dict[str, str] = {}
 
     def render(self, apigateway: ApiGatewayState, functions: dict[str, Callable[[], dict[str, Any]]],
-               lambda_rest: dict[str, Any], touched: Touched) -> list[str]:
-        """The whole document as pieces of text to write one after the other (never joined on the event loop);
-        only touched, new or never-encoded entities are encoded again.
+               lambda_rest: dict[str, Any], touched: Touched) -> Rendered:
+        """The whole document as pieces of text to write one after the other (never joined on the event loop),
+        and the journal line of this change; only touched, new or never-encoded entities are encoded again.
 
         `functions` maps each saved function's name to what makes its saved form; `lambda_rest` is the rest of
         the Lambda part (everything but `functions`).
         """
+        apis_changed: dict[str, str] = {key: "null" for key in self._apis if key not in apigateway.apis}
         self._apis = {key: text for key, text in self._apis.items() if key in apigateway.apis}
         for key, api in apigateway.apis.items():
             if key not in self._apis or touched.apis is None or key in touched.apis:
-                self._apis[key] = json.dumps(_REST_API.dump_python(api, mode="json"))
+                self._apis[key] = apis_changed[key] = json.dumps(_REST_API.dump_python(api, mode="json"))
+        functions_changed: dict[str, str] = {key: "null" for key in self._functions if key not in functions}
         self._functions = {key: text for key, text in self._functions.items() if key in functions}
         for key, make in functions.items():
             if key not in self._functions or touched.functions is None or key in touched.functions:
-                self._functions[key] = json.dumps(make())
+                self._functions[key] = functions_changed[key] = json.dumps(make())
         shell = _APIGATEWAY.dump_python(replace(apigateway, apis={}), mode="json")
         shell.pop("apis", None)
         rest = {key: value for key, value in lambda_rest.items() if key != "functions"}
-        return [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(shell, "apis", self._apis),
-                ', "lambda": ', *_object_with(rest, "functions", self._functions), "}"]
+        whole = [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(shell, "apis", self._apis),
+                 ', "lambda": ', *_object_with(rest, "functions", self._functions), "}"]
+        change = "".join(['{"apigateway": ', json.dumps(shell), ', "lambda": ', json.dumps(rest),
+                          ', "apis": ', *_encoded_object(apis_changed),
+                          ', "functions": ', *_encoded_object(functions_changed), "}\n"])
+        return Rendered(whole, change)
 
 
 def _object_with(members: dict[str, Any], key: str, encoded: dict[str, str]) -> list[str]:
     """`members` as a JSON object with one more member `key`: an object of already encoded values."""
-    pieces = [json.dumps(members)[:-1], ", " if members else "", json.dumps(key), ": {"]
+    return [json.dumps(members)[:-1], ", " if members else "", json.dumps(key), ": ", *_encoded_object(encoded), "}"]
+
+
+def _encoded_object(encoded: dict[str, str]) -> list[str]:
+    """A JSON object of already encoded values, in pieces."""
+    pieces = ["{"]
     for index, (name, text) in enumerate(encoded.items()):
         pieces += [", " if index else "", json.dumps(name), ": ", text]
-    pieces.append("}}")
+    pieces.append("}")
     return pieces
 
 
+class _Journal:
+    """The writer thread's side: appends change lines, folds the journal into state.json when it outgrows it."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._descriptor: int | None = None
+        self.journal_bytes = 0
+        self.state_bytes = 0
+        self.folded = False  # state.json holds this run's state (the first write of a run folds)
+
+    def commit(self, changes: list[str], whole: list[str]) -> None:
+        """Make `changes` durable: appended and fdatasynced, or folded with all before them into state.json."""
+        size = sum(len(change) for change in changes)
+        if not self.folded or self.journal_bytes + size > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * self.state_bytes):
+            self.fold(whole)
+            return
+        if self._descriptor is None:
+            self._descriptor = os.open(journal_file(self.state_dir), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        data = "".join(changes).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._descriptor, view):]
+        os.fdatasync(self._descriptor)
+        self.journal_bytes += len(data)
+
+    def fold(self, whole: list[str]) -> None:
+        """state.json := the whole state, then the journal emptied (a kill in between replays lines it holds)."""
+        write_text(self.state_dir, whole)
+        self.state_bytes = sum(len(piece) for piece in whole)
+        if self.journal_bytes or not self.folded:
+            empty_journal(self.state_dir)
+        self.journal_bytes = 0
+        self.folded = True
+
+    def close(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
 class StateWriter:
-    """Writes the state file in a thread; `write` returns once a file holding that text (or a later one) is on
-    disk. Writes that arrive while one is in flight are merged into the next."""
+    """Writes the state in a thread; `write` returns once a file holding that change is on disk. Changes that
+    arrive while a write is in flight share the next one."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="lambda-canary-state")
-        self._latest: tuple[int, str | list[str]] | None = None
+        self._journal = _Journal(state_dir)
+        self._changes: list[str] = []
+        self._whole: list[str] | None = None
         self._next = 0
-        self._written = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
-        self.files_written = 0
+        self.files_written = 0  # appends and folds
 
-    async def write(self, text: str | list[str]) -> None:
-        """Hand over the newest text; returns when it (or a newer one) is durable, raises if that write failed."""
+    async def write(self, rendered: Rendered) -> None:
+        """Hand over a change; returns when it is durable, raises if that write failed."""
         loop = asyncio.get_running_loop()
         self._next += 1
-        self._latest = (self._next, text)
+        self._changes.append(rendered.change)
+        self._whole = rendered.whole
         done: asyncio.Future[None] = loop.create_future()
         self._waiters.append((self._next, done))
         if self._task is None or self._task.done():
@@ -283,16 +432,16 @@ class StateWriter:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._latest is not None:
-            version, text = self._latest
-            self._latest = None
+        while self._whole is not None:
+            version, changes, whole = self._next, self._changes, self._whole
+            self._changes, self._whole = [], None
             failure: BaseException | None = None
             try:
-                await loop.run_in_executor(self._executor, write_text, self.state_dir, text)
+                await loop.run_in_executor(self._executor, self._journal.commit, changes, whole)
                 self.files_written += 1
-                self._written = version
-            except Exception as error:  # the waiters get it; the next write tries again
+            except Exception as error:  # the waiters get it; the next write folds everything again
                 failure = error
+                self._journal.folded = False
             waiting, self._waiters = self._waiters, []
             for wanted, future in waiting:
                 if wanted > version:
@@ -303,9 +452,14 @@ class StateWriter:
                     else:
                         future.set_exception(failure)
 
-    async def close(self) -> None:
-        """Finish what is pending, then stop the thread."""
+    async def close(self, whole: list[str] | None = None) -> None:
+        """Finish what is pending, fold the journal into state.json (with `whole`, the newest state), stop the
+        thread."""
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
+        if whole is not None and self._journal.journal_bytes:
+            with contextlib.suppress(OSError):
+                await asyncio.get_running_loop().run_in_executor(self._executor, self._journal.fold, whole)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._journal.close)
         self._executor.shutdown(wait=True)
