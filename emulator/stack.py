@@ -256,7 +256,7 @@ class Stack:
         await self._lambda_api.close()  # type: ignore[attr-defined]
         if self._writer is not None:
             await asyncio.gather(*self._saving, return_exceptions=True)
-            await self._writer.close(self._render(persistence.Touched(apis=set(), functions=set())).whole)
+            await self._writer.close(self._render(persistence.Touched(apis=set(), functions=set())))
         await self.gateway.close()
         await self.lambdas.close()
         if isinstance(self.log, StderrLines):

@@ -306,11 +306,20 @@ def touched_by(path: str) -> Touched:
 
 @dataclass(frozen=True)
 class Rendered:
-    """One change as the writer needs it: the whole document in pieces (to fold the journal into state.json) and
-    the journal line of what changed."""
+    """One change as the writer needs it: its journal line, and the whole document's parts (already encoded,
+    copied so later changes do not reach them) to fold the journal into state.json; the document's text is
+    assembled by the writer thread, never on the event loop."""
 
-    whole: list[str]
     change: str
+    shell: dict[str, Any]
+    apis: dict[str, str]
+    lambda_rest: dict[str, Any]
+    functions: dict[str, str]
+
+    def whole(self) -> list[str]:
+        """The whole document as pieces of text to write one after the other."""
+        return [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(self.shell, "apis", self.apis),
+                ', "lambda": ', *_object_with(self.lambda_rest, "functions", self.functions), "}"]
 
 
 class StateDocument:
@@ -322,8 +331,8 @@ class StateDocument:
 
     def render(self, apigateway: ApiGatewayState, functions: dict[str, Callable[[], dict[str, Any]]],
                lambda_rest: dict[str, Any], touched: Touched) -> Rendered:
-        """The whole document as pieces of text to write one after the other (never joined on the event loop),
-        and the journal line of this change; only touched, new or never-encoded entities are encoded again.
+        """The journal line of this change and the whole document's parts; only touched, new or never-encoded
+        entities are encoded again.
 
         `functions` maps each saved function's name to what makes its saved form; `lambda_rest` is the rest of
         the Lambda part (everything but `functions`).
@@ -341,12 +350,10 @@ class StateDocument:
         shell = _APIGATEWAY.dump_python(replace(apigateway, apis={}), mode="json")
         shell.pop("apis", None)
         rest = {key: value for key, value in lambda_rest.items() if key != "functions"}
-        whole = [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(shell, "apis", self._apis),
-                 ', "lambda": ', *_object_with(rest, "functions", self._functions), "}"]
         change = "".join(['{"apigateway": ', json.dumps(shell), ', "lambda": ', json.dumps(rest),
                           ', "apis": ', *_encoded_object(apis_changed),
                           ', "functions": ', *_encoded_object(functions_changed), "}\n"])
-        return Rendered(whole, change)
+        return Rendered(change, shell, dict(self._apis), rest, dict(self._functions))
 
 
 def _object_with(members: dict[str, Any], key: str, encoded: dict[str, str]) -> list[str]:
@@ -373,8 +380,9 @@ class _Journal:
         self.state_bytes = 0
         self.folded = False  # state.json holds this run's state (the first write of a run folds)
 
-    def commit(self, changes: list[str], whole: list[str]) -> None:
-        """Make `changes` durable: appended and fdatasynced, or folded with all before them into state.json."""
+    def commit(self, changes: list[str], whole: Rendered) -> None:
+        """Make `changes` durable: appended and fdatasynced, or folded with all before them into state.json
+        (`whole`: the newest change's document)."""
         size = sum(len(change) for change in changes)
         if not self.folded or self.journal_bytes + size > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * self.state_bytes):
             self.fold(whole)
@@ -388,10 +396,11 @@ class _Journal:
         os.fdatasync(self._descriptor)
         self.journal_bytes += len(data)
 
-    def fold(self, whole: list[str]) -> None:
+    def fold(self, whole: Rendered) -> None:
         """state.json := the whole state, then the journal emptied (a kill in between replays lines it holds)."""
-        write_text(self.state_dir, whole)
-        self.state_bytes = sum(len(piece) for piece in whole)
+        pieces = whole.whole()
+        write_text(self.state_dir, pieces)
+        self.state_bytes = sum(len(piece) for piece in pieces)
         if self.journal_bytes or not self.folded:
             empty_journal(self.state_dir)
         self.journal_bytes = 0
@@ -412,7 +421,7 @@ class StateWriter:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="lambda-canary-state")
         self._journal = _Journal(state_dir)
         self._changes: list[str] = []
-        self._whole: list[str] | None = None
+        self._whole: Rendered | None = None
         self._next = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
@@ -423,7 +432,7 @@ class StateWriter:
         loop = asyncio.get_running_loop()
         self._next += 1
         self._changes.append(rendered.change)
-        self._whole = rendered.whole
+        self._whole = rendered
         done: asyncio.Future[None] = loop.create_future()
         self._waiters.append((self._next, done))
         if self._task is None or self._task.done():
@@ -452,7 +461,7 @@ class StateWriter:
                     else:
                         future.set_exception(failure)
 
-    async def close(self, whole: list[str] | None = None) -> None:
+    async def close(self, whole: Rendered | None = None) -> None:
         """Finish what is pending, fold the journal into state.json (with `whole`, the newest state), stop the
         thread."""
         if self._task is not None:
