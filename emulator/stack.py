@@ -26,9 +26,11 @@ from emulator.control_plane.wiring import build_control_plane
 from emulator.errors import UserError
 from emulator.failures import describe
 from emulator.formats.load import load_config
+from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.backends.select import choose_backend
 from emulator.lambda_service.handler_check import require_handler_file
 from emulator.lambda_service.loader import records_from_config
+from emulator.lambda_service.preflight import setup_mistake
 from emulator.lambda_service.service import LambdaService
 
 
@@ -248,7 +250,45 @@ class Stack:
                     await self.lambdas.prepare(version, hold=False)
             else:
                 await self._lambda_api.prepare_restored(record)  # type: ignore[attr-defined]
+        await self._check_loading()
         await self.server.start(self.options.host, self.options.port)
+
+    async def _check_loading(self) -> None:
+        """Refuse a config function whose handler cannot load (a missing export, a module that does not parse):
+        one line naming the file, function and handler, as `invoke` exits 2 on the same setup mistakes. Each
+        backend checks what it can cheaply (the process backend: one Node process per runtime)."""
+        if self.loaded is None:
+            return
+        versions = [(record.name, key, version) for record in self.lambdas.functions.values() if record.from_config
+                    for key, version in [("$LATEST", record.latest), *record.versions.items()]]
+        by_backend: dict[int, tuple[Backend, list[int]]] = {}
+        for index, (_, _, version) in enumerate(versions):
+            backend = self.lambdas.backend.for_runtime(version.runtime.name)
+            by_backend.setdefault(id(backend), (backend, []))[1].append(index)
+        problems: list[str] = []
+        for backend, indexes in by_backend.values():
+            errors = await backend.load_errors([versions[index][2] for index in indexes])
+            for position, error in sorted(errors.items()):
+                name, key, version = versions[indexes[position]]
+                mistake = setup_mistake(error)
+                if mistake is not None:
+                    problems.append(f"{self._handler_where(name, key)}: function {name}"
+                                    f"{'' if key == '$LATEST' else f' version {key}'}: handler "
+                                    f"{version.handler!r} cannot load: {mistake}")
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UserError(problems[0] + more)
+
+    def _handler_where(self, name: str, version: str) -> str:
+        """`file:line` of a config function's handler (a version's own, when it has one)."""
+        assert self.loaded is not None
+        document = self.loaded.document
+        if document is None:
+            return str(self.loaded.path)
+        spec = self.loaded.config.functions[name].versions.get(version)
+        if spec is not None and spec.handler is not None:
+            return document.where(("functions", name, "versions", version, "handler"))
+        return document.where(("functions", name, "handler"))
 
     async def stop(self) -> None:
         """Stop listening and stop every environment."""

@@ -371,4 +371,26 @@ async function main() {
   }
 }
 
-main();
+// ---- `serve`'s start-up check: each handler loaded as an environment's init loads it ----------------------
+// stdin: {"marker", "timeoutMs", "handlers": [{"root", "handler"}]}; one stdout line per handler,
+// `<marker>\t<index>\t{"ok": true} | {"error": {...}} | {"timeout": true}` (written synchronously, so a module
+// that exits the process cannot cut a written line short).
+async function checkHandlers() {
+  const input = JSON.parse(fs.readFileSync(0, "utf8"));
+  process.on("uncaughtException", () => {});
+  process.on("unhandledRejection", () => {});
+  for (const [index, item] of input.handlers.entries()) {
+    env.LAMBDA_TASK_ROOT = item.root;
+    env._HANDLER = item.handler;
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve({ timeout: true }), input.timeoutMs); });
+    const loading = loadHandler().then(() => ({ ok: true }), (error) => ({ error: toErrorPayload(error) }));
+    const result = await Promise.race([loading, timeout]);
+    clearTimeout(timer);
+    fs.writeSync(1, `\n${input.marker}\t${index}\t${JSON.stringify(result)}\n`);
+  }
+  process.exit(0);
+}
+
+if (env.LAMBDA_CANARY_CHECK_HANDLERS === "1") checkHandlers();
+else main();

@@ -84,5 +84,11 @@ class Backend(ABC):
     async def prepare(self, version: FunctionVersion) -> None:  # noqa: B027 - optional hook
         """Ready whatever a version needs before its first environment (images, binaries)."""
 
+    async def load_errors(self, versions: list[FunctionVersion]) -> dict[int, dict[str, object]]:
+        """Load each version's handler as an environment's init would, without invoking it: the init error
+        (`errorType`, `errorMessage`) of each that fails, by index. Backends that cannot check cheaply answer
+        nothing (the error then comes with the first invoke)."""
+        return {}
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release everything the backend started."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
+import secrets
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +15,12 @@ from typing import Any
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, MemorySample, RunningRuntime
 from emulator.lambda_service.backends.containment import Containment, EnvironmentCgroups, ResidentWatch
 from emulator.lambda_service.logs import LogPump
+from emulator.lambda_service.model import FunctionVersion
 from emulator.paths import bundled
 from emulator.runtimes.provision import require_node
 
 _MB = 1024 * 1024
+CHECK_TIMEOUT_S = 5.0  # for one handler's module to load at serve's start-up check
 # Lambda's runtime exits are worded as Go's os.ProcessState.String() words them (syscall's signal table).
 _SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
                  signal.SIGABRT: "aborted", signal.SIGBUS: "bus error", signal.SIGILL: "illegal instruction",
@@ -168,6 +172,64 @@ class ProcessBackend(Backend):
             os.close(write_end)
         return NodeProcess(process, LogPump(read_end, request.on_log), version.memory_size, cgroups,
                            functools.partial(containment.remove_tmp, request.environment_id))
+
+    async def load_errors(self, versions: list[FunctionVersion]) -> dict[int, dict[str, object]]:
+        """One short-lived Node process per runtime (per function version when each has a uid of its own) loads
+        every handler through the runtime client's own loader, contained as an environment is (its uid and copy
+        of the code, no host variables, killed with the emulator). A handler whose loading does not finish within
+        CHECK_TIMEOUT_S, or a process that ends early, is not reported."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, version in enumerate(versions):
+            key = (version.runtime.name, version.pool_key if self.containment.users else "")
+            groups.setdefault(key, []).append(index)
+        found: dict[int, dict[str, object]] = {}
+        for results in await asyncio.gather(*(self._check(versions, indexes) for indexes in groups.values())):
+            found.update(results)
+        return found
+
+    async def _check(self, versions: list[FunctionVersion], indexes: list[int]) -> dict[int, dict[str, object]]:
+        containment, first = self.containment, versions[indexes[0]]
+        node, runtime_dir, uid = require_node(first.runtime.name), self.runtime_dir, None
+        roots = [str(versions[index].code_dir) for index in indexes]
+        if containment.users:
+            uid, code_dir = containment.user_for(first)
+            node, runtime_dir = containment.node_for_users(node), containment.runtime_for_users(self.runtime_dir)
+            roots = [str(code_dir)] * len(indexes)  # one snapshot: the versions of a group share its copy
+        environment_id = f"check-{secrets.token_hex(6)}"
+        home = containment.private_tmp(environment_id, uid)
+        marker = secrets.token_hex(16)
+        request = json.dumps({"marker": marker, "timeoutMs": int(CHECK_TIMEOUT_S * 1000), "handlers": [
+            {"root": root, "handler": versions[index].handler} for root, index in zip(roots, indexes, strict=True)]})
+        variables = {"LAMBDA_CANARY_CHECK_HANDLERS": "1", "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+                     "PATH": f"{node.parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
+                     "NODE_PATH": str(runtime_dir / "node_modules"),
+                     "AWS_EXECUTION_ENV": f"AWS_Lambda_{first.runtime.name}"}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                str(node), str(runtime_dir / "index.mjs"), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=roots[0], env=variables,
+                start_new_session=True, preexec_fn=containment.preexec(None, uid))
+            try:
+                output, _ = await asyncio.wait_for(process.communicate(request.encode()),
+                                                   CHECK_TIMEOUT_S * len(indexes) + 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+                return {}
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # what a module left running
+        finally:
+            containment.remove_tmp(environment_id)
+        found: dict[int, dict[str, object]] = {}
+        for line in output.decode("utf-8", "replace").splitlines():
+            parts = line.split("\t", 2)
+            if len(parts) == 3 and parts[0] == marker and parts[1].isdigit() and int(parts[1]) < len(indexes):
+                with contextlib.suppress(ValueError):
+                    result = json.loads(parts[2])
+                    if isinstance(result, dict) and isinstance(result.get("error"), dict):
+                        found[indexes[int(parts[1])]] = result["error"]
+        return found
 
     async def close(self) -> None:
         if self._containment is not None:
