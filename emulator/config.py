@@ -413,12 +413,20 @@ class RolloutConfig(Model):
         return self
 
 
+class AcknowledgementConfig(Model):
+    """An acknowledged finding with the reason it is kept on purpose, written beside it (export carries both)."""
+
+    finding: Annotated[str, Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1)]
+
+
 class CanaryConfig(Model):
     """The whole file.
 
     `acknowledge` lists findings `lambda-canary check` should not report, each as its code (`runtime-blocked`:
-    every finding of that kind) or `code:subject` (`runtime-blocked:ping-stable`: that function only); check's
-    fixes name the entry to add. It changes nothing else: deploy still refuses what AWS would refuse.
+    every finding of that kind) or `code:subject` (`runtime-blocked:ping-stable`: that function only), or as
+    `{finding: code:subject, reason: why it is kept}`; check's fixes name the entry to add. It changes nothing
+    else: deploy still refuses what AWS would refuse.
     """
 
     region: str = "us-east-1"
@@ -427,8 +435,9 @@ class CanaryConfig(Model):
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     rest_apis: dict[str, RestApiConfig] = Field(default_factory=dict)
     rollout: RolloutConfig | None = None
-    acknowledge: list[Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=list, description="Finding codes (`code` or `code:subject`) that `check` should not report.")
+    acknowledge: list[Annotated[str, Field(min_length=1)] | AcknowledgementConfig] = Field(
+        default_factory=list, description="Finding codes (`code` or `code:subject`, or `{finding, reason}`) that "
+                                          "`check` should not report.")
     diff: DiffConfig | None = None
 
     @field_validator("functions")
@@ -443,6 +452,15 @@ class CanaryConfig(Model):
     @classmethod
     def _account_as_string(cls, value: Any) -> Any:
         return f"{value:012d}" if isinstance(value, int) else value
+
+    def acknowledged(self) -> list[str]:
+        """The acknowledged findings (`code` or `code:subject`), reasons left out."""
+        return [entry if isinstance(entry, str) else entry.finding for entry in self.acknowledge]
+
+    def acknowledge_entries(self) -> list[str | dict[str, str]]:
+        """`acknowledge` as written: each entry, or `{finding, reason}` where a reason is given."""
+        return [entry if isinstance(entry, str) else {"finding": entry.finding, "reason": entry.reason}
+                for entry in self.acknowledge]
 
 
 class LoadedConfig:

@@ -176,15 +176,17 @@ def test_canary_yaml_acknowledges_node_18_in_the_file(tmp_path: Path, monkeypatc
 
     text = PING.read_text(encoding="utf-8")
     unacknowledged = tmp_path / "canary.yaml"
-    unacknowledged.write_text(re.sub(r"(?m)^acknowledge:.*\n", "", text), encoding="utf-8")
+    without = re.sub(r"(?ms)^acknowledge:.*?\n(?=\S)", "", text)  # the whole block, with its reason
+    assert "\nacknowledge:" not in without and "reason:" in text
+    unacknowledged.write_text(without, encoding="utf-8")
     shutil.copytree(PING_DIR / "src", tmp_path / "src")  # the handler, or check reports its absence too
     (finding,) = check(unacknowledged, today=after_block)
     assert finding.code == "runtime-blocked" and finding.subject == "ping-stable"
     entry = re.search(r"`acknowledge: \[(.+?)\]`", finding.fix)
-    assert entry is not None and entry.group(1) == "runtime-blocked:ping-stable"
+    assert entry is not None and entry.group(1) == "{finding: runtime-blocked:ping-stable, reason: why it stays}"
     unacknowledged.write_text(f"acknowledge: [{entry.group(1)}]\n" + unacknowledged.read_text(encoding="utf-8"))
     assert check(unacknowledged, today=after_block) == []  # the fix, applied as written, is accepted
-    unacknowledged.write_text("acknowledge: runtime-blocked\n" + re.sub(r"(?m)^acknowledge:.*\n", "", text))
+    unacknowledged.write_text("acknowledge: runtime-blocked\n" + without)
     with pytest.raises(UserError, match=r"canary.yaml:1: acknowledge: Input should be a valid list"):
         load_config(unacknowledged)
     assert [item.code for item in check(unacknowledged, today=after_block)] == ["invalid", "runtime-blocked"]
@@ -227,7 +229,7 @@ def test_ping_template_and_openapi_serve_what_canary_yaml_serves(name: str) -> N
     """
     reference = load_config(PING)
     imported = load_any(EXAMPLES / "ping" / name)
-    assert reference.config.acknowledge == ["runtime-blocked:ping-stable"]
+    assert reference.config.acknowledged() == ["runtime-blocked:ping-stable"]
     # `acknowledge` is for `check` only: a template keeps it in its Metadata, an OpenAPI companion in the config
     assert (imported.config.model_copy(update={"acknowledge": []})
             == reference.config.model_copy(update={"acknowledge": []}))
@@ -629,3 +631,35 @@ def test_ack_refuses_a_code_check_never_reports() -> None:
     assert result.exit_code == 2
     assert "unknown finding code 'runtime-blokced'; did you mean runtime-blocked?" in result.stderr
     assert {finding.code for finding in check(SEED)} <= CODES
+
+
+@pytest.mark.parametrize("format_", ["cloudformation", "openapi"])
+def test_export_writes_each_acknowledged_finding_with_its_reason(tmp_path: Path, format_: str) -> None:
+    """canary.yaml's `{finding, reason}` entries come out of export as they went in (template Metadata, OpenAPI
+    companion), and the exported file passes `check` on them, as examples/ping's exports do."""
+    after_block = dt.date(2026, 11, 26)
+    shutil.copytree(PING_DIR, tmp_path / "ping")
+    source = tmp_path / "ping" / "canary.yaml"
+    out = tmp_path / "ping" / ("exported.yaml" if format_ == "cloudformation" else "exported.openapi.yaml")
+    result = CliRunner().invoke(export_command, [str(source), "--format", format_, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((out if format_ == "cloudformation" else
+                              out.with_name("exported.openapi.functions.yaml")).read_text(encoding="utf-8"))
+    entries = written["Metadata"]["lambda-canary"]["acknowledge"] if format_ == "cloudformation" else \
+        written["acknowledge"]
+    expected = yaml.safe_load(source.read_text(encoding="utf-8"))["acknowledge"]
+    assert entries == expected and entries[0]["finding"] == "runtime-blocked:ping-stable" and entries[0]["reason"]
+    report = run_check(out, today=after_block)
+    assert report.findings == [], [finding.format() for finding in report.findings]
+    assert [(item.code, item.subject) for item in report.acknowledged] == [("runtime-blocked", "ping-stable")]
+
+
+def test_an_acknowledgement_without_its_finding_is_refused(tmp_path: Path) -> None:
+    """`{reason}` alone acknowledges nothing: one line naming the file and key."""
+    text = PING.read_text(encoding="utf-8").replace("  - finding: runtime-blocked:ping-stable\n    reason:",
+                                                    "  - reason:")
+    shutil.copytree(PING_DIR / "src", tmp_path / "src")
+    config = tmp_path / "canary.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=r"canary.yaml:\d+: acknowledge.0"):
+        load_config(config)

@@ -33,7 +33,7 @@ from emulator.formats.cloudformation import (
     api_id_for,
 )
 from emulator.formats.load import detect_format, translate, validate
-from emulator.formats.translation import Finding, Translation
+from emulator.formats.translation import Finding, Translation, acknowledged_finding
 from emulator.lambda_service.handler_check import find_handler_file, handler_module
 from emulator.runtimes.catalogue import catalogue
 from emulator.stage_variables import (
@@ -123,9 +123,10 @@ def _own_acknowledge(translation: Translation) -> list[str]:
     """canary.yaml's top-level `acknowledge` (an OpenAPI companion's arrives the same way); a malformed one is
     reported by the schema check, not applied."""
     entries = _mapping(translation.data).get("acknowledge")
-    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+    if not isinstance(entries, list):
         return []
-    return list(entries)
+    findings = [acknowledged_finding(entry) for entry in entries]
+    return [finding for finding in findings if finding is not None] if None not in findings else []
 
 
 def _lambda_function_part(uri: str) -> str | None:
@@ -505,8 +506,8 @@ class _Checker:
                          f"{subject} runs {runtime}: {state} (deprecated {spec.deprecation}); a deploy that creates "
                          "or changes it fails",
                          f"move it to {newer[0] if newer else 'a supported runtime'}, or, if it already exists on "
-                         "AWS and stays unchanged during the migration, acknowledge this finding "
-                         f"(`acknowledge: [runtime-blocked:{subject}]`)", subject)
+                         "AWS and stays unchanged during the migration, acknowledge this finding with the reason "
+                         f"(`acknowledge: [{{finding: runtime-blocked:{subject}, reason: why it stays}}]`)", subject)
 
     def code_checks(self) -> None:
         """Each function's (and version's) code folder and handler file exist, as `serve` and `deploy` require."""

@@ -28,7 +28,14 @@ from typing import Any
 import yaml
 
 from emulator.errors import UserError
-from emulator.formats.translation import DEFAULT_ACCOUNT, DEFAULT_REGION, Grant, Template, Translation
+from emulator.formats.translation import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    Grant,
+    Template,
+    Translation,
+    acknowledged_finding,
+)
 from emulator.paths import cache_dir
 from emulator.yaml_source import KeyPath, yaml_error
 
@@ -517,7 +524,8 @@ class TemplateTranslator:
         self.data.setdefault("accountId", template.account_id)
         if "backend" in metadata:
             self.data["backend"] = metadata["backend"]
-        self.out.acknowledge.extend(str(item) for item in metadata.get("acknowledge") or [])
+        self.out.acknowledge.extend(finding for finding in map(acknowledged_finding, metadata.get("acknowledge") or [])
+                                    if finding is not None)
         ordered = sorted(template.resources.items(), key=lambda item: _PHASES.get(str(item[1].get("Type")), 9))
         for logical, resource in ordered:
             kind = str(resource.get("Type"))

@@ -132,7 +132,7 @@ class _CloudFormation:
         config = self.config
         metadata: dict[str, Any] = {"region": config.region, "accountId": config.account_id, "backend": config.backend}
         if config.acknowledge:
-            metadata["acknowledge"] = list(config.acknowledge)
+            metadata["acknowledge"] = config.acknowledge_entries()  # with the reasons written beside them
         if config.functions:
             self.resources["LambdaExecutionRole"] = {
                 "Type": "AWS::IAM::Role",
@@ -370,7 +370,7 @@ def _companion(loaded: LoadedConfig, name: str, relative_to: Path, notes: list[s
     config = loaded.config
     data: dict[str, Any] = {"region": config.region, "accountId": config.account_id}
     if config.acknowledge:
-        data["acknowledge"] = list(config.acknowledge)
+        data["acknowledge"] = config.acknowledge_entries()
     if config.backend != "auto":
         data["backend"] = config.backend
     data["functions"] = config.model_dump(by_alias=True, exclude_defaults=True, include={"functions"}).get(

@@ -85,6 +85,16 @@ class Finding:
         return self.code in entries or f"{self.code}:{self.subject}" in entries
 
 
+def acknowledged_finding(entry: Any) -> str | None:
+    """The finding an `acknowledge` entry names: the entry itself (`code` or `code:subject`), or the `finding` of
+    a `{finding, reason}` mapping; None for anything else."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and isinstance(entry.get("finding"), str):
+        return str(entry["finding"])
+    return None
+
+
 @dataclass(frozen=True)
 class Grant:
     """A Lambda permission for API Gateway: a function (name or ARN) and the API id it names (None: any API)."""
