@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
+from emulator.gateway_response_rules import unknown_type_error
 from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
@@ -318,6 +319,20 @@ class StageConfig(Model):
     description: str = ""
 
 
+class GatewayResponseConfig(Model):
+    """A gateway response (PutGatewayResponse): the status, `gatewayresponse.header.*` mappings and body templates
+    of the errors API Gateway itself answers with this type (or, for DEFAULT_4XX / DEFAULT_5XX, that class)."""
+
+    status_code: Annotated[str, Field(pattern=r"^[1-5][0-9][0-9]$")] | None = None
+    response_parameters: dict[str, str] = Field(default_factory=dict)
+    response_templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("status_code", mode="before")
+    @classmethod
+    def _status_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class RestApiConfig(Model):
     """A REST API with its resources, named deployments and stages."""
 
@@ -328,11 +343,21 @@ class RestApiConfig(Model):
     deployments: dict[str, DeploymentConfig] = Field(default_factory=dict)
     stages: dict[str, StageConfig] = Field(default_factory=dict)
     authorizers: dict[str, AuthorizerConfig] = Field(default_factory=dict)
+    gateway_responses: dict[str, GatewayResponseConfig] = Field(default_factory=dict)
 
     @field_validator("resources")
     @classmethod
     def _resources(cls, value: Resources) -> Resources:
         return _check_resources(value)
+
+    @field_validator("gateway_responses")
+    @classmethod
+    def _response_types(cls, value: dict[str, GatewayResponseConfig]) -> dict[str, GatewayResponseConfig]:
+        for kind in value:
+            message = unknown_type_error(kind)
+            if message:
+                raise ValueError(message)
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> RestApiConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+from typing import Any
 
 from emulator.apigateway.model import (
     ApiGatewayState,
@@ -16,7 +18,7 @@ from emulator.apigateway.model import (
     RestApi,
     Stage,
 )
-from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources
+from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
 
 CURRENT_DEPLOYMENT = "current"
 
@@ -77,6 +79,14 @@ def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resour
     return api.resources
 
 
+def gateway_responses_from_config(api: RestApiConfig) -> dict[str, dict[str, Any]]:
+    """An API's gateway responses as PutGatewayResponse keeps them (the config's are deployed with every
+    deployment of the file, as a CloudFormation deployment that depends on them has them)."""
+    return {kind: {"statusCode": response.status_code, "responseParameters": dict(response.response_parameters),
+                   "responseTemplates": dict(response.response_templates)}
+            for kind, response in api.gateway_responses.items()}
+
+
 def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
     """All REST APIs of the config, with deployments snapshotted and stages wired."""
     config = loaded.config
@@ -87,10 +97,12 @@ def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
                       resources_from_config(api_id, api_config.resources))
         api.authorizers = {authorizer.id: authorizer for authorizer in (
             authorizer_from_config(api_id, name, config) for name, config in api_config.authorizers.items())}
+        api.gateway_responses = gateway_responses_from_config(api_config)
         for deployment_id, deployment in api_config.deployments.items():
             resources = (api.resources if deployment.resources is None
                          else resources_from_config(api_id, deployment.resources))
-            api.deployments[deployment_id] = Deployment(deployment_id, resources, deployment.description)
+            api.deployments[deployment_id] = Deployment(deployment_id, resources, deployment.description,
+                                                        gateway_responses=copy.deepcopy(api.gateway_responses))
         for stage_name, stage in api_config.stages.items():
             deployment_id = stage.deployment_id or _implicit_deployment(api)
             canary = None

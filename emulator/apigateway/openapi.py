@@ -9,12 +9,14 @@ from typing import Any
 import yaml
 
 from emulator.apigateway.model import Authorizer, Integration, IntegrationResponse, Method, Resource, RestApi
+from emulator.gateway_response_rules import RESPONSE_TYPES
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
 BINARY_TYPES = "x-amazon-apigateway-binary-media-types"
 AUTHORIZER = "x-amazon-apigateway-authorizer"
 AUTHTYPE = "x-amazon-apigateway-authtype"
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -63,6 +65,14 @@ def security_schemes(document: dict[str, Any]) -> dict[str, Any]:
     return schemes if isinstance(schemes, dict) else {}
 
 
+def gateway_responses_from_document(document: dict[str, Any]) -> dict[str, Any]:
+    """`x-amazon-apigateway-gateway-responses` as config blocks by response type (statusCode, responseParameters,
+    responseTemplates: AWS's documented shape, https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    api-gateway-swagger-extensions-gateway-responses.html); the config check refuses what AWS would."""
+    found = document.get(GATEWAY_RESPONSES)
+    return {str(kind): value for kind, value in found.items()} if isinstance(found, dict) else {}
+
+
 def authorizers_from_document(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Lambda authorizers declared with `x-amazon-apigateway-authorizer`, by scheme name, as config blocks
     (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html:
@@ -104,6 +114,13 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
                   list(document.get(BINARY_TYPES) or []))
     api.add_resource_path("/", id_factory=lambda: id_factory()[:6])
     declared = authorizers_from_document(document)
+    for kind, response in gateway_responses_from_document(document).items():
+        if kind in RESPONSE_TYPES and isinstance(response, dict):
+            status = response.get("statusCode")
+            api.gateway_responses[kind] = {
+                "statusCode": str(status) if status is not None else None,
+                "responseParameters": dict(response.get("responseParameters") or {}),
+                "responseTemplates": dict(response.get("responseTemplates") or {})}
     ids: dict[str, str] = {}
     for name, block in declared.items():
         authorizer = Authorizer(id_factory()[:6], name, block["type"], block.get("authorizerUri"),
@@ -185,7 +202,23 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
     if api.authorizers:
         document["components"] = {"securitySchemes": {
             authorizer.name: _security_scheme(authorizer) for authorizer in api.authorizers.values()}}
+    if with_integrations and api.gateway_responses:
+        document[GATEWAY_RESPONSES] = {kind: _gateway_response(response)
+                                       for kind, response in api.gateway_responses.items()}
     return document
+
+
+def _gateway_response(response: dict[str, Any]) -> dict[str, Any]:
+    """One entry of x-amazon-apigateway-gateway-responses, in AWS's documented shape (statusCode,
+    responseParameters, responseTemplates: https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    api-gateway-swagger-extensions-gateway-responses.gatewayResponse.html)."""
+    out: dict[str, Any] = {}
+    if response.get("statusCode"):
+        out["statusCode"] = str(response["statusCode"])
+    for key in ("responseParameters", "responseTemplates"):
+        if response.get(key):
+            out[key] = dict(response[key])
+    return out
 
 
 def _security_scheme(authorizer: Authorizer) -> dict[str, Any]:

@@ -25,15 +25,12 @@ if TYPE_CHECKING:  # botocore is imported where a model is loaded, not to start 
     from botocore.model import Shape, StructureShape
 
 
+from emulator.gateway_response_rules import RESPONSE_TYPES
+
 # Enum values in the order AWS prints them (a Java set's order, not the model's).
 ENUM_ORDER: dict[str, list[str]] = {
     # test_apigateway_api.py::TestApiGatewayGatewayResponse::test_gateway_response_validation
-    "GatewayResponseType": [
-        "REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "AUTHORIZER_CONFIGURATION_ERROR", "MISSING_AUTHENTICATION_TOKEN",
-        "BAD_REQUEST_BODY", "INVALID_SIGNATURE", "INVALID_API_KEY", "BAD_REQUEST_PARAMETERS", "AUTHORIZER_FAILURE",
-        "UNAUTHORIZED", "INTEGRATION_TIMEOUT", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "WAF_FILTERED",
-        "QUOTA_EXCEEDED", "THROTTLED", "API_CONFIGURATION_ERROR", "UNSUPPORTED_MEDIA_TYPE", "INTEGRATION_FAILURE",
-        "EXPIRED_TOKEN"],
+    "GatewayResponseType": list(RESPONSE_TYPES),
     # test_apigateway_api.py::TestApigatewayIntegration::test_put_integration_wrong_type
     "IntegrationType": ["HTTP", "MOCK", "AWS_PROXY", "HTTP_PROXY", "AWS"],
     # test_apigateway_api.py::TestApiGatewayGatewayResponse::test_update_gateway_response

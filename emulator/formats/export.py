@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from emulator.apigateway.lambda_uri import parse_lambda_uri
-from emulator.apigateway.loader import authorizer_from_config, resources_from_config
+from emulator.apigateway.loader import authorizer_from_config, gateway_responses_from_config, resources_from_config
 from emulator.apigateway.model import RestApi
 from emulator.apigateway.openapi import openapi_from_rest_api
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
@@ -275,6 +275,17 @@ class _CloudFormation:
                     properties["AuthorizerId"] = {"Ref": authorizer_ids[method.authorizer]}
                 self.resources[logical] = {"Type": "AWS::ApiGateway::Method", "Properties": properties}
                 methods.append(logical)
+        for kind, response in api.gateway_responses.items():
+            logical = self.unique(name, "GatewayResponse", kind.replace("_", " ").title().replace(" ", ""))
+            properties = {"RestApiId": {"Ref": api_logical}, "ResponseType": kind}
+            if response.status_code:
+                properties["StatusCode"] = response.status_code
+            if response.response_parameters:
+                properties["ResponseParameters"] = dict(response.response_parameters)
+            if response.response_templates:
+                properties["ResponseTemplates"] = dict(response.response_templates)
+            self.resources[logical] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": properties}
+            methods.append(logical)  # deployed with the API, as the deployments' DependsOn makes sure
         deployments: dict[str, str] = {}
         for deployment_id, deployment in api.deployments.items():
             if deployment.resources is not None:
@@ -357,7 +368,8 @@ def _openapi(loaded: LoadedConfig, name: str) -> dict[str, Any]:
     api = config.rest_apis[name]
     api_id = loaded.api_id(name)
     resources = resources_from_config(api_id, api.resources)
-    model = RestApi(api_id, name, api.description, list(api.binary_media_types), resources)
+    model = RestApi(api_id, name, api.description, list(api.binary_media_types), resources,
+                    gateway_responses=gateway_responses_from_config(api))
     model.authorizers = {authorizer.id: authorizer for authorizer in (
         authorizer_from_config(api_id, authorizer_name, block) for authorizer_name, block in api.authorizers.items())}
     stage = next(iter(api.stages), "prod")

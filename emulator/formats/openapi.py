@@ -21,9 +21,11 @@ from pydantic import ValidationError
 from emulator.apigateway.openapi import (
     ANY_METHOD,
     BINARY_TYPES,
+    GATEWAY_RESPONSES,
     INTEGRATION,
     OpenApiError,
     authorizers_from_document,
+    gateway_responses_from_document,
     integration_from_extension,
     operation_authorizer,
 )
@@ -47,7 +49,7 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
     resources: dict[str, Any] = {}
     authorizers = authorizers_from_document(document)
     for key in document:
-        if key.startswith("x-amazon-apigateway-") and key != BINARY_TYPES:
+        if key.startswith("x-amazon-apigateway-") and key not in (BINARY_TYPES, GATEWAY_RESPONSES):
             out.note(f"{key}: not emulated (ignored)")
     for route, item in (document.get("paths") or {}).items():
         if not isinstance(item, dict):
@@ -165,6 +167,9 @@ def load_openapi(path: Path, *, stage: str | None = None, functions: Path | None
                                        lambda key_path: (document.line_of(key_path), key_path))
     if authorizers_from_document(data):
         api["authorizers"] = authorizers_from_document(data)
+    if gateway_responses_from_document(data):
+        api["gatewayResponses"] = gateway_responses_from_document(data)
+        out.put(("restApis", title, "gatewayResponses"), document.line_of((GATEWAY_RESPONSES,)), (GATEWAY_RESPONSES,))
     if data.get("info", {}).get("description") and "description" not in api:
         api["description"] = str(data["info"]["description"])
     if data.get(BINARY_TYPES):
