@@ -773,6 +773,17 @@ def test_an_api_with_an_authorizer_is_refused_rather_than_deployed_open(emulator
     assert boto3.client("lambda").list_functions()["Functions"] == []  # refused before any change
 
 
+def test_gateway_responses_deploy_does_not_put_are_named_in_a_warning(emulator: StackThread, tmp_path: Path) -> None:
+    """deploy does not put gateway responses yet: the plan says so (the API still deploys; AWS then answers its
+    errors with its defaults) rather than dropping them in silence."""
+    def with_response(data: dict[str, Any]) -> None:
+        data["restApis"][API]["gatewayResponses"] = {"DEFAULT_4XX": {"statusCode": "400"}}
+
+    path = write_config(tmp_path, "responses", with_response)
+    output = run_cli("plan", str(path), "--stage", "prod").output
+    assert "does not put gateway responses yet (DEFAULT_4XX)" in " ".join(output.split()), output
+
+
 def test_package_holds_the_code_not_the_configs_beside_it(tmp_path: Path) -> None:
     """examples/ping uses `code: .`: its zip holds the handler only, not canary.yaml, template.yaml or the OpenAPI
     files; a JSON or YAML file the code reads (not a lambda-canary config) stays in."""

@@ -108,3 +108,25 @@ def test_a_method_setting_overrides_the_stage_limits(emulator: StackThread) -> N
                             patchOperations=[{"op": "remove", "path": "/~1ping/GET"}])
     assert get(emulator, api_id, "/prod/ping").status == 200
     assert json.loads(get(emulator, api_id, "/prod/ping").body) == {"pong": True}
+
+
+def test_the_account_level_limit_throttles_every_api_without_method_settings(emulator: StackThread) -> None:
+    """AWS's account-level bucket (default 10,000 requests/s, burst 5,000) is shared by every API and stage, with
+    or without method settings; shrunk here to a burst of 2 and one request per 1000 s so the third request of
+    any API finds it empty and answers 429 THROTTLED."""
+    from emulator.apigateway.throttling import ACCOUNT_BURST, ACCOUNT_RATE, Throttles
+
+    assert (ACCOUNT_RATE, ACCOUNT_BURST) == (10000.0, 5000)
+    apigateway = client(emulator)
+    first, second = mock_api(apigateway), mock_api(apigateway)
+    assert emulator.stack is not None
+    gateway = emulator.stack.gateway
+    kept, gateway.throttles = gateway.throttles, Throttles(account_rate=0.001, account_burst=2)
+    try:
+        assert [get(emulator, api, "/prod/ping").status for api in (first, second)] == [200, 200]
+        refused = get(emulator, first, "/prod/ping")
+        assert (refused.status, refused.body) == (429, b'{"message":"Too Many Requests"}')
+        assert get(emulator, second, "/prod/ping").status == 429
+    finally:
+        gateway.throttles = kept
+    assert get(emulator, first, "/prod/ping").status == 200

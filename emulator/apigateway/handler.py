@@ -167,9 +167,9 @@ class ApiGateway:
         exchange.match = deployment.routes.match(exchange.path, exchange.request.method)
         if exchange.match is None:
             return responses.missing_authentication_token()
-        if exchange.stage.method_settings and not self.throttles.allow(
+        if not self.throttles.allow_account() or (exchange.stage.method_settings and not self.throttles.allow(
                 exchange.api.id, exchange.stage_name, exchange.stage.method_settings, exchange.match.resource.path,
-                exchange.match.method.http_method):
+                exchange.match.method.http_method)):
             exchange.record.error = "THROTTLED"
             return responses.throttled()
         if len(exchange.request.body) > MAX_REQUEST_BODY:

@@ -1,7 +1,8 @@
-"""Stage and method throttling from a stage's method settings: a token bucket per method (rate per second,
-burst), as API Gateway throttles. `*/*` gives every method of the stage its limits; `{resource}/{METHOD}`
-overrides them for one method. A stage without method settings is not throttled (AWS's account-level limits
-are not modelled)."""
+"""Throttling as API Gateway does it, with token buckets (rate per second, burst): the account's limit over every
+request of every API (AWS's default quota per account and region: 10,000 requests per second with a burst of
+5,000, https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html), then a
+stage's method settings: `*/*` gives every method of the stage its limits; `{resource}/{METHOD}` overrides them
+for one method. A stage without method settings has only the account's limit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 DEFAULT_RATE = 10000.0
 DEFAULT_BURST = 5000
+ACCOUNT_RATE = 10000.0  # AWS's default account-level quota (per region); raising it is a quota request
+ACCOUNT_BURST = 5000
 
 
 @dataclass
@@ -41,9 +44,15 @@ def setting_key(settings: dict[str, dict[str, Any]], resource_path: str, method:
 class Throttles:
     """The buckets of every throttled method; limits read from the stage on each request."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, account_rate: float = ACCOUNT_RATE,
+                 account_burst: int = ACCOUNT_BURST) -> None:
         self._clock = clock
         self._buckets: dict[tuple[str, str, str, str], _Bucket] = {}
+        self._account = _Bucket(account_rate, account_burst, float(account_burst), clock())
+
+    def allow_account(self) -> bool:
+        """May one more request of this account go on (its account-level bucket had a token)?"""
+        return self._account.take(self._clock())
 
     def allow(self, api_id: str, stage: str, settings: dict[str, dict[str, Any]], resource_path: str,
               method: str) -> bool:

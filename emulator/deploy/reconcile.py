@@ -204,6 +204,11 @@ class Reconciler:
                             "authorizers yet, and deploying its methods without them would leave them open; deploy "
                             "it with CloudFormation (`lambda-canary export --format cloudformation`)")
                 apis.remove(api_name)
+            elif self.config.rest_apis[api_name].gateway_responses and "api" in self.phases:
+                self.warn(f"API {api_name}: lambda-canary deploy does not put gateway responses yet "
+                          f"({', '.join(self.config.rest_apis[api_name].gateway_responses)}); AWS answers its own "
+                          "errors with its defaults until you deploy them with CloudFormation "
+                          "(`lambda-canary export --format cloudformation`)")
         for api_name in apis if self.phases & {"api", "permissions", "stage"} else []:
             self.api_ids[api_name] = self.find_or_create_api(api_name)
             if "api" in self.phases:
