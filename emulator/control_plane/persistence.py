@@ -389,6 +389,11 @@ class _Journal:
             return
         if self._descriptor is None:
             self._descriptor = os.open(journal_file(self.state_dir), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            folder = os.open(self.state_dir, os.O_RDONLY)
+            try:
+                os.fsync(folder)  # the journal's own name is durable before any line in it is acknowledged
+            finally:
+                os.close(folder)
         data = "".join(changes).encode()
         view = memoryview(data)
         while view:
