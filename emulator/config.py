@@ -98,6 +98,37 @@ class AliasConfig(Model):
     description: str = ""
 
 
+ALARM_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
+
+
+class HooksConfig(Model):
+    """CodeDeploy's lifecycle hooks of a Lambda deployment: functions invoked before any traffic moves to the new
+    version (PreTraffic, CodeDeploy's BeforeAllowTraffic) and after all of it has (PostTraffic, AfterAllowTraffic);
+    each reports Succeeded or Failed through PutLifecycleEventHookExecutionStatus."""
+
+    pre_traffic: str | None = None
+    post_traffic: str | None = None
+
+
+class DeploymentPreferenceConfig(Model):
+    """SAM's `DeploymentPreference` of a function with an `AutoPublishAlias` (AWS::Serverless::Function): how
+    CodeDeploy shifts the alias to each new version; `lambda-canary rollout --alias FUNCTION:ALIAS` uses it."""
+
+    type: str
+    alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list)
+    hooks: HooksConfig | None = None
+    enabled: bool = True
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        from emulator.verify.rollout.schedule import PREFERENCES, preference_name
+
+        if preference_name(value) is None:
+            raise ValueError(f"type {value!r}: use one of {', '.join(PREFERENCES)}")
+        return value
+
+
 class FunctionConfig(Model):
     """A Lambda function as configured; its runtime must be in the catalogue."""
 
@@ -111,6 +142,8 @@ class FunctionConfig(Model):
     description: str = ""
     versions: dict[str, VersionConfig] = Field(default_factory=dict)
     aliases: dict[str, AliasConfig] = Field(default_factory=dict)
+    auto_publish_alias: str | None = None  # SAM's AutoPublishAlias: the alias CodeDeploy shifts
+    deployment_preference: DeploymentPreferenceConfig | None = None
 
     @field_validator("runtime")
     @classmethod
@@ -147,6 +180,11 @@ class FunctionConfig(Model):
             alias_error(name, alias.function_version,
                         alias.routing_config.additional_version_weights if alias.routing_config else {},
                         set(self.versions))
+        if self.auto_publish_alias is not None and not ALIAS_NAME.match(self.auto_publish_alias):
+            raise ValueError(f"autoPublishAlias {self.auto_publish_alias!r}: 1-128 letters, digits, '-' or '_', "
+                             "not only digits")
+        if self.deployment_preference is not None and self.auto_publish_alias is None:
+            raise ValueError("deploymentPreference needs autoPublishAlias (the alias CodeDeploy shifts), as SAM does")
         return self
 
 
@@ -414,6 +452,9 @@ class RolloutConfig(Model):
     """`rollout:` how `lambda-canary rollout` moves a stage canary and judges it (emulator/rollout/gates.py).
 
     `schedule` is a SAM DeploymentPreference type (default Canary10Percent5Minutes) unless `steps` are given.
+    `hooks` name functions of this file invoked as CodeDeploy invokes PreTraffic/PostTraffic hooks; `alarms`
+    are CloudWatch alarm names read with `--target aws` (an alarm in state ALARM fails the step);
+    `hookTimeout` is how long a hook has to report its status (CodeDeploy allows one hour).
     """
 
     schedule: str | None = None
@@ -422,6 +463,9 @@ class RolloutConfig(Model):
     max_error_rate_increase: float = Field(default=0.01, ge=0, le=1)
     max_latency_ratio: float = Field(default=1.5, gt=0)
     min_requests: int = Field(default=50, ge=1)
+    hooks: HooksConfig | None = None
+    alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list)
+    hook_timeout: float = Field(default=60, gt=0, le=3600)  # seconds; CodeDeploy waits up to one hour
 
     @model_validator(mode="after")
     def _schedule(self) -> RolloutConfig:
@@ -486,6 +530,19 @@ class CanaryConfig(Model):
         """`acknowledge` as written: each entry, or `{finding, reason}` where a reason is given."""
         return [entry if isinstance(entry, str) else {"finding": entry.finding, "reason": entry.reason}
                 for entry in self.acknowledge]
+
+    @model_validator(mode="after")
+    def _hooks_are_functions(self) -> CanaryConfig:
+        places: list[tuple[str, HooksConfig | None]] = [("rollout.hooks", self.rollout.hooks if self.rollout else None)]
+        places += [(f"functions.{name}.deploymentPreference.hooks", function.deployment_preference.hooks)
+                   for name, function in self.functions.items() if function.deployment_preference is not None]
+        for where, hooks in places:
+            for key, name in (("preTraffic", hooks.pre_traffic if hooks else None),
+                              ("postTraffic", hooks.post_traffic if hooks else None)):
+                if name is not None and name not in self.functions:
+                    raise ValueError(f"{where}.{key}: {name!r} is not a function of this file "
+                                     f"(functions: {', '.join(self.functions) or 'none'})")
+        return self
 
 
 class LoadedConfig:

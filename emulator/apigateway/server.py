@@ -44,7 +44,9 @@ def is_control_plane_request(request: web.BaseRequest) -> bool:
     authorization = request.headers.get("Authorization", "")
     return authorization.startswith("AWS4-HMAC-SHA256") and (
         request.path.startswith(("/restapis", "/2015-03-31/", "/2017-03-31/", "/2018-10-31/", "/2019-09-25/",
-                                 "/tags/", "/apikeys", "/account")))
+                                 "/tags/", "/apikeys", "/account"))
+        # CodeDeploy's JSON protocol (POST / with X-Amz-Target), served for rollout hooks
+        or request.headers.get("X-Amz-Target", "").startswith("CodeDeploy_20141006."))
 
 
 async def to_incoming(request: web.BaseRequest, body_timeout: float = BODY_TIMEOUT) -> IncomingRequest:

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -36,6 +37,17 @@ def choose_schedule(name: str | None, rollout: object | None) -> tuple[str, tupl
         return "rollout.steps", custom_steps([(step.percent, step.minutes) for step in steps])
     configured = getattr(rollout, "schedule", None) or DEFAULT
     return preference_name(configured) or configured, steps_of(configured)
+
+
+def preference_for(config: Any, alias: str | None) -> Any:
+    """The function's SAM DeploymentPreference when `--alias FUNCTION:ALIAS` names its AutoPublishAlias."""
+    if alias is None:
+        return None
+    function_name, _, alias_name = alias.partition(":")
+    function = config.functions.get(function_name)
+    if function is None or function.deployment_preference is None or not function.deployment_preference.enabled:
+        return None
+    return function.deployment_preference if function.auto_publish_alias == alias_name else None
 
 
 def gate_settings(rollout: object | None) -> GateSettings:
@@ -86,11 +98,16 @@ def rollout_command(config_path: Path, stage: str | None, alias: str | None, sch
         raise UserError(f"--path {request_path!r}: start it with /")
     loaded = load_config(config_path, stage=stage)
     rollout = loaded.config.rollout
+    preference = preference_for(loaded.config, alias)
+    if preference is not None and schedule is None and not (rollout and rollout.steps):
+        schedule = preference.type
     name, steps = choose_schedule(schedule, rollout)
+    hooks = preference.hooks if preference is not None else (rollout.hooks if rollout else None)
     err = Console(stderr=True, highlight=False)
     report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
                        traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
-                       headers=header_map or None, alias=alias, progress=None if as_json else err.print)
+                       headers=header_map or None, alias=alias, progress=None if as_json else err.print,
+                       hooks=hooks, hook_timeout=rollout.hook_timeout if rollout else 60.0)
     if plot_path is not None:
         from emulator.verify.rollout.plot import plot_rollout
 

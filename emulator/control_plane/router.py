@@ -8,23 +8,32 @@ import re
 from aiohttp import web
 
 from emulator.apigateway.body import BodyTooLarge, read_body
+from emulator.control_plane.codedeploy_api import JsonTargetService
 from emulator.control_plane.protocol import MAX_REQUEST_BYTES, AwsError, RestJsonService, raw_path
+
+Service = RestJsonService | JsonTargetService
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 BODY_TIMEOUT = 30.0
 
 
 class ControlPlane:
-    """Dispatches to the apigateway and lambda services."""
+    """Dispatches to the apigateway, lambda and codedeploy services."""
 
-    def __init__(self, services: dict[str, RestJsonService]) -> None:
+    def __init__(self, services: dict[str, Service]) -> None:
         self.services = services
         self.body_timeout = BODY_TIMEOUT  # seconds without a byte of the body before the connection is closed
 
-    def service_for(self, request: web.BaseRequest) -> RestJsonService | None:
-        """The service a request is for: its credential scope, else the one with a matching operation."""
+    def service_for(self, request: web.BaseRequest) -> Service | None:
+        """The service a request is for: its credential scope, else its X-Amz-Target (JSON protocol), else the
+        one with a matching operation."""
         scope = _SCOPE.search(request.headers.get("Authorization", ""))
         service = self.services.get(scope.group("service")) if scope else None
+        target = request.headers.get("X-Amz-Target")
+        if service is None and target:
+            for candidate in self.services.values():
+                if isinstance(candidate, JsonTargetService) and candidate.handles_target(target):
+                    return candidate
         if service is None:
             for candidate in self.services.values():
                 if candidate.handles(request.method, raw_path(request), dict(request.query)):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emulator import failures
+from emulator.control_plane.codedeploy_api import CodeDeployApi, JsonTargetService
 from emulator.control_plane.lambda_api import LambdaApi
 from emulator.control_plane.protocol import AwsError, RestJsonService
 from emulator.control_plane.router import ControlPlane
@@ -35,8 +36,9 @@ def temporary_code_root() -> Path:
 
 def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Callable[[str], None], *,
                         debug: bool = False, code_root: Path | None = None) -> ControlPlane:
-    """Lambda (2015-03-31) always; API Gateway (2015-07-09) when its module is present, over a stack's Lambda
-    service and API Gateway state; warnings and failures go to `log` (with tracebacks when `debug`).
+    """Lambda (2015-03-31) and CodeDeploy's PutLifecycleEventHookExecutionStatus (for rollout hooks) always;
+    API Gateway (2015-07-09) when its module is present, over a stack's Lambda service and API Gateway state;
+    warnings and failures go to `log` (with tracebacks when `debug`).
 
     Attach with `server.control_plane = build_control_plane(lambdas, state, log)`. Uploaded function code goes to
     `code_root` (a temporary folder, removed at exit, when not given). The LambdaApi (for `to_dict` /
@@ -51,10 +53,10 @@ def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Cal
     def report(context: str, error: BaseException) -> None:
         failures.report(log, context, error, debug)
 
-    services = {"lambda": RestJsonService("lambda", LambdaApi(lambdas, code_root, warn),
-                                          validation_error="ValidationException",
-                                          internal_error=lambda_service_exception, request_limits=_LAMBDA_LIMITS,
-                                          report=report)}
+    services: dict[str, RestJsonService | JsonTargetService] = {
+        "lambda": RestJsonService("lambda", LambdaApi(lambdas, code_root, warn), validation_error="ValidationException",
+                                  internal_error=lambda_service_exception, request_limits=_LAMBDA_LIMITS,
+                                  report=report)}
     try:
         from emulator.control_plane.apigateway_api import ApiGatewayApi  # type: ignore[import-not-found,unused-ignore]
     except ModuleNotFoundError as error:
@@ -63,4 +65,5 @@ def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Cal
     else:
         services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(state, lambdas),
                                                  validation_error="BadRequestException", report=report)
+    services["codedeploy"] = JsonTargetService("codedeploy", CodeDeployApi(), report=report)
     return ControlPlane(services)

@@ -133,6 +133,9 @@ class LambdaService:
         self._reaper: asyncio.Task[None] | None = None
         self.invocation_observers: list[Callable[[Resolved, InvocationResult], None]] = []  # e.g. `diff`
         self.metrics = LambdaMetrics()
+        # variables added to one function's environments started from now on (e.g. a rollout's hook functions
+        # get the local AWS endpoint and placeholder credentials); never the host's own credentials
+        self.function_variables: dict[str, dict[str, str]] = {}
 
     # ---- functions ---------------------------------------------------------------------
     def put_function(self, record: FunctionRecord) -> None:
@@ -247,7 +250,8 @@ class LambdaService:
         pool = self._pools.get(version.pool_key)
         if pool is None:
             backend = self.backend.for_runtime(version.runtime.name)
-            pool = EnvironmentPool(version, backend, self._sink, self._account, reserved, pools=self._pool_set)
+            pool = EnvironmentPool(version, backend, self._sink, self._account, reserved,
+                                   self.function_variables.get(version.function_name), pools=self._pool_set)
             self._pools[version.pool_key] = pool
             self._start_reaper()
         return pool

@@ -21,9 +21,10 @@ from typing import Any
 import aiohttp
 
 from emulator.apigateway.observability import DecisionRecord
-from emulator.config import LoadedConfig
+from emulator.config import HooksConfig, LoadedConfig
 from emulator.errors import UserError
 from emulator.verify.rollout.gates import GateSettings, Judgement, Sample, enough, judge
+from emulator.verify.rollout.hooks import POST_TRAFFIC, PRE_TRAFFIC, HookResult, run_hook
 from emulator.verify.rollout.schedule import Step, total_minutes
 
 MAX_EXTENSION = 10  # a step short of the minimum sample may send up to 10x its planned requests more
@@ -73,6 +74,13 @@ class RolloutReport:
     steps: list[StepReport] = field(default_factory=list)
     outcome: str = ""
     alias: str | None = None  # FUNCTION:ALIAS when the rollout moves an alias's weights
+    hooks: list[HookResult] = field(default_factory=list)
+    deployment_id: str | None = None  # the local CodeDeploy deployment the hooks report to
+
+    @property
+    def hook_failure(self) -> HookResult | None:
+        """The hook that stopped the rollout, if one did."""
+        return next((hook for hook in self.hooks if not hook.passed), None)
 
     @property
     def failure(self) -> tuple[StepReport, Judgement | None] | None:
@@ -93,7 +101,10 @@ class RolloutReport:
         """JSON-ready (`--json`)."""
         failure = self.failure
         failed: dict[str, Any] | None = None
-        if failure is not None:
+        hook = self.hook_failure
+        if hook is not None:
+            failed = {"metric": f"{hook.hook} hook", **hook.as_dict()}
+        elif failure is not None:
             step, judgement = failure
             failed = {"step": step.index, "percent": step.percent,
                       **(judgement.as_dict() if judgement else {"metric": "sample", "detail": step.inconclusive})}
@@ -107,7 +118,8 @@ class RolloutReport:
                           "maxErrorRateIncrease": settings.max_error_rate_increase,
                           "maxLatencyRatio": settings.max_latency_ratio, "minRequests": settings.min_requests},
                 "falseAlarmBound": self.false_alarm_bound,
-                "steps": [step.as_dict() for step in self.steps], "outcome": self.outcome, "failed": failed}
+                "steps": [step.as_dict() for step in self.steps], "outcome": self.outcome, "failed": failed,
+                "deploymentId": self.deployment_id, "hooks": [hook.as_dict() for hook in self.hooks]}
 
     def lines(self) -> list[str]:
         """The human report: one line per step and gate, then the outcome."""
@@ -115,6 +127,9 @@ class RolloutReport:
         out = [f"rollout of {self.config} {subject}: {self.schedule} "
                f"({total_minutes(self.steps_planned):g} simulated minutes at {self.traffic:g} requests/s); "
                f"false-alarm probability of a healthy canary <= {self.false_alarm_bound:.2g}"]
+        for hook in self.hooks:
+            if hook.hook == PRE_TRAFFIC:
+                out.append(f"{'pass' if hook.passed else 'FAIL'} {hook.hook} hook {hook.function}: {hook.detail}")
         for step in self.steps:
             if not step.judgements and step.inconclusive is None:
                 out.append(f"step {step.index}: {step.percent:g}% at minute {step.start_minute:g}: promoted")
@@ -127,8 +142,19 @@ class RolloutReport:
                 out.append(f"  {'pass' if judgement.passed else 'FAIL'} {judgement.metric}: {judgement.detail}")
             if step.inconclusive:
                 out.append(f"  FAIL sample: {step.inconclusive}")
+        for hook in self.hooks:
+            if hook.hook == POST_TRAFFIC:
+                out.append(f"{'pass' if hook.passed else 'FAIL'} {hook.hook} hook {hook.function}: {hook.detail}")
         failure = self.failure
-        if failure is None:
+        hook = self.hook_failure
+        if hook is not None:
+            when = "before any traffic moved" if hook.hook == PRE_TRAFFIC else "after all traffic had moved"
+            undone = ("the alias points at its previous version again" if self.alias and hook.hook == POST_TRAFFIC
+                      else "the alias's weights are cleared" if self.alias
+                      else "the stage's previous deployment and variables are back" if hook.hook == POST_TRAFFIC
+                      else "the canary is removed")
+            out.append(f"rolled back {when}: the {hook.hook} hook {hook.function} failed ({hook.detail}); {undone}")
+        elif failure is None:
             out.append("promoted: every gate passed; " + (
                 "the alias points at the new version now" if self.alias
                 else "the canary's deployment and overrides are the stage's now"))
@@ -168,6 +194,7 @@ class StageCanary:
         stage = self.stage
         canary = stage.canary_settings
         assert canary is not None
+        self._before = (stage.deployment_id, dict(stage.variables))
         stage.deployment_id = canary.deployment_id or stage.deployment_id
         stage.variables = {**stage.variables, **(canary.stage_variable_overrides or {})}
         stage.canary_settings = None
@@ -175,6 +202,10 @@ class StageCanary:
     def rollback(self) -> None:
         """The canary removed: every request back to the stage's deployment."""
         self.stage.canary_settings = None
+
+    def revert(self) -> None:
+        """Undo a promotion (a PostTraffic hook failed): the stage's previous deployment and variables."""
+        self.stage.deployment_id, self.stage.variables = self._before
 
     @staticmethod
     def side(record: DecisionRecord) -> str | None:
@@ -204,8 +235,13 @@ class AliasWeights:
 
     def promote(self) -> None:
         """FunctionVersion := the extra version, weights cleared (as `canary promote --alias`)."""
+        self._before = self.alias.function_version
         self.alias.function_version = self.extra
         self.alias.additional_version_weights = {}
+
+    def revert(self) -> None:
+        """Undo a promotion (a PostTraffic hook failed): the alias's previous FunctionVersion again."""
+        self.alias.function_version = self._before
 
     def rollback(self) -> None:
         """Weights cleared: every invocation back to the alias's FunctionVersion."""
@@ -256,7 +292,8 @@ def _samples(records: list[DecisionRecord], target: StageCanary | AliasWeights) 
 def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, steps: tuple[Step, ...],
               settings: GateSettings, traffic: float, path: str | None = None, concurrency: int = 4,
               seed: int | None = None, backend: str | None = None, headers: dict[str, str] | None = None,
-              alias: str | None = None, progress: Callable[[str], None] | None = None) -> RolloutReport:
+              alias: str | None = None, progress: Callable[[str], None] | None = None,
+              hooks: HooksConfig | None = None, hook_timeout: float = 60.0) -> RolloutReport:
     """Run the schedule against the config's stack in-process; the report says promoted or rolled back."""
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
@@ -283,6 +320,26 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
         running.stack.gateway.observers.append(window.append)
         per_minute = max(1, round(traffic * 60))
         clock = 0.0
+        stack = running.stack
+        if hooks is not None and (hooks.pre_traffic or hooks.post_traffic):
+            report.deployment_id = stack.control_plane.services["codedeploy"].implementation.new_deployment_id()
+
+        def hook_passes(hook: str, function: str | None) -> bool:
+            if function is None:
+                return True
+            assert report.deployment_id is not None
+            result = running.call(run_hook(stack, hook, function, report.deployment_id, hook_timeout),
+                                  timeout=hook_timeout + 60)
+            report.hooks.append(result)
+            say(f"{hook} hook {function}: {result.status}")
+            return result.passed
+
+        if hooks is not None and hooks.pre_traffic:  # before any traffic moves: the canary's weight is 0
+            running.call(_call(target.set_percent, 0.0))
+            if not hook_passes(PRE_TRAFFIC, hooks.pre_traffic):
+                running.call(_call(target.rollback))
+                report.outcome = ROLLED_BACK
+                return report
         for index, step in enumerate(steps, 1):
             record = StepReport(index, step.percent, step.minutes, clock)
             report.steps.append(record)
@@ -290,6 +347,9 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
                 running.call(_call(target.promote))
                 report.outcome = PROMOTED
                 say(f"step {index}: 100% at minute {clock:g}: promoted")
+                if hooks is not None and not hook_passes(POST_TRAFFIC, hooks.post_traffic):
+                    running.call(_call(target.revert))
+                    report.outcome = ROLLED_BACK
                 break
             running.call(_call(target.set_percent, step.percent))
             window.clear()
