@@ -208,3 +208,34 @@ def test_the_gates_catch_what_they_are_for() -> None:
     assert not judge_errors(canary, base, settings).passed
     canary = Sample([False] * 300, [3.0 * (1.0 + (i % 7) / 10) for i in range(300)])
     assert not judge_latency(canary, base, settings).passed
+
+
+def test_a_diff_corpus_is_the_rollouts_traffic(tmp_path: Path) -> None:
+    """`--corpus` (a diff corpus, JSON lines here) sends its requests in turn: the flaky canary of flaky.yaml is
+    still rolled back by the error-rate gate (same seed and numbers as the test above), and the requests that
+    reach no integration (404, a missing route) are counted but belong to neither side's errors."""
+    corpus = tmp_path / "traffic.jsonl"
+    corpus.write_text('{"method": "GET", "path": "/ping", "query": {"from": "corpus"}}\n'
+                      '{"method": "GET", "path": "/ping", "headers": {"x-source": "corpus"}}\n')
+    code, report, stderr = rollout(str(FIXTURES / "flaky.yaml"), "--stage", "prod", "--seed", "5",
+                                   "--corpus", str(corpus), "--json")
+    assert report is not None, stderr
+    assert code == 1 and report["failed"]["metric"] == "errorRate"
+    assert report["corpus"] == f"{corpus} (2 requests)"
+    assert report["steps"][0]["canary"]["n"] + report["steps"][0]["base"]["n"] == 3000
+
+
+def test_corpus_forms_are_told_apart_by_name_and_content(tmp_path: Path) -> None:
+    from emulator.verify.diff.corpus import load_any
+
+    har = tmp_path / "capture.json"
+    har.write_text(json.dumps({"log": {"entries": [{"request": {"method": "POST", "url": "http://h/prod/orders?a=1",
+                                                                "postData": {"text": "{}"}}}]}}))
+    openapi = tmp_path / "api.json"
+    openapi.write_text(json.dumps({"openapi": "3.0.1", "paths": {"/items/{id}": {"get": {
+        "parameters": [{"name": "id", "in": "path", "example": "7"}]}}}}))
+    lines = tmp_path / "requests.txt"
+    lines.write_text('{"path": "/ping"}\n')
+    assert [r.describe() for r in load_any(har, "prod")] == ["POST /orders?a=1"]
+    assert [r.describe() for r in load_any(openapi, "prod")] == ["GET /items/7"]
+    assert [r.describe() for r in load_any(lines, "prod")] == ["GET /ping"]

@@ -71,6 +71,8 @@ def gate_settings(rollout: object | None) -> GateSettings:
                    f"rollout:, else {DEFAULT}.")
 @click.option("--traffic", default="10/s", show_default=True, help="Generated requests per simulated second.")
 @click.option("--path", "request_path", default=None, help="Path requested (default: the first GET resource).")
+@click.option("--corpus", "corpus", default=None, type=click.Path(path_type=Path),
+              help="Send these requests in turn instead (a diff corpus: JSON lines, HAR, or OpenAPI examples).")
 @click.option("--header", "-H", "headers", multiple=True, help="'Name: value' sent with every request (repeatable).")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Requests in flight at once.")
@@ -80,7 +82,8 @@ def gate_settings(rollout: object | None) -> GateSettings:
 @click.option("--plot", "plot_path", default=None, type=click.Path(path_type=Path),
               help="Draw the report (weight over time, each step's metrics and gates) to a .png or .html.")
 def rollout_command(config_path: Path, stage: str | None, alias: str | None, schedule: str | None, traffic: str,
-                    request_path: str | None, headers: tuple[str, ...], concurrency: int, seed: int | None,
+                    request_path: str | None, corpus: Path | None, headers: tuple[str, ...], concurrency: int,
+                    seed: int | None,
                     backend: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Move the stage canary through a schedule, judging canary against base at each step; exit 0 when promoted,
     1 when a gate rolled it back."""
@@ -94,6 +97,8 @@ def rollout_command(config_path: Path, stage: str | None, alias: str | None, sch
         if not colon or not name.strip():
             raise UserError(f"--header {value!r}: write NAME: VALUE")
         header_map[name.strip()] = text.strip()
+    if request_path is not None and corpus is not None:
+        raise UserError("give --path or --corpus, not both")
     if request_path is not None and not request_path.startswith("/"):
         raise UserError(f"--path {request_path!r}: start it with /")
     loaded = load_config(config_path, stage=stage)
@@ -107,7 +112,7 @@ def rollout_command(config_path: Path, stage: str | None, alias: str | None, sch
     report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
                        traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
                        headers=header_map or None, alias=alias, progress=None if as_json else err.print,
-                       hooks=hooks, hook_timeout=rollout.hook_timeout if rollout else 60.0)
+                       hooks=hooks, hook_timeout=rollout.hook_timeout if rollout else 60.0, corpus=corpus)
     if plot_path is not None:
         from emulator.verify.rollout.plot import plot_rollout
 

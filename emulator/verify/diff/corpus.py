@@ -210,6 +210,27 @@ def _read(path: Path) -> str:
         raise UserError(f"{path}: not UTF-8 text") from None
 
 
+def load_any(path: Path, stage_name: str) -> list[DiffRequest]:
+    """A corpus in any of the three forms, told apart by its name, else its content: `.har` (or a JSON object with
+    `log`) is HAR, `.yaml`/`.yml` (or a JSON object with `openapi`/`swagger`) OpenAPI examples, anything else
+    JSON lines."""
+    suffix = path.suffix.lower()
+    if suffix == ".har":
+        return load_har(path, stage_name)
+    if suffix in (".yaml", ".yml"):
+        return load_openapi_examples(path)
+    if suffix == ".json":
+        try:
+            document = json.loads(_read(path))
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and "log" in document:
+            return load_har(path, stage_name)
+        if isinstance(document, dict) and ("openapi" in document or "swagger" in document):
+            return load_openapi_examples(path)
+    return load_jsonl(path)
+
+
 def save_jsonl(requests: list[DiffRequest], path: Path) -> None:
     """Write requests as JSON lines (what `load_jsonl` reads)."""
     path.write_text("".join(json.dumps(request.as_json()) + "\n" for request in requests))

@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,7 @@ import aiohttp
 from emulator.apigateway.observability import DecisionRecord
 from emulator.config import HooksConfig, LoadedConfig
 from emulator.errors import UserError
+from emulator.verify.diff.corpus import DiffRequest, load_any
 from emulator.verify.rollout.gates import GateSettings, Judgement, Sample, enough, judge
 from emulator.verify.rollout.hooks import POST_TRAFFIC, PRE_TRAFFIC, HookResult, run_hook
 from emulator.verify.rollout.schedule import Step, total_minutes
@@ -76,6 +78,7 @@ class RolloutReport:
     alias: str | None = None  # FUNCTION:ALIAS when the rollout moves an alias's weights
     hooks: list[HookResult] = field(default_factory=list)
     deployment_id: str | None = None  # the local CodeDeploy deployment the hooks report to
+    corpus: str | None = None  # where the requests came from, when not GETs of one path
 
     @property
     def hook_failure(self) -> HookResult | None:
@@ -119,7 +122,8 @@ class RolloutReport:
                           "maxLatencyRatio": settings.max_latency_ratio, "minRequests": settings.min_requests},
                 "falseAlarmBound": self.false_alarm_bound,
                 "steps": [step.as_dict() for step in self.steps], "outcome": self.outcome, "failed": failed,
-                "deploymentId": self.deployment_id, "hooks": [hook.as_dict() for hook in self.hooks]}
+                "deploymentId": self.deployment_id, "hooks": [hook.as_dict() for hook in self.hooks],
+                "corpus": self.corpus}
 
     def lines(self) -> list[str]:
         """The human report: one line per step and gate, then the outcome."""
@@ -263,15 +267,24 @@ def default_path(loaded: LoadedConfig) -> str:
     raise UserError(f"{loaded.path}: no GET resource without path parameters to send traffic to; give --path")
 
 
-async def _send(url: str, requests: int, concurrency: int, headers: dict[str, str] | None) -> None:
-    """`requests` GETs over keep-alive connections; the gateway's decision records carry the outcomes."""
+async def _send(url: str, requests: int, concurrency: int, headers: dict[str, str] | None,
+                corpus: list[DiffRequest] | None = None) -> None:
+    """`requests` requests over keep-alive connections: GETs of `url`, or the corpus's requests in turn (each
+    relative to the stage at `url`); the gateway's decision records carry the outcomes."""
     remaining = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
 
             async def worker() -> None:
-                for _ in remaining:
+                for number in remaining:
+                    if corpus:
+                        request = corpus[number % len(corpus)]
+                        async with session.request(request.method, url + request.target(),
+                                                   headers={**dict(request.headers), **(headers or {})},
+                                                   data=request.body or None) as response:
+                            await response.read()
+                        continue
                     async with session.get(url, headers=headers) as response:
                         await response.read()
 
@@ -293,7 +306,8 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
               settings: GateSettings, traffic: float, path: str | None = None, concurrency: int = 4,
               seed: int | None = None, backend: str | None = None, headers: dict[str, str] | None = None,
               alias: str | None = None, progress: Callable[[str], None] | None = None,
-              hooks: HooksConfig | None = None, hook_timeout: float = 60.0) -> RolloutReport:
+              hooks: HooksConfig | None = None, hook_timeout: float = 60.0,
+              corpus: Path | None = None) -> RolloutReport:
     """Run the schedule against the config's stack in-process; the report says promoted or rolled back."""
     from emulator.stack import StackOptions
     from emulator.testing import StackThread
@@ -315,7 +329,10 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
             target = StageCanary(loaded, running.stack, stage_name)
             name = target.stage_name
         report.stage = name
-        url = f"{running.url}/{name}{path or default_path(loaded)}"
+        requests = load_any(corpus, name) if corpus is not None else None
+        url = f"{running.url}/{name}" + ("" if requests else (path or default_path(loaded)))
+        if requests:
+            report.corpus = f"{corpus} ({len(requests)} requests)"
         window: list[DecisionRecord] = []
         running.stack.gateway.observers.append(window.append)
         per_minute = max(1, round(traffic * 60))
@@ -355,12 +372,12 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
             window.clear()
             planned = round(traffic * step.minutes * 60)
             started = time.perf_counter()
-            asyncio.run(_send(url, planned, concurrency, headers))
+            asyncio.run(_send(url, planned, concurrency, headers, requests))
             sent = planned
             canary, base = _samples(window, target)
             limit = max(planned, per_minute) * MAX_EXTENSION
             while not enough(canary, base, settings) and sent - planned < limit:
-                asyncio.run(_send(url, per_minute, concurrency, headers))
+                asyncio.run(_send(url, per_minute, concurrency, headers, requests))
                 sent += per_minute
                 canary, base = _samples(window, target)
             record.requests = sent
