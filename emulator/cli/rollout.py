@@ -78,13 +78,23 @@ def gate_settings(rollout: object | None) -> GateSettings:
               help="Requests in flight at once.")
 @click.option("--seed", type=int, default=None, help="Seed the stack's canary choices.")
 @click.option("--backend", default=None, help="auto, process or docker (default: the config's, else auto).")
+@click.option("--target", "target", type=click.Choice(["local", "aws"]), default="local", show_default=True,
+              help="local: rehearse on the emulator serving FILE; aws: move the deployed stage canary or alias "
+                   "through boto3 (credentials and endpoint as for deploy).")
+@click.option("--dry-run", is_flag=True, help="With --target aws: print the plan of AWS calls and stop.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="With --target aws: real seconds per scheduled second (0.01: a 5-minute step waits 3 s).")
+@click.option("--profile", default=None, help="With --target aws: AWS profile (default: the default chain).")
+@click.option("--region", default=None, help="With --target aws: AWS region (default: the profile's, else the "
+                                              "config's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--plot", "plot_path", default=None, type=click.Path(path_type=Path),
               help="Draw the report (weight over time, each step's metrics and gates) to a .png or .html.")
 def rollout_command(config_path: Path, stage: str | None, alias: str | None, schedule: str | None, traffic: str,
                     request_path: str | None, corpus: Path | None, headers: tuple[str, ...], concurrency: int,
                     seed: int | None,
-                    backend: str | None, as_json: bool, plot_path: Path | None) -> None:
+                    backend: str | None, target: str, dry_run: bool, time_scale: float, profile: str | None,
+                    region: str | None, as_json: bool, plot_path: Path | None) -> None:
     """Move the stage canary through a schedule, judging canary against base at each step; exit 0 when promoted,
     1 when a gate rolled it back."""
     from emulator.formats.load import load_config
@@ -109,6 +119,15 @@ def rollout_command(config_path: Path, stage: str | None, alias: str | None, sch
     name, steps = choose_schedule(schedule, rollout)
     hooks = preference.hooks if preference is not None else (rollout.hooks if rollout else None)
     err = Console(stderr=True, highlight=False)
+    if target == "aws" or dry_run:
+        if target != "aws":
+            raise UserError("--dry-run plans the AWS calls of --target aws; give --target aws")
+        alarms = list(preference.alarms) if preference is not None else (list(rollout.alarms) if rollout else [])
+        from emulator.cli.rollout_aws import run_aws
+
+        sys.exit(run_aws(loaded, stage=stage, alias=alias, schedule=name, steps=steps,
+                         settings=gate_settings(rollout), alarms=alarms, time_scale=time_scale, dry_run=dry_run,
+                         profile=profile, region=region, as_json=as_json, hooks=hooks))
     report = run_local(loaded, stage_name=stage, schedule=name, steps=steps, settings=gate_settings(rollout),
                        traffic=rate, path=request_path, concurrency=concurrency, seed=seed, backend=backend,
                        headers=header_map or None, alias=alias, progress=None if as_json else err.print,
