@@ -492,6 +492,87 @@ Resources:
     assert check(path) == []
 
 
+SAM_PREFERENCE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ping:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: ping
+      Runtime: nodejs22.x
+      Handler: src/handlers/ping.handler
+      CodeUri: %(code)s
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Linear10PercentEvery1Minute
+        Alarms: [!Ref ErrorsAlarm, latency-alarm]
+        Hooks: {PreTraffic: !Ref PreTrafficHook, PostTraffic: !Ref PostTrafficHook}
+  PreTrafficHook:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: nodejs22.x, Handler: src/handlers/ping.handler, CodeUri: %(code)s}
+  PostTrafficHook:
+    Type: AWS::Serverless::Function
+    Properties: {FunctionName: post-hook, Runtime: nodejs22.x, Handler: src/handlers/ping.handler, CodeUri: %(code)s}
+  ErrorsAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: ping-errors
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+"""
+
+
+def test_sam_auto_publish_alias_and_deployment_preference_import_and_export_back(tmp_path: Path) -> None:
+    """AutoPublishAlias and DeploymentPreference (Type, Alarms by Ref and by name, Hooks by Ref) become the
+    function's autoPublishAlias and deploymentPreference; export writes a SAM function with them again (Transform,
+    hooks as Refs to the hook functions) and importing that gives the same model."""
+    path = tmp_path / "sam.yaml"
+    path.write_text(SAM_PREFERENCE % {"code": EXAMPLES / "ping"})
+    loaded = load_any(path)
+    ping = loaded.config.functions["ping"]
+    assert ping.auto_publish_alias == "live"
+    preference = ping.deployment_preference
+    assert preference is not None and preference.type == "Linear10PercentEvery1Minute"
+    assert preference.alarms == ["ping-errors", "latency-alarm"]
+    assert preference.hooks is not None
+    assert (preference.hooks.pre_traffic, preference.hooks.post_traffic) == ("PreTrafficHook", "post-hook")
+    assert loaded.unsupported == ["ErrorsAlarm: resource type AWS::CloudWatch::Alarm is not emulated"]
+
+    target = tmp_path / "out" / "template.yaml"
+    target.parent.mkdir()
+    notes: list[str] = []
+    target.write_text(export(loaded, "cloudformation", relative_to=target.parent, notes=notes))
+    template = yaml.safe_load(target.read_text())
+    assert template["Transform"] == "AWS::Serverless-2016-10-31" and notes == []
+    function = template["Resources"]["PingFunction"]
+    assert function["Type"] == "AWS::Serverless::Function" and function["Properties"]["AutoPublishAlias"] == "live"
+    assert function["Properties"]["DeploymentPreference"] == {
+        "Type": "Linear10PercentEvery1Minute", "Alarms": ["ping-errors", "latency-alarm"],
+        "Hooks": {"PreTraffic": {"Ref": "PreTrafficHookFunction"}, "PostTraffic": {"Ref": "PostHookFunction"}}}
+    again = load_any(target)
+    assert without_code(again) == without_code(loaded)
+    assert code_dirs(again) == code_dirs(loaded)
+    lint = subprocess.run([str(CFN_LINT), "--format", "parseable", str(target)], capture_output=True, text=True,
+                          timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr  # cfn-lint runs SAM's transform on it
+
+
+def test_a_deployment_preference_without_auto_publish_alias_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "canary.yaml"
+    document = yaml.safe_load(PING.read_text())
+    function = next(iter(document["functions"].values()))
+    function["code"] = str(EXAMPLES / "ping")
+    function["deploymentPreference"] = {"type": "AllAtOnce"}
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(UserError, match="deploymentPreference needs autoPublishAlias"):
+        load_config(path)
+
+
 # ---- serverless variables --------------------------------------------------------------------------------------
 def test_serverless_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """${opt:stage, 'x'}, nesting, env, fallbacks; CloudFormation's ${...} untouched; other sources named."""

@@ -85,6 +85,23 @@ def test_a_hook_that_does_not_report_fails_as_on_aws(tmp_path: Path, verdict: st
     assert detail in report["failed"]["detail"]
 
 
+def test_an_alias_rollout_takes_the_functions_sam_deployment_preference(tmp_path: Path) -> None:
+    """examples/alias-routing with SAM's AutoPublishAlias/DeploymentPreference on `ping` (AllAtOnce, a PreTraffic
+    hook that reports Failed): `--alias ping:live` runs that preference's hook, so nothing moves."""
+    document = yaml.safe_load((REPO / "examples" / "alias-routing" / "canary.yaml").read_text())
+    document["functions"]["ping"].update(code=str(REPO / "examples" / "ping"), autoPublishAlias="live",
+                                         deploymentPreference={"type": "AllAtOnce",
+                                                               "hooks": {"preTraffic": "pre-hook"}})
+    document["functions"]["pre-hook"] = {"runtime": "nodejs22.x", "handler": "src/hook.handler",
+                                         "code": str(FIXTURES), "environment": {"HOOK_STATUS": "Failed"}}
+    path = tmp_path / "alias.yaml"
+    path.write_text(yaml.safe_dump(document))
+    code, report, _, stderr = rollout(str(path), "--alias", "ping:live", "--json")
+    assert report is not None, stderr
+    assert code == 1 and report["schedule"] == "AllAtOnce" and report["steps"] == []
+    assert report["failed"]["metric"] == "PreTraffic hook" and report["failed"]["function"] == "pre-hook"
+
+
 def test_a_hook_naming_no_function_of_the_file_is_one_line(tmp_path: Path) -> None:
     path = hooks_config(tmp_path)
     document = yaml.safe_load(path.read_text())

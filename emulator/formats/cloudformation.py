@@ -324,7 +324,10 @@ class Evaluator:
         if kind == STAGE:
             return str(self.value(template.properties(name).get("StageName"),
                                   ("Resources", name, "Properties", "StageName")))
-        return name
+        if kind == "AWS::CloudWatch::Alarm" and "AlarmName" in template.properties(name):
+            return str(self.value(template.properties(name)["AlarmName"],
+                                  ("Resources", name, "Properties", "AlarmName")))
+        return name  # (an alarm without AlarmName: CloudFormation generates its name; the logical id stands in)
 
     def _version_function_arn(self, logical: str) -> str:
         function = self.value(self.template.properties(logical).get("FunctionName"),
@@ -462,7 +465,8 @@ _KNOWN = {
     FUNCTION: {"FunctionName", "Runtime", "Handler", "Code", "MemorySize", "Timeout", "Environment", "Description",
                "ReservedConcurrentExecutions"},
     SAM_FUNCTION: {"FunctionName", "Runtime", "Handler", "CodeUri", "InlineCode", "MemorySize", "Timeout",
-                   "Environment", "Description", "ReservedConcurrentExecutions", "Events"},
+                   "Environment", "Description", "ReservedConcurrentExecutions", "Events", "AutoPublishAlias",
+                   "DeploymentPreference"},
     VERSION: {"FunctionName", "Description"},
     ALIAS: {"FunctionName", "FunctionVersion", "Name", "RoutingConfig", "Description"},
     PERMISSION: {"FunctionName", "Action", "Principal", "SourceArn", "SourceAccount"},
@@ -590,7 +594,7 @@ class TemplateTranslator:
 
     def _aws_serverless_function(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
         properties = {**((self.template.data.get("Globals") or {}).get("Function") or {}), **properties}
-        for unsupported in ("AutoPublishAlias", "DeploymentPreference", "PackageType", "Layers"):
+        for unsupported in ("PackageType", "Layers"):
             if unsupported in properties:
                 self.out.note(f"{logical}: SAM {unsupported} is not supported")
         if "InlineCode" in properties:
@@ -601,12 +605,40 @@ class TemplateTranslator:
                 raise Unresolved(f"CodeUri {code!r}: only a local folder can run locally")
             folder = code
         self._function_entry(logical, properties, path, folder)
+        self._sam_deployment_preference(logical, properties, path)
         for event_name, event in (properties.get("Events") or {}).items():
             if (event or {}).get("Type") != "Api":
                 self.out.note(f"{logical}: event {event_name} of type {(event or {}).get('Type')} is not supported")
                 continue
             self._sam_api_event(logical, event_name, event.get("Properties") or {},
                                 (*path, "Events", event_name, "Properties"))
+
+    def _sam_deployment_preference(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
+        """AutoPublishAlias and DeploymentPreference (Type, Alarms, Hooks, Enabled), as `lambda-canary rollout
+        --alias FUNCTION:ALIAS` runs them (AWS SAM specification, AWS::Serverless::Function, DeploymentPreference)."""
+        out_path = ("functions", self.ev.function_name(logical))
+        entry = self.functions[out_path[1]]
+        if "AutoPublishAlias" in properties:
+            entry["autoPublishAlias"] = _text(self.value(properties["AutoPublishAlias"], (*path, "AutoPublishAlias")))
+            self.put((*out_path, "autoPublishAlias"), (*path, "AutoPublishAlias"))
+        if "DeploymentPreference" not in properties:
+            return
+        where = (*path, "DeploymentPreference")
+        raw = self.value(properties["DeploymentPreference"], where) or {}
+        preference: dict[str, Any] = {"type": _text(raw.get("Type", ""))}
+        if raw.get("Alarms"):
+            preference["alarms"] = [_text(alarm) for alarm in raw["Alarms"]]
+        hooks = {key: _text(raw["Hooks"][name]) for name, key in (("PreTraffic", "preTraffic"),
+                                                                   ("PostTraffic", "postTraffic"))
+                 if name in (raw.get("Hooks") or {})}
+        if hooks:
+            preference["hooks"] = hooks
+        if "Enabled" in raw:
+            preference["enabled"] = raw["Enabled"] in (True, "true", "True")
+        for unsupported in sorted(set(raw) - {"Type", "Alarms", "Hooks", "Enabled"}):
+            self.out.note(f"{logical}: DeploymentPreference {unsupported} is not supported (ignored)")
+        entry["deploymentPreference"] = preference
+        self.put((*out_path, "deploymentPreference"), where)
 
     def _sam_api_event(self, logical: str, event: str, properties: dict[str, Any], path: KeyPath) -> None:
         api_logical = SAM_IMPLICIT_API

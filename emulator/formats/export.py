@@ -29,6 +29,7 @@ from emulator.errors import UserError
 from emulator.stage_variables import UndefinedStageVariable, substitute
 
 EXPORT_FORMATS = ("cloudformation", "openapi", "functions")
+SAM_FUNCTION, SAM_TRANSFORM = "AWS::Serverless::Function", "AWS::Serverless-2016-10-31"
 _HEADER = {
     "cloudformation": "# CloudFormation template exported by lambda-canary. Code entries are local folders: run\n"
                       "#   aws cloudformation package --template-file THIS --s3-bucket BUCKET "
@@ -144,15 +145,40 @@ class _CloudFormation:
                                                       "AWSLambdaBasicExecutionRole"}]}}
         for name in config.functions:
             self.function(name)
+        self._deployment_preferences()
         for name, api in config.rest_apis.items():
             self.api(name, api)
         if self.notes:
             metadata["notes"] = list(self.notes)
         # W3002: Code is a local folder on purpose (see the header); cfn-lint would warn on each function.
-        return {"AWSTemplateFormatVersion": "2010-09-09",
-                "Description": f"lambda-canary export of {self.loaded.path.name}",
+        template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}
+        if any(resource["Type"] == SAM_FUNCTION for resource in self.resources.values()):
+            template["Transform"] = SAM_TRANSFORM
+        return {**template, "Description": f"lambda-canary export of {self.loaded.path.name}",
                 "Metadata": {"lambda-canary": metadata, "cfn-lint": {"config": {"ignore_checks": ["W3002"]}}},
                 "Resources": self.resources}
+
+    def _deployment_preferences(self) -> None:
+        """SAM's AutoPublishAlias and DeploymentPreference of the functions that have them; hooks as Refs to the
+        hook functions (their logical ids are known once every function is written)."""
+        for name, function in self.config.functions.items():
+            if function.auto_publish_alias is None:
+                continue
+            properties = self.resources[self.function_ids[name]]["Properties"]
+            properties["AutoPublishAlias"] = function.auto_publish_alias
+            preference = function.deployment_preference
+            if preference is None:
+                continue
+            out: dict[str, Any] = {"Type": preference.type}
+            if preference.alarms:
+                out["Alarms"] = list(preference.alarms)
+            hooks = preference.hooks
+            if hooks is not None and (hooks.pre_traffic or hooks.post_traffic):
+                pairs = (("PreTraffic", hooks.pre_traffic), ("PostTraffic", hooks.post_traffic))
+                out["Hooks"] = {key: {"Ref": self.function_ids[hook]} for key, hook in pairs if hook}
+            if not preference.enabled:
+                out["Enabled"] = False
+            properties["DeploymentPreference"] = out
 
     def function(self, name: str) -> None:
         function = self.config.functions[name]
@@ -168,7 +194,11 @@ class _CloudFormation:
             properties["Description"] = function.description
         if function.reserved_concurrency is not None:
             properties["ReservedConcurrentExecutions"] = function.reserved_concurrency
-        self.resources[logical] = {"Type": "AWS::Lambda::Function", "Properties": properties}
+        if function.auto_publish_alias is not None:  # SAM publishes the version and moves the alias itself
+            properties["CodeUri"] = properties.pop("Code")
+            self.resources[logical] = {"Type": SAM_FUNCTION, "Properties": properties}
+        else:
+            self.resources[logical] = {"Type": "AWS::Lambda::Function", "Properties": properties}
         versions: dict[str, str] = {}
         previous = None
         for number in sorted(function.versions, key=int):
@@ -189,6 +219,10 @@ class _CloudFormation:
             versions[number] = version_id
             previous = version_id
         for alias_name, alias in function.aliases.items():
+            if alias_name == function.auto_publish_alias:
+                self.notes.append(f"{name} alias {alias_name} is its AutoPublishAlias: SAM creates and moves it, so "
+                                  "it is not written as an AWS::Lambda::Alias")
+                continue
             properties = {"FunctionName": {"Ref": logical}, "Name": alias_name,
                           "FunctionVersion": self._version_ref(versions, alias.function_version)}
             if alias.routing_config and alias.routing_config.additional_version_weights:
