@@ -15,7 +15,9 @@ prints it. Calls, as AWS documents them:
 Gates, from GetMetricData over each step's window (whole minutes from the step's start to the minute after its end;
 counts summed over the periods in it, the p99 the largest period's):
 - AWS/Lambda `Invocations`, `Errors` (Sum) and `Duration` (p99) by FunctionName, Resource (`function:alias`) and
-  ExecutedVersion (Lambda's metrics for weighted aliases, monitoring-metrics.html "ExecutedVersion");
+  ExecutedVersion (Lambda developer guide, monitoring-metrics.html; the dimension set {ExecutedVersion,
+  FunctionName, Resource} is one of those AWS publishes, as aws-cdk-lib's lambda-canned-metrics.generated.d.ts,
+  generated from CloudWatch's metric metadata, lists for every Lambda metric);
 - AWS/ApiGateway `Count`, `5XXError` (Sum) and `Latency` (p99) by ApiName and Stage, the canary's under Stage
   `<stage>/Canary` — the value AWS gives the canary's log groups; that CloudWatch's canary dimension is spelled
   the same is UNCONFIRMED (emulator/apigateway/metrics.py says the same of the local metrics);
