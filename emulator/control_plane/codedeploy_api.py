@@ -17,13 +17,20 @@ import json
 import secrets
 import string
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from botocore.validate import ParamValidator
 
 from emulator import failures
 from emulator.control_plane.protocol import MAX_REQUEST_BYTES, AwsError, Report, internal_failure, service_model
+
+if TYPE_CHECKING:  # botocore loads with the first request for this service, as protocol.py's services load it
+    from botocore.model import ServiceModel
+
+# CodeDeploy's JSON-protocol target prefix (botocore's codedeploy model: metadata.targetPrefix), known without
+# loading the model; the service checks it against the model when it first serves a request.
+TARGET_PREFIX = "CodeDeploy_20141006"
 
 SUCCEEDED, FAILED = "Succeeded", "Failed"
 _ID_CHARS = string.ascii_uppercase + string.digits
@@ -83,13 +90,30 @@ class JsonTargetService:
     """An AWS JSON-protocol service (`X-Amz-Target: <prefix>.<Operation>`) served from botocore's model; the
     implementation has one method per operation, as RestJsonService's."""
 
-    def __init__(self, service_name: str, implementation: object, report: Report | None = None) -> None:
-        self.model = service_model(service_name)
+    def __init__(self, service_name: str, implementation: object, target_prefix: str,
+                 report: Report | None = None) -> None:
+        self.service_name = service_name
         self.implementation = implementation
-        self.target_prefix = self.model.metadata["targetPrefix"]
-        self.content_type = f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.1')}"
+        self.target_prefix = target_prefix
         self.report: Report = report or (lambda context, error: None)
-        self._validator = ParamValidator()
+
+    @cached_property
+    def model(self) -> ServiceModel:
+        """botocore's model of the service, loaded on first use."""
+        model = service_model(self.service_name)
+        assert model.metadata["targetPrefix"] == self.target_prefix, model.metadata["targetPrefix"]
+        return model
+
+    @cached_property
+    def content_type(self) -> str:
+        """`application/x-amz-json-1.1` (the model's jsonVersion)."""
+        return f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.1')}"
+
+    @cached_property
+    def _validator(self) -> Any:
+        from botocore.validate import ParamValidator
+
+        return ParamValidator()
 
     def handles(self, method: str, path: str, query: dict[str, str]) -> bool:
         """Never chosen by path: the router picks it by its credential scope or X-Amz-Target."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emulator import failures
-from emulator.control_plane.codedeploy_api import CodeDeployApi, JsonTargetService
+from emulator.control_plane.codedeploy_api import TARGET_PREFIX, CodeDeployApi, JsonTargetService
 from emulator.control_plane.lambda_api import LambdaApi
 from emulator.control_plane.protocol import AwsError, RestJsonService
 from emulator.control_plane.router import ControlPlane
@@ -65,5 +65,5 @@ def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Cal
     else:
         services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(state, lambdas),
                                                  validation_error="BadRequestException", report=report)
-    services["codedeploy"] = JsonTargetService("codedeploy", CodeDeployApi(), report=report)
+    services["codedeploy"] = JsonTargetService("codedeploy", CodeDeployApi(), TARGET_PREFIX, report=report)
     return ControlPlane(services)
