@@ -310,11 +310,17 @@ function runHandler(handler, event, context) {
 }
 
 /** Output the handler wrote that Node still buffers (its pipe was full) reaches the pipe before the answer, so the
- * function's lines come before END/REPORT; nothing to wait for in the common case. */
+ * function's lines come before END/REPORT; nothing to wait for in the common case. Node emits 'drain' only after a
+ * write overflowed the high-water mark, so the buffer is watched instead; the timer also keeps the process alive
+ * (waiting on a 'drain' that never came let Node run out of work and exit 0 mid-invocation). */
 function outputWritten() {
   const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
   if (pending.length === 0) return undefined;
-  return Promise.all(pending.map((stream) => new Promise((resolve) => stream.once("drain", resolve))));
+  const emptied = (stream) => new Promise((resolve) => {
+    const check = () => (stream.writableLength === 0 || stream.destroyed ? resolve() : setTimeout(check, 1));
+    check();
+  });
+  return Promise.all(pending.map(emptied));
 }
 
 async function main() {
