@@ -25,7 +25,7 @@ from pydantic.alias_generators import to_camel
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
 from emulator.gateway_response_rules import unknown_type_error
-from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error
+from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error, mapping_problem
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument
@@ -144,6 +144,9 @@ class FunctionConfig(Model):
     aliases: dict[str, AliasConfig] = Field(default_factory=dict)
     auto_publish_alias: str | None = None  # SAM's AutoPublishAlias: the alias CodeDeploy shifts
     deployment_preference: DeploymentPreferenceConfig | None = None
+    # Events as the function receives them (after any request template): `check` invokes the function with each and
+    # matches the errors it throws against the selection patterns of the non-proxy integrations that reach it.
+    test_events: list[Any] = Field(default_factory=list)
 
     @field_validator("runtime")
     @classmethod
@@ -217,6 +220,17 @@ class IntegrationConfig(Model):
     passthrough_behavior: Literal["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"] = "WHEN_NO_MATCH"
     request_templates: dict[str, str] = Field(default_factory=dict)
     integration_responses: dict[str, IntegrationResponseConfig] = Field(default_factory=dict)
+    # integration.request.header|querystring|path.NAME -> method.request.*, stageVariables.x, context.x, 'static'
+    request_parameters: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("request_parameters")
+    @classmethod
+    def _mappings(cls, value: dict[str, str]) -> dict[str, str]:
+        for destination, source in value.items():
+            problem = mapping_problem(destination, source)
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _uri_where_needed(self) -> IntegrationConfig:

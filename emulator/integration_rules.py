@@ -43,3 +43,32 @@ def integration_uri_error(kind: str, uri: str | None) -> str | None:
         if match.group("service") != "lambda" or not _LAMBDA_PATH.match(target):
             return AWS_PROXY_TARGETS
     return None
+
+
+# requestParameters (AWS: "Parameter mapping source reference for REST APIs",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html).
+REQUEST_PARAMETER_DESTINATION = re.compile(
+    r"^integration\.request\.(?P<kind>header|querystring|path)\.(?P<name>[^.\s]+)$")
+REQUEST_PARAMETER_SOURCE = re.compile(
+    r"^(?:method\.request\.(?:path|querystring|multivaluequerystring|header|multivalueheader)\.[^\s]+"
+    r"|method\.request\.body(?:\.[^\s]+)?|stageVariables\.[A-Za-z0-9_]+|context\.[A-Za-z0-9_.]+|'[^']*')$")
+ALLOWED_DESTINATIONS = "integration.request.header.NAME, integration.request.querystring.NAME or " \
+    "integration.request.path.NAME"
+ALLOWED_SOURCES = ("method.request.path|querystring|multivaluequerystring|header|multivalueheader.NAME, "
+                   "method.request.body[.JSONPATH], stageVariables.NAME, context.NAME or a 'static value'")
+
+
+def mapping_problem(destination: str, source: str) -> str | None:
+    """Why one requestParameters entry is not a mapping AWS takes, or None."""
+    if not REQUEST_PARAMETER_DESTINATION.match(destination):
+        return f"requestParameters key {destination!r} is not {ALLOWED_DESTINATIONS}"
+    if not isinstance(source, str) or not REQUEST_PARAMETER_SOURCE.match(source):
+        return f"requestParameters {destination}: {source!r} is not {ALLOWED_SOURCES}"
+    return None
+
+
+def method_request_sources(mapping: dict[str, str]) -> dict[str, bool]:
+    """The method request parameters a mapping reads (AWS refuses a mapping from an undeclared one), declared as
+    not required: `method.request.header.X` -> False."""
+    return {source: False for source in sorted(set(mapping.values()))
+            if source.startswith("method.request.") and not source.startswith("method.request.body")}

@@ -9,6 +9,8 @@ the template engine.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 import re
@@ -40,6 +42,7 @@ from emulator.apigateway.observability import DecisionRecord, GatewayStats
 from emulator.apigateway.proxy_event import build_event, parse_query
 from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
 from emulator.apigateway.request import IncomingRequest
+from emulator.apigateway.request_parameters import IntegrationParameters, MethodRequest, map_request_parameters
 from emulator.apigateway.template_context import context_variables, render_for
 from emulator.apigateway.templates import BodyNotJson, TemplateError
 from emulator.apigateway.throttling import Throttles
@@ -310,8 +313,22 @@ class ApiGateway:
         resolved = function.resolved
         record.function, record.qualifier = function.target.function_name, function.target.qualifier
         record.executed_version, record.runtime = resolved.version.version, resolved.version.runtime.name
+        parameters = self._integration_parameters(exchange, integration, context)
+        # The Lambda Invoke request's own headers, as API Gateway sends the mapped ones (AWS: "Set up asynchronous
+        # invocation of the backend Lambda function", set-up-lambda-integration-async.html; Lambda Invoke's
+        # X-Amz-Client-Context): Event runs the function in the background and answers with an empty payload.
+        client_context = parameters.header_value("X-Amz-Client-Context")
+        if client_context:
+            try:
+                client_context = base64.b64decode(client_context, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return self._configuration_error(exchange, "Client context must be a valid Base64-encoded JSON "
+                                                 "object.")
+        if (parameters.header_value("X-Amz-Invocation-Type") or "").strip() == "Event":
+            self.lambda_step.invoke_later(exchange, function, payload.encode() or b"{}", client_context)
+            return self._integration_response(exchange, integration, "200", "", {}, context)
         result = await self.lambda_step.invoke(exchange, function, payload.encode() or b"{}",
-                                               integration.timeout_in_millis)
+                                               integration.timeout_in_millis, client_context=client_context)
         if isinstance(result, GatewayResponse):
             return result
         selection = lambda_selection_value(result.payload, result.function_error)
@@ -321,6 +338,20 @@ class ApiGateway:
             record.error = f"Lambda Customer Function Error:{selection}"
         return self._integration_response(exchange, integration, selection,
                                           result.payload.decode("utf-8", "replace"), {}, context)
+
+    def _integration_parameters(self, exchange: Exchange, integration: Integration,
+                                context: dict[str, Any]) -> IntegrationParameters:
+        """The integration request's headers, query and path parameters: requestParameters, then the template's
+        `$context.requestOverride`."""
+        assert exchange.variant is not None
+        request = exchange.request
+        _, query = parse_query(request.query_string)
+        method_request = MethodRequest(
+            dict(exchange.match.path_parameters or {}) if exchange.match else {}, query or {},
+            lambda name: [value for key, value in request.headers if key.lower() == name.lower()],
+            request.body.decode("utf-8", "replace"))
+        return map_request_parameters(integration.request_parameters, method_request,
+                                      stage_variables=exchange.variant.variables, context=context)
 
     def _integration_request(self, exchange: Exchange, integration: Integration,
                              context: dict[str, Any]) -> str | GatewayResponse:
@@ -365,13 +396,17 @@ class ApiGateway:
         mapped = map_parameters(response.response_parameters, body=body, headers=headers, context=context,
                                 stage_variables=exchange.variant.variables)
         return method_response(response.status_code, body, content_type, mapped, context)
-    def _endpoint(self, exchange: Exchange, integration: Integration) -> str | GatewayResponse:
-        """An HTTP integration's URL: stage variables substituted, path parameters filled."""
+    def _endpoint(self, exchange: Exchange, integration: Integration,
+                  parameters: IntegrationParameters | None = None) -> str | GatewayResponse:
+        """An HTTP integration's URL: stage variables substituted, `{name}` filled from the mapped path parameters
+        (integration.request.path.NAME), else from the method's path parameter of that name."""
         assert exchange.variant is not None and exchange.match is not None
         try:
             url = substitute(integration.uri or "", exchange.variant.variables)
         except UndefinedStageVariable:
             return self._configuration_error(exchange, "Invalid endpoint address")
+        if parameters is not None:
+            url = parameters.fill(url)
         for name, value in (exchange.match.path_parameters or {}).items():
             url = url.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
         if not url.startswith(("http://", "https://")) or url.split("://", 1)[1].startswith("/"):
@@ -379,12 +414,26 @@ class ApiGateway:
         return url
 
     async def _http_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
-        url = self._endpoint(exchange, integration)
+        """HTTP_PROXY: the method request passed through, with requestParameters applied on top (a mapped header
+        replaces the client's of that name, a mapped query parameter is added, `{name}` in the URI filled)."""
+        parameters = None
+        if integration.request_parameters:
+            parameters = self._integration_parameters(exchange, integration,
+                                                      context_variables(exchange, self.state.account_id))
+        url = self._endpoint(exchange, integration, parameters)
         if isinstance(url, GatewayResponse):
             return url
-        if exchange.request.query_string:
-            url += ("&" if "?" in url else "?") + exchange.request.query_string
+        query = exchange.request.query_string
+        if parameters is not None and parameters.querystring:
+            query = "&".join(part for part in (query, parameters.query_string()) if part)
+        if query:
+            url += ("&" if "?" in url else "?") + query
         headers = [(name, value) for name, value in exchange.request.headers if name.lower() not in _HOP_BY_HOP]
+        if parameters is not None and parameters.header:
+            mapped = {name.lower() for name in parameters.header}
+            headers = [(name, value) for name, value in headers if name.lower() not in mapped]
+            headers += [(name, value) for name, value in parameters.header.items()
+                        if name.lower() not in _HOP_BY_HOP]
         if self._http is None:
             self._http = aiohttp.ClientSession(auto_decompress=False)
         try:
@@ -403,21 +452,26 @@ class ApiGateway:
     async def _http_non_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         """`type: HTTP`: the request template's result is sent to the endpoint (with integrationHttpMethod); the
         upstream status selects the integration response (patterns match the status code), whose template and
-        parameters (`integration.response.header.X` included) answer. Nothing else of the request is passed on
-        unless a template carries it (no requestParameters mapping here)."""
+        parameters (`integration.response.header.X` included) answer. Of the rest of the request only what
+        requestParameters map (and the template's `$context.requestOverride`) is passed on."""
         context = context_variables(exchange, self.state.account_id)
         payload = self._integration_request(exchange, integration, context)
         if isinstance(payload, GatewayResponse):
             return payload
-        url = self._endpoint(exchange, integration)
+        parameters = self._integration_parameters(exchange, integration, context)
+        url = self._endpoint(exchange, integration, parameters)
         if isinstance(url, GatewayResponse):
             return url
+        if parameters.querystring:
+            url += ("&" if "?" in url else "?") + parameters.query_string()
         if self._http is None:
             self._http = aiohttp.ClientSession(auto_decompress=False)
         content_type = exchange.request.header("Content-Type") or "application/json"
+        headers = [("Content-Type", content_type)] if parameters.header_value("Content-Type") is None else []
+        headers += [(name, value) for name, value in parameters.header.items() if name.lower() not in _HOP_BY_HOP]
         try:
             async with self._http.request((integration.http_method or exchange.request.method).upper(), url,
-                                          headers=[("Content-Type", content_type)], data=payload.encode() or None,
+                                          headers=headers, data=payload.encode() or None,
                                           allow_redirects=False,
                                           timeout=aiohttp.ClientTimeout(total=integration.timeout_in_millis / 1000)
                                           ) as upstream:

@@ -48,6 +48,7 @@ class LambdaStep:
         self.lambdas = lambdas
         self.log = log
         self.internal_error = internal_error
+        self._background: set[asyncio.Future[None]] = set()  # Event invocations still running
 
     def resolve(self, exchange: Exchange, uri: str, source_arn: str, http_method: str | None = "POST", *,
                 credentials: str | None = None) -> Function | GatewayResponse:
@@ -78,11 +79,12 @@ class LambdaStep:
         return Function(target, resolved)
 
     async def invoke(self, exchange: Exchange, function: Function, payload: bytes,
-                     timeout_ms: int) -> InvocationResult | GatewayResponse:
+                     timeout_ms: int, *, client_context: str | None = None) -> InvocationResult | GatewayResponse:
         """Invoke; a timeout answers 504 and an invoke Lambda refuses answers 500."""
         loop = asyncio.get_running_loop()
         invoke = loop.create_task(
-            self.lambdas.invoke_resolved(function.resolved, payload, trace_id=exchange.ids.trace_id))
+            self.lambdas.invoke_resolved(function.resolved, payload, trace_id=exchange.ids.trace_id,
+                                         client_context=client_context))
         settled: asyncio.Future[None] = loop.create_future()  # what asyncio.wait does, without its sets and copies
         invoke.add_done_callback(lambda _task: _settle(settled))
         timer = loop.call_later(timeout_ms / 1000, _settle, settled)
@@ -105,6 +107,25 @@ class LambdaStep:
             self.log(exchange, f"Lambda invocation failed with status: 500. Lambda request id: "
                      f"{exchange.ids.request_id}")
             return self.internal_error(exchange, error)
+
+    def invoke_later(self, exchange: Exchange, function: Function, payload: bytes,
+                     client_context: str | None = None) -> None:
+        """An `Event` invocation: the function runs in the background; a failure is one log line."""
+        async def run() -> None:
+            try:
+                result = await self.lambdas.invoke_resolved(function.resolved, payload,
+                                                            trace_id=exchange.ids.trace_id,
+                                                            client_context=client_context)
+            except Exception as error:  # nobody waits for this answer
+                self.log(exchange, f"lambda-canary: asynchronous invocation failed: {error}")
+                return
+            if result.function_error:
+                self.log(exchange, f"lambda-canary: asynchronous invocation ended in a function error (request "
+                         f"{result.request_id})")
+
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
 
 def _settle(settled: asyncio.Future[None]) -> None:

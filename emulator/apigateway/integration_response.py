@@ -37,6 +37,12 @@ def pattern_problem(text: str) -> str | None:
     return None
 
 
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Does a selectionPattern select `value` (the whole of it, as Java's String.matches)?"""
+    compiled = _pattern(pattern)
+    return compiled is not None and compiled.fullmatch(value) is not None
+
+
 def lambda_selection_value(payload: bytes, function_error: str | None) -> str:
     """What selection patterns see for a Lambda result: its `errorMessage`, else `200`."""
     if function_error is not None or payload[:1] == b"{":
@@ -52,10 +58,8 @@ def lambda_selection_value(payload: bytes, function_error: str | None) -> str:
 def select_response(responses: dict[str, IntegrationResponse], value: str) -> IntegrationResponse | None:
     """The response whose pattern matches `value`, else the default (no pattern), else None."""
     for response in responses.values():
-        if response.selection_pattern:
-            pattern = _pattern(response.selection_pattern)
-            if pattern is not None and pattern.fullmatch(value):
-                return response
+        if response.selection_pattern and pattern_matches(response.selection_pattern, value):
+            return response
     for response in responses.values():
         if not response.selection_pattern:
             return response

@@ -34,7 +34,7 @@ def integration_from_config(config: IntegrationConfig) -> Integration:
     return Integration(
         type=config.type, uri=config.uri, http_method=config.integration_http_method,
         timeout_in_millis=config.timeout_in_millis, request_templates=dict(config.request_templates),
-        passthrough_behavior=config.passthrough_behavior,
+        passthrough_behavior=config.passthrough_behavior, request_parameters=dict(config.request_parameters),
         integration_responses={
             status: IntegrationResponse(status, dict(response.response_templates), dict(response.response_parameters),
                                         response.selection_pattern or None)

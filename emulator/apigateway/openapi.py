@@ -152,6 +152,8 @@ def _integration_extension(integration: Integration) -> dict[str, Any]:
         extension["uri"] = integration.uri
     if integration.request_templates:
         extension["requestTemplates"] = integration.request_templates
+    if integration.request_parameters:
+        extension["requestParameters"] = integration.request_parameters
     if integration.integration_responses:
         extension["responses"] = {
             (response.selection_pattern or "default"): {"statusCode": response.status_code,

@@ -483,7 +483,7 @@ _KNOWN = {
     STAGE: {"RestApiId", "StageName", "DeploymentId", "Variables", "CanarySetting", "Description"},
 }
 _INTEGRATION_KNOWN = {"Type", "Uri", "IntegrationHttpMethod", "TimeoutInMillis", "RequestTemplates",
-                      "IntegrationResponses", "PassthroughBehavior"}
+                      "IntegrationResponses", "PassthroughBehavior", "RequestParameters"}
 _PHASES = {FUNCTION: 0, SAM_FUNCTION: 0, VERSION: 1, ALIAS: 2, REST_API: 3, SAM_API: 3, RESOURCE: 4, AUTHORIZER: 4,
            GATEWAY_RESPONSE: 4, METHOD: 5,
            DEPLOYMENT: 6, STAGE: 7, PERMISSION: 8}
@@ -819,7 +819,7 @@ class TemplateTranslator:
         self.put((*out_path, "type"), (*path, "Type"))
         fields = (("Uri", "uri"), ("IntegrationHttpMethod", "integrationHttpMethod"),
                   ("TimeoutInMillis", "timeoutInMillis"), ("RequestTemplates", "requestTemplates"),
-                  ("PassthroughBehavior", "passthroughBehavior"))
+                  ("PassthroughBehavior", "passthroughBehavior"), ("RequestParameters", "requestParameters"))
         for prop, key in fields:
             if prop in raw:
                 integration[key] = self.value(raw[prop], (*path, prop))

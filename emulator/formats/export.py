@@ -26,6 +26,7 @@ from emulator.apigateway.model import RestApi
 from emulator.apigateway.openapi import openapi_from_rest_api
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
 from emulator.errors import UserError
+from emulator.integration_rules import method_request_sources
 from emulator.stage_variables import UndefinedStageVariable, substitute
 
 EXPORT_FORMATS = ("cloudformation", "openapi", "functions")
@@ -284,6 +285,8 @@ class _CloudFormation:
                     spec["Uri"] = _cfn_uri(integration.uri, config.region, config.account_id)
                 if integration.request_templates:
                     spec["RequestTemplates"] = dict(integration.request_templates)
+                if integration.request_parameters:
+                    spec["RequestParameters"] = dict(integration.request_parameters)
                 if integration.type in ("AWS", "HTTP", "MOCK") and \
                         integration.passthrough_behavior != "WHEN_NO_MATCH":
                     spec["PassthroughBehavior"] = integration.passthrough_behavior
@@ -299,9 +302,14 @@ class _CloudFormation:
                 properties = {"RestApiId": {"Ref": api_logical}, "ResourceId": resource_ids[path if parts else "/"],
                               "HttpMethod": verb, "AuthorizationType": method.authorization_type,
                               "Integration": spec}
+                if integration.request_parameters:
+                    properties["RequestParameters"] = method_request_sources(integration.request_parameters)
                 if integration.integration_responses:
-                    properties["MethodResponses"] = [{"StatusCode": status}
-                                                     for status in integration.integration_responses]
+                    properties["MethodResponses"] = [
+                        {"StatusCode": status, **({"ResponseParameters": declared} if (declared := {
+                            name: False for name in sorted(response.response_parameters)
+                            if name.startswith("method.response.header.")}) else {})}
+                        for status, response in integration.integration_responses.items()]
                 if method.operation_name:
                     properties["OperationName"] = method.operation_name
                 if method.authorizer:

@@ -78,7 +78,7 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                     integration.type == "AWS" and ":lambda:path/" not in (integration.uri or "")):
                 out.note(f"{dotted(source)}: integration type {integration.type} is not emulated (skipped)")
                 continue
-            for extra in ("requestParameters", "credentials", "cacheKeyParameters", "contentHandling"):
+            for extra in ("credentials", "cacheKeyParameters", "contentHandling"):
                 if extension.get(extra):
                     out.note(f"{dotted(source)}.{INTEGRATION}.{extra}: not emulated (ignored)")
             entry: dict[str, Any] = {"type": integration.type,
@@ -88,6 +88,8 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                 entry["uri"] = integration.uri
             if integration.request_templates:
                 entry["requestTemplates"] = integration.request_templates
+            if integration.request_parameters:
+                entry["requestParameters"] = integration.request_parameters
             if integration.type in ("AWS", "HTTP", "MOCK") and integration.passthrough_behavior != "WHEN_NO_MATCH":
                 entry["passthroughBehavior"] = integration.passthrough_behavior
             responses = {status: {key: value for key, value in (("selectionPattern", response.selection_pattern),

@@ -1,0 +1,271 @@
+"""requestParameters and the template's request/response overrides, over real HTTP through the gateway.
+
+The spec: AWS's "Parameter mapping source reference for REST APIs"
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html, in
+"request-response-data-mappings"): integration.request.header|querystring|path.NAME from method.request.*,
+stageVariables.x, context.x and 'static' values, for proxy and non-proxy integrations; "Override your API's request
+and response parameters and status codes" (apigateway-override-request-response-parameters.html) for
+$context.requestOverride / responseOverride. LocalStack's AWS-validated
+tests/aws/services/apigateway/test_apigateway_common.py::test_integration_request_parameters_mapping (a header from
+method.request.header.customHeader, another from context.resourceId, reaching the HTTP endpoint) and
+test_apigateway_integrations.py::test_integration_mock_with_response_override_in_request_template
+(localstack/localstack 8b9a79f0) are the recorded cases the first two tests repeat.
+
+The HTTP endpoint is a real Node server (Node 22 from the runtime cache); the Lambda integrations run real Node
+functions (process backend), which see Lambda's client context and, invoked asynchronously, call the endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import call
+
+from emulator.runtimes.provision import find_node
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+ECHO_SERVER = r"""
+const http = require("http");
+const seen = [];
+const server = http.createServer((request, response) => {
+  let body = "";
+  request.on("data", (chunk) => { body += chunk; });
+  request.on("end", () => {
+    if (request.url === "/_seen") {
+      response.writeHead(200, {"Content-Type": "application/json"});
+      return response.end(JSON.stringify(seen));
+    }
+    const record = {method: request.method, url: request.url, headers: request.headers, body};
+    seen.push(record);
+    response.writeHead(200, {"Content-Type": "application/json"});
+    response.end(JSON.stringify(record));
+  });
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+"""
+
+FUNCTION = """
+const http = require("http");
+exports.handler = async (event, context) => {
+  if (event.call) {  // invoked asynchronously: tell the endpoint, which the test reads back
+    await new Promise((resolve, reject) => {
+      const request = http.request(process.env.ECHO_URL + "/from-function/" + event.call, {method: "POST"},
+                                   (response) => { response.resume(); response.on("end", resolve); });
+      request.on("error", reject);
+      request.end(JSON.stringify({node: process.version}));
+    });
+  }
+  return {node: process.version, clientContext: context.clientContext || null, event};
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[str]:
+    """A Node HTTP server that answers each request with what it received and lists them at /_seen."""
+    binary = find_node("nodejs22.x")
+    if binary is None:
+        pytest.skip("Node 22 is not installed (lambda-canary runtimes install nodejs22.x)")
+    process = subprocess.Popen([str(binary.path), "-e", ECHO_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _integration(uri: str, kind: str = "HTTP", **extra: Any) -> dict[str, Any]:
+    return {"integration": {"type": kind, "uri": uri, "integrationHttpMethod": "POST", **extra}}
+
+
+LAMBDA_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+              "function:echo/invocations")
+
+
+@pytest.fixture(scope="module")
+def stack(echo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackThread]:
+    folder = tmp_path_factory.mktemp("request-parameters")
+    (folder / "index.js").write_text(FUNCTION)
+    json_template = {"application/json": '{"from": "template"}'}
+    echoed = {"200": {"responseTemplates": {"application/json": "$input.body"}}}
+    resources = {
+        "/mapped/{id}": {"GET": _integration(
+            f"{echo}/items/{{item}}", requestTemplates=json_template, integrationResponses=echoed,
+            requestParameters={
+                "integration.request.path.item": "method.request.path.id",
+                "integration.request.querystring.q": "method.request.querystring.search",
+                "integration.request.querystring.all": "method.request.multivaluequerystring.m",
+                "integration.request.header.X-Stage": "stageVariables.env",
+                "integration.request.header.X-Resource": "context.resourcePath",
+                "integration.request.header.X-Static": "'fixed value'",
+                "integration.request.header.testHeader": "method.request.header.customHeader",
+                "integration.request.header.X-Missing": "method.request.header.NotSent"})},
+        "/overridden/{id}": {"POST": _integration(
+            f"{echo}/items/{{item}}", integrationResponses=echoed,
+            requestTemplates={"application/json": (
+                "#set($context.requestOverride.header.X-Stage = \"from-override\")\n"
+                "#set($context.requestOverride.querystring.extra = $input.path('$.extra'))\n"
+                "#set($context.requestOverride.path.item = \"override-$input.params('id')\")\n"
+                '{"from": "template"}')},
+            requestParameters={"integration.request.path.item": "method.request.path.id",
+                               "integration.request.header.X-Stage": "stageVariables.env",
+                               "integration.request.header.X-Kept": "'kept'"})},
+        "/proxy/{proxy+}": {"ANY": _integration(
+            f"{echo}/behind/{{rest}}", "HTTP_PROXY",
+            requestParameters={"integration.request.path.rest": "method.request.path.proxy",
+                               "integration.request.header.X-Added": "'static'",
+                               "integration.request.header.X-Replaced": "'by the mapping'",
+                               "integration.request.querystring.v": "stageVariables.env"})},
+        "/lambda": {"POST": _integration(
+            LAMBDA_URI, "AWS", integrationResponses=echoed,
+            requestTemplates={"application/json": "$input.body"},
+            requestParameters={"integration.request.header.X-Amz-Client-Context": "method.request.header.X-Client",
+                               "integration.request.header.X-Amz-Invocation-Type":
+                                   "method.request.header.InvocationType"})},
+        "/lambda-async": {"POST": _integration(
+            LAMBDA_URI, "AWS", integrationResponses={
+                "200": {"responseTemplates": {"application/json": '{"node": "$input.path(\'$.node\')"}'}}},
+            requestTemplates={"application/json": (
+                "#set($context.requestOverride.header.X-Amz-Invocation-Type = \"Event\")\n$input.body")})},
+        "/teapot": {"GET": _integration(
+            LAMBDA_URI, "AWS", integrationResponses={"200": {"responseTemplates": {"application/json": (
+                "#set($context.responseOverride.status = 418)\n"
+                "#set($context.responseOverride.header.X-Teapot = \"$input.path('$.event.kind')\")\n"
+                '{"short": "and stout"}')}}},
+            requestTemplates={"application/json": '{"kind": "teapot"}'})},
+    }
+    config = {"region": "us-east-1", "accountId": "123456789012", "backend": "process",
+              "functions": {"echo": {"runtime": "nodejs22.x", "handler": "index.handler", "code": str(folder),
+                                     "environment": {"ECHO_URL": echo}}},
+              "restApis": {"params-api": {"resources": resources,
+                                          "stages": {"prod": {"variables": {"env": "production"}}}}}}
+    path = folder / "canary.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    with StackThread(path, StackOptions(port=0, seed=1, function_logs=False)) as running:
+        yield running
+
+
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def test_http_integration_gets_every_kind_of_mapped_parameter(stack: StackThread) -> None:
+    """Path, query (single and multi-value), header from the method request, a stage variable, a context variable
+    and a static value reach the endpoint; a source the request lacks maps nothing; the method request's other
+    headers and query parameters are not passed to a non-proxy endpoint."""
+    reply = call(stack.url, "GET", "/prod/mapped/42?search=rex&m=a&m=b&unmapped=1",
+                 [("customHeader", "test"), ("X-Not-Mapped", "no")])
+    assert reply.status == 200, reply.body
+    seen = reply.json()
+    assert seen["method"] == "POST" and seen["body"] == '{"from": "template"}'
+    path, _, query = seen["url"].partition("?")
+    assert path == "/items/42"
+    assert sorted(query.split("&")) == ["all=a", "all=b", "q=rex"]
+    headers = _lower(seen["headers"])
+    assert headers["x-stage"] == "production"
+    assert headers["x-resource"] == "/mapped/{id}"
+    assert headers["x-static"] == "fixed value"
+    assert headers["testheader"] == "test"  # LocalStack's recorded case: customHeader -> testHeader
+    assert "x-missing" not in headers and "x-not-mapped" not in headers and "customheader" not in headers
+
+
+def test_request_override_in_the_template_replaces_mapped_parameters(stack: StackThread) -> None:
+    """$context.requestOverride.header/querystring/path, set by the request template, win over requestParameters
+    (X-Stage, the path) and add what they name (the query parameter); mappings they do not name stay."""
+    reply = call(stack.url, "POST", "/prod/overridden/9", [("Content-Type", "application/json")],
+                 b'{"extra": "from-body"}')
+    assert reply.status == 200, reply.body
+    seen = reply.json()
+    assert seen["url"] == "/items/override-9?extra=from-body"
+    headers = _lower(seen["headers"])
+    assert (headers["x-stage"], headers["x-kept"]) == ("from-override", "kept")
+
+
+def test_http_proxy_applies_request_parameters_on_top_of_the_passed_request(stack: StackThread) -> None:
+    """HTTP_PROXY passes the method request through; requestParameters fill the URI's {rest} from the greedy path
+    parameter, add a header and a query parameter, and a mapped header replaces the client's of that name."""
+    reply = call(stack.url, "PUT", "/prod/proxy/a/b?x=1", [("X-Client", "kept"), ("X-Replaced", "by the client")],
+                 b"payload")
+    assert reply.status == 200, reply.body
+    seen = reply.json()
+    assert (seen["method"], seen["url"], seen["body"]) == ("PUT", "/behind/a/b?x=1&v=production", "payload")
+    headers = _lower(seen["headers"])
+    assert (headers["x-client"], headers["x-added"], headers["x-replaced"]) == ("kept", "static", "by the mapping")
+
+
+def test_a_mapped_client_context_reaches_the_node_function(stack: StackThread) -> None:
+    """integration.request.header.X-Amz-Client-Context (Lambda Invoke's base64 client context) from a method
+    request header: the Node function's context.clientContext is the decoded object."""
+    client = {"client": {"installation_id": "abc"}, "custom": {"who": "test"}, "env": {}}
+    reply = call(stack.url, "POST", "/prod/lambda",
+                 [("Content-Type", "application/json"),
+                  ("X-Client", base64.b64encode(json.dumps(client).encode()).decode())], b"{}")
+    assert reply.status == 200, reply.body
+    answer = reply.json()
+    assert answer["node"].startswith("v22.")
+    assert answer["clientContext"]["custom"] == {"who": "test"}, answer
+    plain = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json")], b"{}")
+    assert plain.json()["clientContext"] is None
+
+
+def _wait_for_call(echo_url: str, name: str) -> dict[str, Any]:
+    """The endpoint's record of the function's call `name` (the function runs in the background: poll for it)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reply = call(echo_url, "GET", "/_seen")
+        found = [item for item in reply.json() if item["url"] == f"/from-function/{name}"]
+        if found:
+            return dict(found[0])
+        time.sleep(0.05)
+    raise AssertionError(f"the function never called the endpoint for {name}")
+
+
+def test_invocation_type_event_runs_the_function_in_the_background(stack: StackThread, echo: str) -> None:
+    """X-Amz-Invocation-Type: Event (mapped from a method request header, or set by the template's requestOverride)
+    invokes asynchronously (AWS: set-up-lambda-integration-async.html): the response is the default integration
+    response rendered over an empty payload, and the function still runs (it calls the endpoint)."""
+    synchronous = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json")], b'{"call": "sync"}')
+    assert synchronous.json()["node"].startswith("v22.")
+    mapped = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
+                                                      ("InvocationType", "Event")], b'{"call": "mapped"}')
+    assert (mapped.status, mapped.body) == (200, b"")  # `$input.body` of Lambda's empty asynchronous answer
+    overridden = call(stack.url, "POST", "/prod/lambda-async", [("Content-Type", "application/json")],
+                      b'{"call": "override"}')
+    assert (overridden.status, overridden.json()) == (200, {"node": ""})
+    for name in ("mapped", "override"):
+        assert json.loads(_wait_for_call(echo, name)["body"])["node"].startswith("v22.")
+
+
+def test_response_override_sets_the_status_and_a_header(stack: StackThread) -> None:
+    """$context.responseOverride.status and .header.X in the response template (LocalStack's recorded
+    test_integration_mock_with_response_override_in_request_template does it in a MOCK's)."""
+    reply = call(stack.url, "GET", "/prod/teapot")
+    assert (reply.status, reply.json(), reply.header("X-Teapot")) == (418, {"short": "and stout"}, "teapot")
+
+
+def test_config_refuses_a_mapping_aws_does_not_take(tmp_path: Path) -> None:
+    """One line naming the key and what is allowed."""
+    from emulator.errors import UserError
+    from emulator.formats.load import load_config
+
+    for destination, source, expected in (
+            ("integration.request.body.x", "'v'", "is not integration.request.header.NAME"),
+            ("integration.request.header.X", "method.request.cookie.c", "is not method.request.path|querystring")):
+        path = tmp_path / "canary.yaml"
+        path.write_text(yaml.safe_dump({"restApis": {"a": {"resources": {"/x": {"GET": {"integration": {
+            "type": "HTTP", "uri": "http://127.0.0.1:1/x", "requestParameters": {destination: source}}}}}}}}))
+        with pytest.raises(UserError) as refused:
+            load_config(path)
+        assert expected in str(refused.value) and "requestParameters" in str(refused.value), refused.value
+        assert "\n" not in str(refused.value).strip()
