@@ -755,22 +755,124 @@ def test_a_non_proxy_integration_deploys_once_and_serves(emulator: StackThread, 
     assert unsupported.value.code == 415
 
 
-def test_an_api_with_an_authorizer_is_refused_rather_than_deployed_open(emulator: StackThread,
-                                                                        tmp_path: Path) -> None:
-    """deploy does not create authorizers yet: it stops with one line before any change instead of deploying the
-    methods open."""
-    def with_authorizer(data: dict[str, Any]) -> None:
-        api = data["restApis"][API]
-        uri = api["resources"]["/ping"]["GET"]["integration"]["uri"]
-        api["authorizers"] = {"token": {"type": "TOKEN", "authorizerUri": uri}}
-        api["resources"]["/ping"]["GET"]["authorizer"] = "token"
+AUTHORIZED = REPO / "examples" / "nonproxy-authorizer" / "canary.yaml"
+AUTHORIZER_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+                  "function:authorizer-${stageVariables.alias}/invocations")
 
-    path = write_config(tmp_path, "authorized", with_authorizer)
-    result = run_cli("deploy", str(path), "--stage", "prod", ok=False)
-    assert isinstance(result.exception, UserError), result.output
-    assert "does not create Lambda authorizers yet" in str(result.exception)
-    assert boto3.client("apigateway").get_rest_apis()["items"] == []
-    assert boto3.client("lambda").list_functions()["Functions"] == []  # refused before any change
+
+def pets(url: str, token: str | None, pet: str = "7") -> tuple[int, dict[str, Any]]:
+    """GET /prod/pets/{pet} with `Authorization: token` (none when None): the status and the JSON body."""
+    request = urllib.request.Request(f"{url}/prod/pets/{pet}", headers={"Authorization": token} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def authorized_copy(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """examples/nonproxy-authorizer/canary.yaml (code path made absolute) changed by `edit`."""
+    data = yaml.safe_load(AUTHORIZED.read_text())
+    for function in data["functions"].values():
+        function["code"] = str(AUTHORIZED.parent)
+    edit(data)
+    path = tmp_path / "authorized.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_lambda_authorizer_deploys_with_its_permissions_once_and_guards_the_method(emulator: StackThread,
+                                                                                      tmp_path: Path) -> None:
+    """examples/nonproxy-authorizer through plan and deploy: the TOKEN authorizer (stage-variable URI, identity
+    source, TTL), the method CUSTOM with its authorizerId, lambda:InvokeFunction for API Gateway on both authorizer
+    functions (every stage and canary variable set) with SourceArn API_ID/authorizers/AUTHORIZER_ID; a second plan
+    has nothing to change, and the deployed API answers as the authorizer decides (200, 403, 401, the pattern's
+    404)."""
+    assert "create │ authorizer │ pets-api token" in run_cli("plan", str(AUTHORIZED), "--stage", "prod").output
+    loaded = load_config(AUTHORIZED)
+    labels = [change.label() for change in compute_plan(loaded, "prod", fresh_target(loaded)).pending]
+    assert f"create authorizer pets-api token (TOKEN {AUTHORIZER_URI}, identity method.request.header.Authorization, " \
+           "ttl 300s)" in labels, labels
+    assert f"create method pets-api GET /pets/{{id}} (AWS {AUTHORIZER_URI.replace('authorizer-', 'pets-')}, " \
+           "authorizer token)" in labels, labels
+    for function in ("authorizer-stable", "authorizer-canary"):
+        assert f"create permission {function} from authorizer token (arn:aws:execute-api:us-east-1:123456789012:" \
+               "<new>/authorizers/<new token>)" in labels, labels
+    for function in ("pets-stable", "pets-canary"):
+        assert f"create permission {function} from GET /pets/{{id}} (arn:aws:execute-api:us-east-1:123456789012:" \
+               "<new>/*/GET/pets/*)" in labels, labels
+    first = [label.split(" (")[0] for label in labels]
+    assert first.index("create authorizer pets-api token") < first.index("create method pets-api GET /pets/{id}")
+    run_cli("deploy", str(AUTHORIZED), "--stage", "prod")
+    again = run_cli("plan", str(AUTHORIZED), "--stage", "prod").output
+    assert "No changes." in again.splitlines(), again
+
+    apigw, lam = boto3.client("apigateway"), boto3.client("lambda")
+    api_id = apigw.get_rest_apis()["items"][0]["id"]
+    [authorizer] = apigw.get_authorizers(restApiId=api_id)["items"]
+    assert {key: authorizer.get(key) for key in ("name", "type", "authorizerUri", "identitySource",
+                                                 "authorizerResultTtlInSeconds")} == {
+        "name": "token", "type": "TOKEN", "authorizerUri": AUTHORIZER_URI,
+        "identitySource": "method.request.header.Authorization", "authorizerResultTtlInSeconds": 300}
+    resource = next(item for item in apigw.get_resources(restApiId=api_id)["items"] if item["path"] == "/pets/{id}")
+    method = apigw.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="GET")
+    assert (method["authorizationType"], method["authorizerId"]) == ("CUSTOM", authorizer["id"])
+    assert set(method["methodResponses"]) == {"200", "404"}
+    for function in ("authorizer-stable", "authorizer-canary"):
+        statements = json.loads(lam.get_policy(FunctionName=function)["Policy"])["Statement"]
+        assert [statement["Condition"]["ArnLike"]["AWS:SourceArn"] for statement in statements] == [
+            f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/authorizers/{authorizer['id']}"], statements
+
+    status, body = pets(emulator.url, "allow")
+    assert status == 200 and body["caller"] == "example-user" and body["id"] == "7", body
+    assert pets(emulator.url, "deny") == (403, {"Message": "User is not authorized to access this resource with an "
+                                                "explicit deny"})
+    assert pets(emulator.url, None) == (401, {"message": "Unauthorized"})
+    assert pets(emulator.url, "allow", "0") == (404, {"message": "Not found: 0"})
+
+
+def test_an_authorizer_change_updates_it_and_redeploys_and_its_removal_deletes_it(emulator: StackThread,
+                                                                                   tmp_path: Path) -> None:
+    """A changed TTL and validation expression are one UpdateAuthorizer (and a new deployment, as AWS needs for an
+    authorizer change to take effect); the authorizer taken off the method and the config is deleted after the
+    method no longer names it, with the permissions granted for it."""
+    run_cli("deploy", str(AUTHORIZED), "--stage", "prod")
+
+    def shorter(data: dict[str, Any]) -> None:
+        token = data["restApis"]["pets-api"]["authorizers"]["token"]
+        token["authorizerResultTtlInSeconds"] = 0
+        token["identityValidationExpression"] = "^(allow|deny)$"
+
+    changed = authorized_copy(tmp_path, shorter)
+    pending = compute_plan(load_config(changed), "prod", fresh_target(load_config(changed))).pending
+    assert [(change.action, change.kind) for change in pending] == [("update", "authorizer"),
+                                                                    ("create", "deployment"),
+                                                                    ("update", "stage")], pending
+    assert "/authorizerResultTtlInSeconds" in pending[0].detail and "/identityValidationExpression" in pending[0].detail
+    run_cli("deploy", str(changed), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(changed), "--stage", "prod").output.splitlines()
+    api_id = boto3.client("apigateway").get_rest_apis()["items"][0]["id"]
+    [authorizer] = boto3.client("apigateway").get_authorizers(restApiId=api_id)["items"]
+    assert (authorizer["authorizerResultTtlInSeconds"], authorizer["identityValidationExpression"]) == (
+        0, "^(allow|deny)$")
+    assert pets(emulator.url, "nobody") == (401, {"message": "Unauthorized"})  # refused by the expression
+
+    def open_again(data: dict[str, Any]) -> None:
+        api = data["restApis"]["pets-api"]
+        del api["authorizers"]
+        del api["resources"]["/pets/{id}"]["GET"]["authorizer"]
+
+    opened = authorized_copy(tmp_path, open_again)
+    loaded = load_config(opened)
+    _plan, done = deploy(loaded, "prod", fresh_target(loaded))
+    made = [(change.action, change.kind, change.name.split(" lambda-canary-")[0]) for change in done.changes]
+    assert made == [("update", "method", "pets-api GET /pets/{id}"), ("delete", "authorizer", "pets-api token"),
+                    ("delete", "permission", "authorizer-canary"), ("delete", "permission", "authorizer-stable"),
+                    ("create", "deployment", "pets-api d1"), ("update", "stage", "pets-api prod")], made
+    assert boto3.client("apigateway").get_authorizers(restApiId=api_id)["items"] == []
+    assert "No changes." in run_cli("plan", str(opened), "--stage", "prod").output.splitlines()
+    status, body = pets(emulator.url, None)
+    assert status == 200 and body["caller"] == "", body
 
 
 def test_gateway_responses_deploy_does_not_put_are_named_in_a_warning(emulator: StackThread, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.config import IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+from emulator.integration_rules import method_request_sources
 
 MANAGED_TAG = "lambda-canary:managed"
 CONFIG_TAG = "lambda-canary:config"
@@ -94,6 +95,7 @@ class MethodSpec:
     operation_name: str | None
     integration: dict[str, Any]
     integration_responses: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    authorizer: str | None = None  # the name of one of the API's authorizers (authorizationType CUSTOM)
 
     @property
     def key(self) -> str:
@@ -101,9 +103,25 @@ class MethodSpec:
         return f"{self.http_method} {self.path}"
 
     def comparable(self) -> dict[str, Any]:
-        """Everything that makes two methods the same."""
-        return {"authorizationType": self.authorization_type, "operationName": self.operation_name,
-                "integration": self.integration, "integrationResponses": self.integration_responses}
+        """Everything that makes two methods the same (keys that are empty are left out, so the content hash of a
+        deployment made before they existed stays the same)."""
+        found = {"authorizationType": self.authorization_type, "operationName": self.operation_name,
+                 "integration": self.integration, "integrationResponses": self.integration_responses}
+        if self.authorizer:
+            found["authorizer"] = self.authorizer
+        return found
+
+    @property
+    def request_parameters(self) -> dict[str, bool]:
+        """The method request parameters its integration maps from, declared (AWS refuses a mapping from a method
+        request parameter the method does not declare)."""
+        return method_request_sources(self.integration.get("requestParameters") or {})
+
+    def method_response_parameters(self, status: str) -> dict[str, bool]:
+        """The method response's declared headers: every `method.response.header.X` its integration response maps
+        (AWS refuses a mapping to a header the method response does not declare)."""
+        mapped = self.integration_responses.get(status, {}).get("responseParameters", {})
+        return {name: False for name in sorted(mapped) if name.startswith("method.response.header.")}
 
 
 class UriRewriter:
@@ -129,6 +147,8 @@ def integration_spec(integration: IntegrationConfig, rewrite: UriRewriter) -> di
     """PutIntegration's fields (without ids)."""
     spec: dict[str, Any] = {"type": integration.type, "timeoutInMillis": integration.timeout_in_millis,
                             "requestTemplates": dict(integration.request_templates)}
+    if integration.request_parameters:  # only when set: deployments made before keep their content hash
+        spec["requestParameters"] = dict(integration.request_parameters)
     if integration.type in ("AWS", "HTTP", "MOCK"):
         spec["passthroughBehavior"] = integration.passthrough_behavior
     if integration.type != "MOCK":
@@ -153,8 +173,9 @@ def methods_of(resources: Resources, rewrite: UriRewriter) -> list[MethodSpec]:
                                   **({"selectionPattern": response.selection_pattern}
                                      if response.selection_pattern else {})}
                          for status, response in method.integration.integration_responses.items()}
-            methods.append(MethodSpec(path, http_method, method.authorization_type, method.operation_name,
-                                      integration_spec(method.integration, rewrite), responses))
+            methods.append(MethodSpec(path, http_method, "CUSTOM" if method.authorizer else method.authorization_type,
+                                      method.operation_name, integration_spec(method.integration, rewrite), responses,
+                                      method.authorizer))
     return sorted(methods, key=lambda item: (item.path, item.http_method))
 
 
@@ -167,6 +188,44 @@ def paths_of(methods: list[MethodSpec]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class AuthorizerSpec:
+    """A Lambda authorizer (TOKEN or REQUEST), as CreateAuthorizer takes it and GetAuthorizers answers."""
+
+    name: str
+    type: str
+    authorizer_uri: str
+    identity_source: str | None
+    identity_validation_expression: str | None
+    ttl: int
+
+    def fields(self) -> dict[str, Any]:
+        """CreateAuthorizer's fields (without restApiId); empty ones left out."""
+        found = {"name": self.name, "type": self.type, "authorizerUri": self.authorizer_uri,
+                 "identitySource": self.identity_source,
+                 "identityValidationExpression": self.identity_validation_expression,
+                 "authorizerResultTtlInSeconds": self.ttl}
+        return {key: value for key, value in found.items() if value not in (None, "")}
+
+
+def authorizer_spec(name: str, config: AuthorizerConfig, rewrite: UriRewriter) -> AuthorizerSpec:
+    """The spec of one configured authorizer (its URI's account and region rewritten as integrations' are)."""
+    return AuthorizerSpec(name, config.type, rewrite(config.authorizer_uri) or "", config.effective_identity_source,
+                          config.identity_validation_expression, config.authorizer_result_ttl_in_seconds)
+
+
+def authorizer_specs(api: RestApiConfig, rewrite: UriRewriter) -> dict[str, AuthorizerSpec]:
+    """Every authorizer of the API, by name."""
+    return {name: authorizer_spec(name, config, rewrite) for name, config in sorted(api.authorizers.items())}
+
+
+def actual_authorizer(found: dict[str, Any]) -> dict[str, Any]:
+    """GetAuthorizers' item, reduced to AuthorizerSpec.fields()' keys."""
+    keys = ("name", "type", "authorizerUri", "identitySource", "identityValidationExpression",
+            "authorizerResultTtlInSeconds")
+    return {key: found[key] for key in keys if found.get(key) not in (None, "")}
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """A configured deployment: its snapshot content and the marker that finds it again in AWS."""
 
@@ -174,11 +233,15 @@ class DeploymentSpec:
     description: str
     methods: list[MethodSpec]
     own_resources: bool
+    authorizers: dict[str, dict[str, Any]] = field(default_factory=dict)  # those its methods use, by name
 
     @property
     def content_hash(self) -> str:
-        """Hash of what the deployment snapshots."""
-        return digest([method.key for method in self.methods] + [m.comparable() for m in self.methods])
+        """Hash of what the deployment snapshots (an authorizer's change needs a new deployment on AWS too)."""
+        content: list[Any] = [method.key for method in self.methods] + [m.comparable() for m in self.methods]
+        if self.authorizers:
+            content.append(self.authorizers)
+        return digest(content)
 
     @property
     def marker(self) -> str:
@@ -198,15 +261,21 @@ def deployment_specs(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter) 
     """Every configured deployment of the API, plus an implicit one per stage that names none."""
     api = loaded.config.rest_apis[api_name]
     api_methods = methods_of(api.resources, rewrite)
+    authorizers = authorizer_specs(api, rewrite)
+
+    def used(methods: list[MethodSpec]) -> dict[str, dict[str, Any]]:
+        return {method.authorizer: authorizers[method.authorizer].fields() for method in methods
+                if method.authorizer}
+
     specs = {}
     for name, deployment in api.deployments.items():
         own = deployment.resources is not None
         methods = methods_of(deployment.resources, rewrite) if deployment.resources is not None else api_methods
-        specs[name] = DeploymentSpec(name, deployment.description, methods, own)
+        specs[name] = DeploymentSpec(name, deployment.description, methods, own, used(methods))
     for stage_name, stage in api.stages.items():
         if stage.deployment_id is None:
             name = IMPLICIT.format(stage=stage_name)
-            specs[name] = DeploymentSpec(name, "the API's resources", api_methods, False)
+            specs[name] = DeploymentSpec(name, "the API's resources", api_methods, False, used(api_methods))
     return specs
 
 
@@ -222,20 +291,27 @@ def stage_deployment_names(api: RestApiConfig, stage_name: str) -> tuple[str, st
 # ---- permissions ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Grant:
-    """lambda:InvokeFunction for API Gateway on one function (and qualifier), from one method."""
+    """lambda:InvokeFunction for API Gateway on one function (and qualifier), from one method or one authorizer."""
 
     function: str
     qualifier: str | None
     http_method: str
     path: str
+    authorizer: str | None = None  # the authorizer's name: a grant for the authorizer, not for a method
 
     def statement_id(self, api_id: str) -> str:
         """Deterministic, so a re-run finds its own statement instead of adding another."""
+        if self.authorizer:
+            return f"{SID_PREFIX}{api_id}-authorizer-{digest(self.authorizer, 8)}"
         method = "ANY" if self.http_method == "ANY" else self.http_method
         return f"{SID_PREFIX}{api_id}-{method}-{digest(self.path, 8)}"
 
-    def source_arn(self, region: str, account_id: str, api_id: str) -> str:
-        """`arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/METHOD/PATH` (path parameters and ANY as `*`)."""
+    def source_arn(self, region: str, account_id: str, api_id: str, authorizer_id: str | None = None) -> str:
+        """A method's `arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/METHOD/PATH` (path parameters and ANY as `*`);
+        an authorizer's `arn:aws:execute-api:REGION:ACCOUNT:API_ID/authorizers/AUTHORIZER_ID` (AWS: "Configure
+        a Lambda authorizer", https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html)."""
+        if self.authorizer:
+            return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/authorizers/{authorizer_id}"
         method = "*" if self.http_method == "ANY" else self.http_method
         parts = ["*" if part.startswith("{") else part for part in self.path.strip("/").split("/") if part]
         return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/*/{method}/{'/'.join(parts)}"
@@ -244,6 +320,11 @@ class Grant:
     def reference(self) -> str:
         """`name` or `name:qualifier`."""
         return f"{self.function}:{self.qualifier}" if self.qualifier else self.function
+
+    @property
+    def origin(self) -> str:
+        """`GET /ping` or `authorizer token`."""
+        return f"authorizer {self.authorizer}" if self.authorizer else f"{self.http_method} {self.path}"
 
 
 def variable_sets(api: RestApiConfig) -> list[dict[str, str]]:
@@ -267,26 +348,27 @@ def grants(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter, account_id
             methods.update({method.key: method for method in methods_of(deployment.resources, rewrite)})
     found: set[Grant] = set()
     warnings: set[str] = set()
-    for method in methods.values():
-        uri = method.integration.get("uri") or ""
-        if method.integration["type"] not in ("AWS_PROXY", "AWS"):
-            continue
+    uses = [(Grant("", None, method.http_method, method.path), method.integration.get("uri") or "")
+            for method in methods.values() if method.integration["type"] in ("AWS_PROXY", "AWS")]
+    uses += [(Grant("", None, "", "", name), spec.authorizer_uri)
+             for name, spec in authorizer_specs(api, rewrite).items()]
+    for use, uri in uses:
         for variables in variable_sets(api):
             resolved = VARIABLE.sub(lambda match, values=variables: values.get(match.group(1), "\0"), uri)
             if "\0" in resolved:
-                warnings.add(f"{method.key}: {uri} uses a stage variable some stage or canary does not define")
+                warnings.add(f"{use.origin}: {uri} uses a stage variable some stage or canary does not define")
                 continue
             parsed = LAMBDA_URI.match(resolved)
             if parsed is None:
-                warnings.add(f"{method.key}: {resolved} is not a Lambda function URI")
+                warnings.add(f"{use.origin}: {resolved} is not a Lambda function URI")
                 continue
             if parsed.group("account") != account_id:
-                warnings.add(f"{method.key}: {resolved} names account {parsed.group('account')}; grant it there")
+                warnings.add(f"{use.origin}: {resolved} names account {parsed.group('account')}; grant it there")
                 continue
             name = parsed.group("name")
             if name not in loaded.config.functions:
-                warnings.add(f"{method.key}: function {name} is not in the config; add its permission yourself")
+                warnings.add(f"{use.origin}: function {name} is not in the config; add its permission yourself")
                 continue
-            found.add(Grant(name, parsed.group("qualifier"), method.http_method, method.path))
-    return sorted(found, key=lambda grant: (grant.function, grant.qualifier or "", grant.path,
-                                            grant.http_method)), sorted(warnings)
+            found.add(Grant(name, parsed.group("qualifier"), use.http_method, use.path, use.authorizer))
+    return sorted(found, key=lambda grant: (grant.function, grant.qualifier or "", grant.authorizer or "",
+                                            grant.path, grant.http_method)), sorted(warnings)

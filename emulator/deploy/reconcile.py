@@ -22,12 +22,15 @@ from emulator.deploy.changes import PHASES, Action, Change, Plan
 from emulator.deploy.desired import (
     APIGATEWAY_PRINCIPAL,
     SID_PREFIX,
+    AuthorizerSpec,
     DeploymentSpec,
     FunctionSpec,
     Grant,
     MethodSpec,
     UriRewriter,
+    actual_authorizer,
     actual_configuration,
+    authorizer_specs,
     deployment_specs,
     function_spec,
     grants,
@@ -68,13 +71,16 @@ def _describe_fields(desired: dict[str, Any], actual: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def method_comparable(method: dict[str, Any]) -> dict[str, Any]:
-    """A method from GetResources(embed=methods), reduced to MethodSpec.comparable()'s shape."""
+def method_comparable(method: dict[str, Any], authorizer_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A method from GetResources(embed=methods), reduced to MethodSpec.comparable()'s shape (its authorizerId
+    named by `authorizer_names`, id -> name)."""
     found = method.get("methodIntegration") or {}
     integration: dict[str, Any] = {"type": found.get("type"), "timeoutInMillis": found.get("timeoutInMillis", 29000),
                                    "requestTemplates": dict(found.get("requestTemplates") or {})}
     if found.get("type") in ("AWS", "HTTP", "MOCK"):
         integration["passthroughBehavior"] = found.get("passthroughBehavior", "WHEN_NO_MATCH")
+    if found.get("requestParameters"):
+        integration["requestParameters"] = dict(found["requestParameters"])
     if found.get("type") != "MOCK":
         integration["uri"] = found.get("uri")
         integration["integrationHttpMethod"] = found.get("httpMethod")
@@ -83,8 +89,22 @@ def method_comparable(method: dict[str, Any]) -> dict[str, Any]:
                           **({"selectionPattern": response["selectionPattern"]}
                              if response.get("selectionPattern") else {})}
                  for status, response in (found.get("integrationResponses") or {}).items()}
-    return {"authorizationType": method.get("authorizationType", "NONE"), "operationName": method.get("operationName"),
-            "integration": integration, "integrationResponses": responses}
+    found_method = {"authorizationType": method.get("authorizationType", "NONE"),
+                    "operationName": method.get("operationName"), "integration": integration,
+                    "integrationResponses": responses}
+    if method.get("authorizerId"):
+        found_method["authorizer"] = (authorizer_names or {}).get(method["authorizerId"], method["authorizerId"])
+    return found_method
+
+
+def authorizer_patch_operations(actual: dict[str, Any], desired: dict[str, Any]) -> list[dict[str, str]]:
+    """UpdateAuthorizer patch operations that turn `actual` into `desired` (both as AuthorizerSpec.fields())."""
+    ops = []
+    for key in ("type", "authorizerUri", "identitySource", "identityValidationExpression",
+                "authorizerResultTtlInSeconds"):
+        if actual.get(key) != desired.get(key):
+            ops.append({"op": "replace", "path": f"/{key}", "value": str(desired.get(key, ""))})
+    return ops
 
 
 def stage_patch_operations(actual: dict[str, Any], desired: dict[str, Any]) -> list[dict[str, str]]:
@@ -148,6 +168,8 @@ class Reconciler:
         self._packages: dict[Path, Package] = {}
         self._role_arn: str | None = None
         self.refused_functions: set[str] = set()  # a plan plans nothing more on these (no permission either)
+        self.authorizer_ids: dict[str, dict[str, str]] = {}  # API name -> authorizer name -> id
+        self._found_authorizers: dict[str, dict[str, dict[str, Any]]] = {}  # API name -> GetAuthorizers by name
 
     # ---- bookkeeping -----------------------------------------------------------------------
     def change(self, action: Action, kind: str, name: str, detail: str = "",
@@ -198,21 +220,17 @@ class Reconciler:
                 self.function(name)
         apis = list(self.apis)
         for api_name in self.apis if self.phases & {"api", "permissions", "stage"} else []:
-            if self.config.rest_apis[api_name].authorizers:
-                # Deploying the methods without their authorizer would open them: refuse rather than do that.
-                self.refuse("rest api", api_name, f"API {api_name}: lambda-canary deploy does not create Lambda "
-                            "authorizers yet, and deploying its methods without them would leave them open; deploy "
-                            "it with CloudFormation (`lambda-canary export --format cloudformation`)")
-                apis.remove(api_name)
-            elif self.config.rest_apis[api_name].gateway_responses and "api" in self.phases:
+            if self.config.rest_apis[api_name].gateway_responses and "api" in self.phases:
                 self.warn(f"API {api_name}: lambda-canary deploy does not put gateway responses yet "
                           f"({', '.join(self.config.rest_apis[api_name].gateway_responses)}); AWS answers its own "
                           "errors with its defaults until you deploy them with CloudFormation "
                           "(`lambda-canary export --format cloudformation`)")
         for api_name in apis if self.phases & {"api", "permissions", "stage"} else []:
             self.api_ids[api_name] = self.find_or_create_api(api_name)
+            self.authorizers(api_name)  # before the methods that name them
             if "api" in self.phases:
                 self.resources(api_name, methods_of(self.config.rest_apis[api_name].resources, self.rewrite))
+                self.stale_authorizers(api_name)  # after the methods that named them
         if "permissions" in self.phases:
             for api_name in apis:
                 self.permissions(api_name)
@@ -459,6 +477,7 @@ class Reconciler:
             created = self.change("create", "resource", f"{api_name} {path}{purpose}",
                                   run=partial(self._create_resource, api_id, ids, parent, part))
             ids[path] = str(created["id"]) if created else NEW
+        names = {found_id: name for name, found_id in self.authorizer_ids.get(api_name, {}).items()}
         wanted = {method.key for method in methods}
         for path, item in sorted(actual.items()):
             for http_method in sorted(item.get("resourceMethods") or {}):
@@ -470,12 +489,14 @@ class Reconciler:
             found = ((actual.get(method.path) or {}).get("resourceMethods") or {}).get(method.http_method)
             label = f"{api_name} {method.key}{purpose}"
             detail = f"{method.integration['type']} {method.integration.get('uri') or ''}".strip()
+            if method.authorizer:
+                detail += f", authorizer {method.authorizer}"
             if found is None:
                 self.change("create", "method", label, detail,
-                            run=partial(self._put_method, api_id, ids, method))
-            elif method_comparable(found) != method.comparable():
+                            run=partial(self._put_method, api_name, ids, method))
+            elif method_comparable(found, names) != method.comparable():
                 self.change("update", "method", label, detail,
-                            run=partial(self._replace_method, api_id, ids, method))
+                            run=partial(self._replace_method, api_name, ids, method))
             else:
                 self.change("unchanged", "method", label, detail)
         stale = [path for path in actual if path != "/" and path not in wanted_paths]
@@ -489,22 +510,71 @@ class Reconciler:
         created: dict[str, Any] = self.apigw.create_resource(restApiId=api_id, parentId=ids[parent], pathPart=part)
         return created
 
-    def _put_method(self, api_id: str | None, ids: dict[str, str], method: MethodSpec) -> None:
+    def _put_method(self, api_name: str, ids: dict[str, str], method: MethodSpec) -> None:
+        api_id = self.api_ids[api_name]
         resource = ids[method.path]
-        extra = {"operationName": method.operation_name} if method.operation_name else {}
+        extra: dict[str, Any] = {"operationName": method.operation_name} if method.operation_name else {}
+        if method.authorizer:
+            extra["authorizerId"] = self.authorizer_ids[api_name][method.authorizer]
+        if method.request_parameters:
+            extra["requestParameters"] = method.request_parameters
         self.apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=method.http_method,
                               authorizationType=method.authorization_type, **extra)
         integration = {key: value for key, value in method.integration.items() if value not in (None, {})}
         self.apigw.put_integration(restApiId=api_id, resourceId=resource, httpMethod=method.http_method, **integration)
         for status, response in sorted(method.integration_responses.items()):
+            declared = method.method_response_parameters(status)
             self.apigw.put_method_response(restApiId=api_id, resourceId=resource, httpMethod=method.http_method,
-                                           statusCode=status)
+                                           statusCode=status, **({"responseParameters": declared} if declared else {}))
             self.apigw.put_integration_response(restApiId=api_id, resourceId=resource, httpMethod=method.http_method,
                                                 statusCode=status, **{k: v for k, v in response.items() if v})
 
-    def _replace_method(self, api_id: str | None, ids: dict[str, str], method: MethodSpec) -> None:
-        self.apigw.delete_method(restApiId=api_id, resourceId=ids[method.path], httpMethod=method.http_method)
-        self._put_method(api_id, ids, method)
+    def _replace_method(self, api_name: str, ids: dict[str, str], method: MethodSpec) -> None:
+        self.apigw.delete_method(restApiId=self.api_ids[api_name], resourceId=ids[method.path],
+                                 httpMethod=method.http_method)
+        self._put_method(api_name, ids, method)
+
+    # ---- authorizers -----------------------------------------------------------------------
+    def authorizers(self, api_name: str) -> None:
+        """The API's Lambda authorizers, found by name: created, or updated where a field differs (outside the
+        api phase they are only read, for the permissions' SourceArn)."""
+        api_id = self.api_ids[api_name]
+        found = state.authorizers(self.target, api_id) if api_id else {}
+        self._found_authorizers[api_name] = found
+        ids = self.authorizer_ids.setdefault(api_name, {})
+        ids.update({name: str(item["id"]) for name, item in found.items()})
+        if "api" not in self.phases:
+            return
+        for name, spec in authorizer_specs(self.config.rest_apis[api_name], self.rewrite).items():
+            label = f"{api_name} {name}"
+            detail = f"{spec.type} {spec.authorizer_uri}, identity {spec.identity_source or '-'}, ttl {spec.ttl}s"
+            have = found.get(name)
+            if have is None:
+                created = self.change("create", "authorizer", label, detail,
+                                      run=partial(self._create_authorizer, api_id, spec))
+                ids[name] = str(created["id"]) if created else f"<new {name}>"
+                continue
+            ops = authorizer_patch_operations(actual_authorizer(have), spec.fields())
+            if not ops:
+                self.change("unchanged", "authorizer", label, f"{have['id']}, {detail}")
+                continue
+            self.change("update", "authorizer", label, f"{have['id']}: " + ", ".join(op["path"] for op in ops),
+                        run=partial(self.apigw.update_authorizer, restApiId=api_id, authorizerId=have["id"],
+                                    patchOperations=ops))
+
+    def _create_authorizer(self, api_id: str | None, spec: AuthorizerSpec) -> dict[str, Any]:
+        created: dict[str, Any] = self.apigw.create_authorizer(restApiId=api_id, **spec.fields())
+        return created
+
+    def stale_authorizers(self, api_name: str) -> None:
+        """Authorizers of our API the config no longer has (after the methods stopped naming them)."""
+        api_id = self.api_ids[api_name]
+        wanted = self.config.rest_apis[api_name].authorizers
+        for name, item in sorted(self._found_authorizers.get(api_name, {}).items()):
+            if name not in wanted:
+                self.change("delete", "authorizer", f"{api_name} {name}", str(item["id"]),
+                            run=partial(self.apigw.delete_authorizer, restApiId=api_id, authorizerId=item["id"]))
+                self.authorizer_ids.get(api_name, {}).pop(name, None)
 
     # ---- permissions -----------------------------------------------------------------------
     def permissions(self, api_name: str) -> None:
@@ -530,8 +600,12 @@ class Reconciler:
             for grant in policy_grants:
                 sid = grant.statement_id(api_id)
                 kept.add(sid)
-                source = grant.source_arn(self.target.region, self.target.account_id, api_id)
-                label = f"{grant.reference} from {grant.http_method} {grant.path}"
+                authorizer_id = None
+                if grant.authorizer:
+                    authorizer_id = self.authorizer_ids.get(api_name, {}).get(grant.authorizer,
+                                                                              f"<new {grant.authorizer}>")
+                source = grant.source_arn(self.target.region, self.target.account_id, api_id, authorizer_id)
+                label = f"{grant.reference} from {grant.origin}"
                 found = statements.get(sid)
                 if found is not None and _statement_matches(found, source):
                     self.change("unchanged", "permission", label, sid)

@@ -91,6 +91,24 @@ def api_resources(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
             for item in page.get("items", [])}
 
 
+def authorizers(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
+    """Every authorizer of an API, by name (GetAuthorizers, page by page)."""
+    client = target.client("apigateway")
+    found: dict[str, dict[str, Any]] = {}
+    position: str | None = None
+    while True:
+        try:
+            page = client.get_authorizers(restApiId=api_id, limit=500, **({"position": position} if position else {}))
+        except ClientError as error:
+            if not_found(error):  # an API not deployed yet (a plan of the permissions phase alone)
+                return found
+            raise
+        found.update({str(item["name"]): item for item in page.get("items", [])})
+        position = page.get("position")
+        if not position or not page.get("items"):
+            return found
+
+
 def deployments(target: Target, api_id: str) -> list[dict[str, Any]]:
     """Every deployment of an API."""
     paginator = target.client("apigateway").get_paginator("get_deployments")
