@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+from emulator.config import LoadedConfig
 from emulator.errors import UserError
 from emulator.formats.load import load_config
 from emulator.lambda_service.backends.select import choose_backend
@@ -61,3 +63,36 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
         log(line)
     return result
 
+
+
+async def thrown_on_test_events(loaded: LoadedConfig, backend_name: str | None,
+                                log: Callable[[str], None]) -> dict[str, list[str]]:
+    """Invoke each function that has `testEvents` with each of them (once, in order); the errorMessages thrown, by
+    function (an empty list: it threw none). Functions without testEvents are left out."""
+    config = loaded.config
+    tested = {name: function for name, function in config.functions.items() if function.test_events}
+    if not tested:
+        return {}
+    backend, _reason = choose_backend(backend_name or config.backend,
+                                      sorted({function.runtime for function in tested.values()}), say=log)
+    service = LambdaService(backend, lambda _name, _line: None, region=config.region, account_id=config.account_id)
+    for record in records_from_config(loaded):
+        service.put_function(record)
+    thrown: dict[str, list[str]] = {}
+    try:
+        for name, function in sorted(tested.items()):
+            where = loaded.document.where(("functions", name, "handler")) if loaded.document else str(loaded.path)
+            require_handler_file(loaded.code_dir(name), function.handler, where)
+            resolved = service.resolve(name, None)
+            await service.prepare(resolved.version, hold=False)
+            errors = thrown.setdefault(name, [])
+            for event in function.test_events:
+                result = await service.invoke_resolved(resolved, json.dumps(event).encode())
+                if result.function_error:
+                    message = (result.error_payload or {}).get("errorMessage")
+                    errors.append(message if isinstance(message, str) else "")
+    except LambdaApiError as error:
+        raise UserError(f"{error.code}: {error.message}") from None
+    finally:
+        await service.close()
+    return thrown

@@ -35,6 +35,29 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _thrown_on_test_events(file: Path) -> dict[str, list[str]] | None:
+    """A lambda-canary config's functions with `testEvents`, invoked with each: the errors they threw (None for
+    other formats, or when no function has testEvents)."""
+    import asyncio
+
+    from emulator.formats.load import detect_format, load_config
+    from emulator.invoke import thrown_on_test_events
+
+    try:
+        if not file.is_file() or detect_format(file) != "lambda-canary":
+            return None
+        loaded = load_config(file)
+    except UserError:
+        return None  # check reports what is wrong with the file
+    if not any(function.test_events for function in loaded.config.functions.values()):
+        return None
+    thrown = asyncio.run(thrown_on_test_events(loaded, None, lambda line: click.echo(line, err=True)))
+    count = sum(len(function.test_events) for function in loaded.config.functions.values())
+    click.echo(f"note: ran {count} test event(s) of {', '.join(sorted(thrown))} to check selection patterns",
+               err=True)
+    return thrown
+
+
 @click.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--stage", "-s", help="Stage for serverless.yml `${opt:stage}` (default: provider.stage, else dev).")
@@ -49,7 +72,8 @@ def check_command(file: Path, stage: str | None, functions_file: Path | None, ac
     from emulator.formats.check import run_check
 
     try:
-        report = run_check(file, stage=stage, functions=functions_file, acknowledge=acknowledge)
+        thrown = _thrown_on_test_events(file)
+        report = run_check(file, stage=stage, functions=functions_file, acknowledge=acknowledge, thrown=thrown)
     except UserError as error:
         _fail(error)
         return

@@ -73,8 +73,10 @@ CODES = frozenset({
     "function-unreached", "handler-missing", "invalid", "lambda-uri-not-arn", "lambda-uri-shape",
     "permission-missing", "promotion-removes-canary", "provider-missing", "provider-stage-missing",
     "qualifier-missing", "runtime-blocked", "stage-variable-invalid", "stage-variable-undefined",
-    "sub-stage-variable", "template-syntax", "update-stage-percent",
+    "selection-pattern-unmatched", "sub-stage-variable", "template-syntax", "update-stage-percent",
 })
+SELECTION_NOTE = ("selection patterns: not checked against the errors functions throw (give a function `testEvents` "
+                  "in a lambda-canary config and `check` invokes it with each)")
 
 
 def require_known_codes(entries: list[str] | tuple[str, ...], where: str) -> None:
@@ -89,14 +91,18 @@ def require_known_codes(entries: list[str] | tuple[str, ...], where: str) -> Non
 
 
 def check(path: Path | str, *, stage: str | None = None, functions: Path | str | None = None,
-          today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = ()) -> list[Finding]:
+          today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = (),
+          thrown: dict[str, list[str]] | None = None) -> list[Finding]:
     """The findings for one file (acknowledged ones left out), in line order."""
-    return run_check(path, stage=stage, functions=functions, today=today, acknowledge=acknowledge).findings
+    return run_check(path, stage=stage, functions=functions, today=today, acknowledge=acknowledge,
+                     thrown=thrown).findings
 
 
 def run_check(path: Path | str, *, stage: str | None = None, functions: Path | str | None = None,
-              today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = ()) -> CheckReport:
-    """Check a file; unreadable input raises UserError."""
+              today: dt.date | None = None, acknowledge: list[str] | tuple[str, ...] = (),
+              thrown: dict[str, list[str]] | None = None) -> CheckReport:
+    """Check a file; unreadable input raises UserError. `thrown` maps a function to the errorMessages it threw on
+    its `testEvents` (the command line runs them; formats run nothing): selection patterns are checked for those."""
     path = Path(path)
     require_known_codes(acknowledge, "--ack")
     report = CheckReport()
@@ -107,6 +113,10 @@ def run_check(path: Path | str, *, stage: str | None = None, functions: Path | s
         translation = translate(path, stage=stage, functions=functions)
         checker = _Checker(translation, today or dt.date.today())
         found = checker.run()
+        if thrown:
+            checker.selection_pattern_checks(thrown)
+        else:
+            checker.notes.append(SELECTION_NOTE)
         report.notes.extend(checker.notes)
         acknowledged = [*translation.acknowledge, *_own_acknowledge(translation), *acknowledge]
     seen: set[tuple[Any, ...]] = set()
@@ -279,6 +289,60 @@ class _Checker:
                                          f"({problem}): API Gateway answers 500 Internal server error on every "
                                          "request it applies to", "fix the Velocity syntax at that line",
                                          f"{api_name}/{verb} {route}")
+
+    def _variable_sets(self, api: dict[str, Any]) -> list[dict[str, str]]:
+        """Each stage's variables and each canary's (overrides applied); one empty set without stages."""
+        sets = []
+        for stage in _mapping(api.get("stages")).values():
+            stage = _mapping(stage)
+            variables = {str(k): str(v) for k, v in _mapping(stage.get("variables")).items()}
+            sets.append(variables)
+            canary = stage.get("canarySettings")
+            if canary is not None:
+                overrides = _mapping(_mapping(canary).get("stageVariableOverrides"))
+                sets.append({**variables, **{str(k): str(v) for k, v in overrides.items()}})
+        return sets or [{}]
+
+    def selection_pattern_checks(self, thrown: dict[str, list[str]]) -> None:
+        """A non-proxy Lambda integration's selectionPattern must match at least one errorMessage each function it
+        reaches (any stage or canary) throws on its testEvents: one that matches none maps no error, so those
+        errors fall to the default response (often a 200 carrying the error)."""
+        from emulator.apigateway.integration_response import pattern_matches
+
+        for api_name, api in _mapping(self.data.get("restApis")).items():
+            api = _mapping(api)
+            variable_sets = self._variable_sets(api)
+            for route, verbs in _mapping(api.get("resources")).items():
+                for verb, method in _mapping(verbs).items():
+                    integration = _mapping(_mapping(method).get("integration"))
+                    if integration.get("type") != "AWS":
+                        continue
+                    reached: list[str] = []
+                    for variables in variable_sets:
+                        try:
+                            match = _LAMBDA_URI.match(substitute(str(integration.get("uri", "")), variables))
+                        except UndefinedStageVariable:
+                            continue
+                        name = _function_of(match.group("function"))[0] if match else None
+                        if name in thrown and name not in reached:
+                            reached.append(name)
+                    where = ("restApis", api_name, "resources", route, verb, "integration", "integrationResponses")
+                    for status, response in _mapping(integration.get("integrationResponses")).items():
+                        pattern = _mapping(response).get("selectionPattern")
+                        if not pattern:
+                            continue
+                        for name in reached:
+                            errors = thrown[name]
+                            if any(pattern_matches(str(pattern), error) for error in errors):
+                                continue
+                            seen = ", ".join(repr(error) for error in dict.fromkeys(errors)) or "none"
+                            self.add((*where, status, "selectionPattern"), "selection-pattern-unmatched",
+                                     f"{verb} {route}: integration response {status}'s selectionPattern "
+                                     f"{pattern!r} matches none of the errors {name} throws on its testEvents "
+                                     f"({seen}): API Gateway matches the whole errorMessage, so those errors get "
+                                     "the default response instead", "make the pattern match a whole errorMessage "
+                                     f"(e.g. end it with `.*`), or add to {name}'s testEvents one that throws the "
+                                     "error it is meant for", f"{api_name}/{verb} {route}/{status}/{name}")
 
     def authorizer_permission_checks(self) -> None:
         """Each function an authorizer may name needs a permission whose SourceArn covers `API/authorizers/*`."""
