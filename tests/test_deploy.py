@@ -755,6 +755,41 @@ def test_a_non_proxy_integration_deploys_once_and_serves(emulator: StackThread, 
     assert unsupported.value.code == 415
 
 
+def mapped(data: dict[str, Any]) -> None:
+    """non_proxy, plus requestParameters (a header, a query parameter, a stage variable, a static value) and a
+    responseParameters header."""
+    non_proxy(data)
+    integration = data["restApis"][API]["resources"]["/pets/{id}"]["POST"]["integration"]
+    integration["requestParameters"] = {
+        "integration.request.header.X-Amz-Client-Context": "method.request.header.X-Context",
+        "integration.request.querystring.q": "method.request.querystring.search",
+        "integration.request.header.X-Alias": "stageVariables.lambdaAlias",
+        "integration.request.header.X-Static": "'fixed'"}
+    integration["integrationResponses"]["200"]["responseParameters"] = {"method.response.header.X-Served-By":
+                                                                        "'lambda-canary'"}
+
+
+def test_request_parameters_and_mapped_headers_deploy_once(emulator: StackThread, tmp_path: Path) -> None:
+    """requestParameters reach PutIntegration, the method request parameters they read are declared on the method
+    and the headers responseParameters map on the method response (AWS refuses undeclared ones); a second plan
+    has nothing to change, and the deployed method answers with the mapped header."""
+    path = write_config(tmp_path, "mapped", mapped)
+    run_cli("deploy", str(path), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(path), "--stage", "prod").output.splitlines()
+    apigw = boto3.client("apigateway")
+    api_id = apigw.get_rest_apis()["items"][0]["id"]
+    resource = next(item for item in apigw.get_resources(restApiId=api_id)["items"] if item["path"] == "/pets/{id}")
+    method = apigw.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert method["requestParameters"] == {"method.request.header.X-Context": False,
+                                           "method.request.querystring.search": False}
+    assert method["methodIntegration"]["requestParameters"]["integration.request.header.X-Static"] == "'fixed'"
+    assert method["methodResponses"]["200"]["responseParameters"] == {"method.response.header.X-Served-By": False}
+    request = urllib.request.Request(f"{emulator.url}/prod/pets/7", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert (response.read(), response.headers["X-Served-By"]) == (b"pong", "lambda-canary")
+
+
 AUTHORIZED = REPO / "examples" / "nonproxy-authorizer" / "canary.yaml"
 AUTHORIZER_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
                   "function:authorizer-${stageVariables.alias}/invocations")
