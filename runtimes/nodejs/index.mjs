@@ -1,7 +1,13 @@
 // lambda-canary's Node.js runtime client: the Lambda Runtime API loop for Node 18, 20, 22 and 24.
-// Plain JavaScript, no npm dependencies. It follows the contract of AWS's Node.js runtime:
-// _HANDLER resolution (.js/.mjs/.cjs, ESM and CommonJS), async and callback handlers, the context
-// object, error JSON {errorType, errorMessage, trace}, init errors, and Lambda-style console lines.
+// Plain JavaScript, no npm dependencies. It follows AWS's own Node.js runtime interface client
+// (github.com/aws/aws-lambda-nodejs-runtime-interface-client, commit da5777a8963928cac4f6f93d88d6928262f6bd2a,
+// v3.3.0: src/UserFunction.js, src/Runtime.js, src/CallbackContext.js, src/Errors.js, src/LogPatch.js):
+// _HANDLER resolution (extensionless, .js/.mjs/.cjs, ESM and CommonJS), async and callback handlers,
+// context.done/succeed/fail, the context object, error JSON {errorType, errorMessage, trace}, init errors,
+// Runtime.NodeJsExit for a promise that never settles, and Lambda's console lines (TEXT or JSON, levels).
+// tests/conformance/runtime_client/ holds the cases, from that repository's fixtures and tests.
+// One deliberate difference: on stdout AWS's client turns a message's newlines into \r (each console call
+// one line); the managed runtime frames each call on a telemetry fd instead, keeping the newlines, as we do.
 import net from "node:net";
 import path from "node:path";
 import fs from "node:fs";
@@ -133,7 +139,7 @@ function postError(urlPath, error) {
   });
 }
 
-// ---- Errors, as the Lambda Node.js runtime reports them ---------------------------------------
+// ---- Errors, as the Lambda Node.js runtime reports them (src/Errors.js) -------------------------
 class NamedError extends Error {
   constructor(name, message, cause) {
     super(message);
@@ -142,100 +148,189 @@ class NamedError extends Error {
   }
 }
 
+const NODEJS_EXIT_MESSAGE = "The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes";
+
+function isErrorLike(value) {
+  return Boolean(value && value.name && value.message && value.stack && typeof value.name === "string"
+    && typeof value.message === "string" && typeof value.stack === "string");
+}
+
+/** The Runtime API's error body (Errors.toRapidResponse); DEL is escaped, as it may not go in a header. */
 function toErrorPayload(error) {
   try {
-    if (error instanceof Error || (error && typeof error === "object" && "message" in error && "name" in error)) {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
       return {
-        errorType: String(error.name),
-        errorMessage: String(error.message),
-        trace: String(error.stack || "").split("\n"),
+        errorType: error.name?.replaceAll("\x7F", "%7F"),
+        errorMessage: error.message?.replaceAll("\x7F", "%7F"),
+        trace: error.stack.replaceAll("\x7F", "%7F").split("\n"),
       };
     }
-    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+    return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
   } catch {
     return { errorType: "handled", errorMessage: "callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack" };
   }
 }
 
-// ---- Console: "<ISO time>\t<request id>\t<LEVEL>\t<message>" -----------------------------------
-function patchConsole() {
-  const write = (level, args) => {
-    const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`;
-    process.stdout.write(line);
+const intoError = (error) => (error instanceof Error ? error : new Error(error));
+
+/** An error as its log line shows it (Errors.toFormatted): name, message, code, own fields and stack lines. */
+function toFormatted(error) {
+  const withFields = (value) => {
+    if (!(value instanceof Error)) return value;
+    const fields = Object.assign({ errorType: value.name, errorMessage: value.message, code: value.code }, value);
+    if (typeof value.stack === "string") fields.stack = value.stack.split("\n");
+    return fields;
   };
-  console.log = (...args) => write("INFO", args);
-  console.info = (...args) => write("INFO", args);
-  console.warn = (...args) => write("WARN", args);
-  console.error = (...args) => write("ERROR", args);
-  console.debug = (...args) => write("DEBUG", args);
-  console.trace = (...args) => write("TRACE", args);
-  console.fatal = (...args) => write("FATAL", args);
-}
-
-// ---- Handler resolution (_HANDLER = "dir/file.export") ----------------------------------------
-function hasTypeModule(start) {
-  let dir = path.dirname(start);
-  for (;;) {
-    const candidate = path.join(dir, "package.json");
-    if (fs.existsSync(candidate)) {
-      try {
-        return JSON.parse(fs.readFileSync(candidate, "utf8")).type === "module";
-      } catch {
-        return false;
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return false;
-    dir = parent;
-  }
-}
-
-async function loadModule(taskRoot, moduleName) {
-  const base = path.resolve(taskRoot, moduleName);
-  const require = createRequire(path.join(taskRoot, "index.js"));
-  const exists = (suffix) => fs.existsSync(base + suffix) && fs.statSync(base + suffix).isFile();
-  const importIt = (file) => import(pathToFileURL(file).href);
-  if (exists("")) return require(base);
-  const typeModule = hasTypeModule(base);
-  if (exists(".js")) return typeModule ? importIt(base + ".js") : require(base + ".js");
-  if (exists(".mjs")) return importIt(base + ".mjs");
-  if (exists(".cjs")) return require(base + ".cjs");
   try {
-    return require(require.resolve(moduleName, { paths: [taskRoot] }));
-  } catch (error) {
-    if (error && error.code === "MODULE_NOT_FOUND") {
-      throw new NamedError("Runtime.ImportModuleError", `Error: Cannot find module '${moduleName}'\nRequire stack:\n- ${path.join(env.LAMBDA_RUNTIME_DIR || "", "index.mjs")}`);
-    }
-    throw error;
+    return "\t" + JSON.stringify(error, (_key, value) => withFields(value));
+  } catch {
+    return "\t" + JSON.stringify(toErrorPayload(error));
   }
+}
+
+// ---- Console: "<ISO time>\t<request id>\t<LEVEL>\t<message>", or JSON (src/LogPatch.js) ---------------
+const LEVELS = {
+  TRACE: { name: "TRACE", priority: 1 }, DEBUG: { name: "DEBUG", priority: 2 }, INFO: { name: "INFO", priority: 3 },
+  WARN: { name: "WARN", priority: 4 }, ERROR: { name: "ERROR", priority: 5 }, FATAL: { name: "FATAL", priority: 6 },
+};
+const jsonLogFormat = (env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+let logError; // structuredConsole.logError: `Invoke Error`, `Uncaught Exception`, ...
+
+function jsonErrorReplacer(_key, value) {
+  if (value instanceof Error) {
+    return Object.assign({
+      errorType: value?.constructor?.name ?? "UnknownError",
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === "string" ? value.stack.split("\n") : value.stack,
+    }, value);
+  }
+  return value;
+}
+
+function formatJsonMessage(timestamp, level, params) {
+  const result = { timestamp, level: level.name, requestId: currentRequestId };
+  if (params.length === 1) {
+    result.message = params[0];
+    try {
+      return JSON.stringify(result, jsonErrorReplacer);
+    } catch {
+      result.message = util.format(result.message);
+      return JSON.stringify(result);
+    }
+  }
+  result.message = util.format(...params);
+  for (const param of params) {
+    if (param instanceof Error) {
+      result.errorType = param?.constructor?.name ?? "UnknownError";
+      result.errorMessage = param.message;
+      result.stackTrace = typeof param.stack === "string" ? param.stack.split("\n") : [];
+      break;
+    }
+  }
+  return JSON.stringify(result);
+}
+
+function patchConsole() {
+  const write = jsonLogFormat
+    ? (level, args) => process.stdout.write(`${formatJsonMessage(new Date().toISOString(), level, args)}\n`)
+    : (level, args) => process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level.name}\t${util.format(...args)}\n`);
+  const threshold = LEVELS[(env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()] ?? LEVELS.TRACE;
+  const method = (level) => (level.priority >= threshold.priority ? (...args) => write(level, args) : () => {});
+  console.trace = method(LEVELS.TRACE);
+  console.debug = method(LEVELS.DEBUG);
+  console.info = method(LEVELS.INFO);
+  console.log = console.info;
+  console.warn = method(LEVELS.WARN);
+  console.error = method(LEVELS.ERROR);
+  console.fatal = (...args) => write(LEVELS.FATAL, args);
+  logError = jsonLogFormat
+    ? (_message, error) => console.error(intoError(error))
+    : (message, error) => console.error(message, toFormatted(intoError(error)));
+}
+
+// ---- Handler resolution (_HANDLER = "dir/file.export"; src/UserFunction.js) ------------------------
+const runtimeRequire = createRequire(import.meta.url);
+
+function folderHasTypeModule(folder) {
+  // The nearest package.json decides; a node_modules folder ends the search (as AWS's client does).
+  if (folder.endsWith("/node_modules")) return false;
+  const candidate = path.join(folder, "/package.json");
+  if (fs.existsSync(candidate)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(candidate));
+      if (pkg) return pkg.type === "module";
+    } catch (error) {
+      console.warn(`${candidate} cannot be read, it will be ignored for ES module detection purposes.`, error);
+      return false;
+    }
+  }
+  if (folder === "/") return false;
+  return folderHasTypeModule(path.resolve(folder, ".."));
+}
+
+function hasTypeModule(file) {
+  const js = `${file}.js`;
+  return fs.existsSync(js) ? folderHasTypeModule(path.resolve(path.dirname(js))) : false;
+}
+
+async function loadModule(appRoot, moduleRoot, module) {
+  const file = path.resolve(appRoot, moduleRoot, module);
+  const requireFile = (suffix) => (fs.existsSync(file + suffix) ? runtimeRequire(file + suffix) : undefined);
+  const importFile = async (suffix) => (fs.existsSync(file + suffix) ? import(pathToFileURL(file + suffix).href) : undefined);
+  const extensionless = requireFile("");
+  if (extensionless) return extensionless;
+  const typeModule = hasTypeModule(file);
+  if (!typeModule) {
+    const loaded = requireFile(".js");
+    if (loaded) return loaded;
+  }
+  const loaded = (typeModule && (await importFile(".js"))) || (await importFile(".mjs")) || requireFile(".cjs");
+  if (loaded) return loaded;
+  return runtimeRequire(runtimeRequire.resolve(module, { paths: [appRoot, moduleRoot] }));
 }
 
 async function loadHandler() {
-  const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-  const spec = env._HANDLER || "";
-  const slash = spec.lastIndexOf("/");
-  const dot = spec.indexOf(".", slash + 1);
-  if (dot < 0) throw new NamedError("Runtime.MalformedHandlerName", "Bad handler");
-  const modulePath = spec.slice(0, dot);
-  const exportPath = spec.slice(dot + 1);
-  if (modulePath.includes("..")) throw new NamedError("Runtime.MalformedHandlerName", "'../' not allowed in handler path");
+  const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+  const full = env._HANDLER || "";
+  if (full.includes("..")) {
+    throw new NamedError("Runtime.MalformedHandlerName", `'${full}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`);
+  }
+  const moduleAndHandler = path.basename(full);
+  const moduleRoot = full.substring(0, full.indexOf(moduleAndHandler));
+  const match = moduleAndHandler.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw new NamedError("Runtime.MalformedHandlerName", "Bad handler");
+  const [, module, exportPath] = match;
   let loaded;
   try {
-    loaded = await loadModule(taskRoot, modulePath);
+    loaded = await loadModule(appRoot, moduleRoot, module);
   } catch (error) {
-    if (error instanceof NamedError) throw error;
-    if (error instanceof SyntaxError) throw new NamedError("Runtime.UserCodeSyntaxError", `${error.name}: ${error.message}`, error);
+    if (error instanceof SyntaxError) throw new NamedError("Runtime.UserCodeSyntaxError", String(error), error);
+    if (error && error.code === "MODULE_NOT_FOUND") throw new NamedError("Runtime.ImportModuleError", String(error));
     throw error;
   }
-  let handler = loaded;
-  for (const part of exportPath.split(".")) handler = handler == null ? undefined : handler[part];
-  if (handler === undefined) throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is undefined or not exported`);
-  if (typeof handler !== "function") throw new NamedError("Runtime.HandlerNotFound", `${path.basename(modulePath)}.${exportPath} is not a function`);
+  const handler = exportPath.split(".").reduce((nested, key) => nested && nested[key], loaded);
+  if (!handler) throw new NamedError("Runtime.HandlerNotFound", `${full} is undefined or not exported`);
+  if (typeof handler !== "function") throw new NamedError("Runtime.HandlerNotFound", `${full} is not a function`);
   if (handler.length >= 3 && runtimeMajor() >= 24) {
     // AWS's nodejs24.x runtime refuses callback-based handlers at init (it counts formal parameters).
     throw new NamedError("Runtime.CallbackHandlerDeprecated", "ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.");
   }
   return handler;
+}
+
+function isAsyncFunction(handler) {
+  try {
+    return Boolean(handler && handler.constructor && handler.constructor.name === "AsyncFunction");
+  } catch {
+    return false;
+  }
+}
+
+/** src/WarningForCallbackHandlers.js: a callback handler (three parameters, not async) is warned about at init. */
+function warnOfCallbackHandler(handler) {
+  if (env.AWS_LAMBDA_NODEJS_DISABLE_CALLBACK_WARNING === undefined && handler.length === 3 && !isAsyncFunction(handler)) {
+    console.warn("AWS Lambda plans to remove support for callback-based function handlers starting with Node.js 24. You will need to update this function to use an async handler to use Node.js 24 or later. For more information and to provide feedback on this change, see https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/issues/137. To disable this warning, set the AWS_LAMBDA_NODEJS_DISABLE_CALLBACK_WARNING environment variable.");
+  }
 }
 
 function runtimeMajor() {
@@ -262,49 +357,68 @@ function makeContext(headers) {
   return context;
 }
 
-// ---- One invocation: async or callback style ---------------------------------------------------
-// As AWS's Node runtime: a promise settles the invocation; otherwise the callback does (after the event loop
-// empties, unless callbackWaitsForEmptyEventLoop is false); a handler that returns a plain value and never
-// calls back answers null once the event loop is empty.
-function runHandler(handler, event, context) {
+// ---- One invocation (src/Runtime.js, src/CallbackContext.js) -----------------------------------------
+// A returned promise settles the invocation at once (a rejection with no reason fails with "handled");
+// context.done/succeed/fail answer at once; callback(error) answers at once, callback(null, result) once the event
+// loop is empty unless callbackWaitsForEmptyEventLoop is false; only the first of these counts. When the event loop
+// empties with no answer, an async handler fails with Runtime.NodeJsExit (its promise never settled) and any other
+// handler answers null; either way the environment stays for the next invocation.
+const NO_OP = () => {};
+let beforeExitListener = NO_OP; // one process listener, installed before the function's code loads
+
+function runHandler(handler, isAsync, event, context) {
   return new Promise((resolve) => {
-    let settled = false;
-    let waiting; // the callback's outcome, held until the event loop is empty
-    let listening = false;
-    const onEmptyLoop = () => settle(waiting ?? { result: null });
-    const settle = (outcome) => {
-      if (settled) return;
-      settled = true;
-      if (listening) process.removeListener("beforeExit", onEmptyLoop);
-      resolve(outcome);
-    };
-    const waitForEmptyLoop = () => {
-      if (!listening) {
-        listening = true;
-        process.on("beforeExit", onEmptyLoop);
+    let completed = false;
+    let finished = false;
+    let waitForEmptyEventLoop = true;
+    const postError = (error) => resolve({ error });
+    const complete = (result) => {
+      if (completed) {
+        console.error("Invocation has already been reported as done. Cannot call complete more than once per invocation.");
+        return;
       }
+      completed = true;
+      resolve({ result });
     };
     const callback = (error, result) => {
-      const outcome = error != null ? { error } : { result };
-      if (context.callbackWaitsForEmptyEventLoop) {
-        waiting ??= outcome;
-        waitForEmptyLoop();
-      } else {
-        settle(outcome);
+      beforeExitListener = NO_OP;
+      if (error !== undefined && error !== null) postError(error);
+      else if (!waitForEmptyEventLoop) complete(result);
+      else beforeExitListener = () => setImmediate(() => complete(result));
+    };
+    const done = (error, result) => {
+      beforeExitListener = NO_OP;
+      if (error !== undefined && error !== null) postError(error);
+      else complete(result);
+    };
+    const once = (fn) => (...args) => {
+      if (!finished) {
+        fn(...args);
+        finished = true;
       }
     };
-    context.done = (error, result) => callback(error, result);
-    context.succeed = (result) => callback(null, result);
-    context.fail = (error) => callback(error ?? "handled");
+    Object.defineProperty(context, "callbackWaitsForEmptyEventLoop", {
+      get: () => waitForEmptyEventLoop,
+      set: (value) => { waitForEmptyEventLoop = value; },
+      enumerable: true,
+      configurable: true,
+    });
+    context.succeed = once((result) => done(null, result));
+    context.fail = once((error) => (error === undefined || error === null ? done("handled") : done(error, null)));
+    context.done = once(done);
+    const wrappedCallback = once(callback);
+    beforeExitListener = () => {
+      completed = true;
+      if (isAsync) postError(new NamedError("Runtime.NodeJsExit", NODEJS_EXIT_MESSAGE));
+      else resolve({ result: null });
+    };
     try {
-      const returned = handler(event, context, callback);
-      if (returned && typeof returned.then === "function") {
-        returned.then((result) => settle({ result }), (error) => settle({ error: error ?? new Error("Promise rejected with undefined") }));
-      } else {
-        waitForEmptyLoop();
+      const returned = handler(event, context, wrappedCallback);
+      if (returned && returned.then && typeof returned.then === "function") {
+        returned.then(context.succeed, context.fail).catch(context.fail);
       }
     } catch (error) {
-      settle({ error });
+      wrappedCallback(error);
     }
   });
 }
@@ -323,25 +437,43 @@ function outputWritten() {
   return Promise.all(pending.map(emptied));
 }
 
-async function main() {
-  patchConsole();
-  let handler;
+function serialise(result) {
   try {
-    handler = await loadHandler();
-  } catch (error) {
-    console.error(`${error && error.name}: ${error && error.message}`);
-    await postError("/init/error", error).catch(() => {});
-    process.exit(129);
+    return Buffer.from(JSON.stringify(result === undefined ? null : result));
+  } catch {
+    return undefined;
   }
-  const fail = async (type, error) => {
-    const wrapped = new NamedError(type, error instanceof Error ? `${error.name}: ${error.message}` : String(error), error);
-    console.error(`${wrapped.name}\t${wrapped.message}`);
-    if (currentRequestId) await postError(`/invocation/${currentRequestId}/error`, wrapped).catch(() => {});
-    process.exit(129);
-  };
-  process.on("uncaughtException", (error) => fail("Runtime.UncaughtException", error));
-  process.on("unhandledRejection", (reason) => fail("Runtime.UnhandledPromiseRejection", reason));
+}
 
+let invocationId; // set once invocations run: a crash then fails the current one, before that the init
+
+async function crash(error, code) {
+  const where = invocationId ? `/invocation/${invocationId}/error` : "/init/error";
+  await postError(where, error).catch(() => {});
+  process.exit(code);
+}
+
+/** src/index.mjs: the console, the crash handlers and the beforeExit listener, then the function's code. */
+async function init() {
+  patchConsole();
+  process.on("uncaughtException", (error) => {
+    logError("Uncaught Exception", error);
+    crash(error, 129);
+  });
+  process.on("unhandledRejection", (reason, promise) => {
+    const error = Object.assign(new NamedError("Runtime.UnhandledPromiseRejection", String(reason)), { reason, promise });
+    logError("Unhandled Promise Rejection", error);
+    crash(error, 128);
+  });
+  beforeExitListener = NO_OP;
+  process.on("beforeExit", () => beforeExitListener());
+  const handler = await loadHandler(); // a failure is the init error (uncaughtException: a top-level await)
+  warnOfCallbackHandler(handler);
+  return handler;
+}
+
+async function serve(handler) {
+  const isAsync = isAsyncFunction(handler);
   for (;;) {
     const next = await call("GET", "/invocation/next");
     if (next.status !== 200) {
@@ -350,27 +482,27 @@ async function main() {
     }
     const requestId = next.headers["lambda-runtime-aws-request-id"];
     currentRequestId = requestId;
+    invocationId = requestId;
     if (next.headers["lambda-runtime-trace-id"]) env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"];
     else delete env._X_AMZN_TRACE_ID;
     let outcome;
     try {
       const event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
-      outcome = await runHandler(handler, event, makeContext(next.headers));
+      outcome = await runHandler(handler, isAsync, event, makeContext(next.headers));
     } catch (error) {
       outcome = { error };
     }
+    beforeExitListener = NO_OP;
+    let body;
+    if (!("error" in outcome)) {
+      body = serialise(outcome.result);
+      if (body === undefined) outcome = { error: new Error("Unable to stringify response body") };
+    }
     await outputWritten();
     if ("error" in outcome) {
-      console.error(`Invoke Error \t${JSON.stringify(toErrorPayload(outcome.error))}`);
+      logError("Invoke Error", outcome.error);
       await postError(`/invocation/${requestId}/error`, outcome.error);
     } else {
-      let body;
-      try {
-        body = Buffer.from(JSON.stringify(outcome.result === undefined ? null : outcome.result));
-      } catch (error) {
-        await postError(`/invocation/${requestId}/error`, error);
-        continue;
-      }
       // A 413 (payload too large) is turned into the invocation's error by the Runtime API itself.
       await call("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
     }
@@ -398,5 +530,11 @@ async function checkHandlers() {
   process.exit(0);
 }
 
-if (env.LAMBDA_CANARY_CHECK_HANDLERS === "1") checkHandlers();
-else main();
+if (env.LAMBDA_CANARY_CHECK_HANDLERS === "1") {
+  checkHandlers();
+} else {
+  serve(await init()).catch((error) => {
+    console.log(`Unexpected Top Level Error: ${error}`);
+    crash(error, 129);
+  });
+}
