@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from emulator import ids
 from emulator.lambda_service import logs, runtime_api
@@ -47,12 +47,19 @@ def new_trace_id() -> str:
     return f"{ids.trace_root()};Parent={ids.hex_token(8)};Sampled=0"
 
 
+class EnvironmentGone(Exception):
+    """The environment's runtime exited before it asked for the invocation: run it on another environment."""
+
+
 class ExecutionEnvironment:
     """One sandbox: its runtime (process or container) and its own Runtime API listener."""
 
     def __init__(self, version: FunctionVersion, backend: Backend, sink: logs.LogSink | None,
-                 extra_variables: Mapping[str, str] | None = None) -> None:
+                 extra_variables: Mapping[str, str] | None = None, *,
+                 line_observers: Sequence[logs.LineObserver] = (), started_for: str = "") -> None:
         self.id = ids.hex_token(16)
+        self._line_observers = line_observers
+        self._started_for = started_for
         self.version = version
         self._backend = backend
         self._sink = sink
@@ -66,6 +73,7 @@ class ExecutionEnvironment:
         self._watch: asyncio.Task[None] | None = None
         self._peer: asyncio.Future[str | None] | None = None  # the runtime's address, on "peer" backends
         self._exit_error: tuple[str, str] | None = None  # (errorType, errorMessage) of a runtime exit
+        self._polled: asyncio.Future[bool] | None = None  # True once the runtime asks for the next event
         self.alive = False
         self.busy = False
         self.last_used = time.monotonic()
@@ -131,6 +139,8 @@ class ExecutionEnvironment:
             current.finish(error_json(error_type, message), "Unhandled")
         if self._waiter is not None and not self._waiter.done():
             self._waiter.cancel()
+        if self._polled is not None and not self._polled.done():
+            self._polled.set_result(False)
 
     async def close(self) -> None:
         """Stop the runtime and the Runtime API listener."""
@@ -164,16 +174,33 @@ class ExecutionEnvironment:
     def _log(self, line: str) -> None:
         if self._sink is not None:
             self._sink(self.version.function_name, line)
+        for observer in self._line_observers:
+            observer(self.id, self._started_for, line)
 
     # ---- invoke --------------------------------------------------------------------------
-    async def invoke(self, invocation: Invocation) -> InvocationResult:
-        """Run one invocation; a timeout or a crash ends this environment."""
+    async def invoke(self, invocation: Invocation, *, warm: bool = False) -> InvocationResult:
+        """Run one invocation; a timeout or a crash ends this environment. `warm` (it answered before): its runtime
+        may still be finishing; EnvironmentGone when it exits before asking for the invocation (as a client does
+        that posts an error, then exits): Lambda then runs the invocation on a new environment, so the pool does."""
         version = self.version
+        waited = 0.0
+        if warm and not (self._waiter is not None and not self._waiter.done()):
+            if not self.alive:
+                raise EnvironmentGone(self.id)
+            self._polled = asyncio.get_running_loop().create_future()
+            began = time.monotonic()
+            try:  # a runtime still busy after its last answer: the function's timeout counts from now
+                polled = await asyncio.wait_for(asyncio.shield(self._polled), version.timeout)
+            except TimeoutError:
+                polled = True
+            if not polled:
+                raise EnvironmentGone(self.id)
+            waited = time.monotonic() - began
         self.busy = True
         self._current = invocation
         invocation.deadline_ms = int(time.time() * 1000) + version.timeout * 1000
         invocation.started_at = time.perf_counter()
-        if self._sink is not None:
+        if self._sink is not None or self._line_observers:
             self._log(logs.start_line(invocation.request_id, version.version))
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
@@ -181,7 +208,7 @@ class ExecutionEnvironment:
         else:
             self._queued = invocation
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(version.timeout, self._time_out, invocation)
+        timer = loop.call_later(max(0.0, version.timeout - waited), self._time_out, invocation)
         try:
             payload, function_error = await invocation.result
         finally:
@@ -192,7 +219,7 @@ class ExecutionEnvironment:
         duration_ms = (time.perf_counter() - invocation.started_at) * 1000
         init = self.init_duration_ms if self._cold else None
         self._cold = False
-        if self._sink is not None:  # the platform lines, after every line the function wrote
+        if self._sink is not None or self._line_observers:  # the platform lines, after every line the function wrote
             if self._runtime is not None:
                 self._runtime.drain_logs()
             status = invocation.status or (None if self.alive else "error")
@@ -225,6 +252,8 @@ class ExecutionEnvironment:
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
         waiter: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
+        if self._polled is not None and not self._polled.done():
+            self._polled.set_result(True)
         if self._queued is not None:
             invocation, self._queued = self._queued, None
             waiter.set_result(invocation)

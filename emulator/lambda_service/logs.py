@@ -18,6 +18,13 @@ class LogSink(Protocol):
     def __call__(self, function_name: str, line: str) -> None: ...
 
 
+class LineObserver(Protocol):
+    """Receives every line with its environment: the environment's id and the request id of the invocation that
+    started it (its init lines belong to that one), e.g. `diff` giving each request its own lines."""
+
+    def __call__(self, environment_id: str, started_for: str, line: str) -> None: ...
+
+
 def start_line(request_id: str, version: str) -> str:
     """`START RequestId: <id> Version: <version>`."""
     return f"START RequestId: {request_id} Version: {version}"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.budget import WarmBudget
-from emulator.lambda_service.environment import ExecutionEnvironment
+from emulator.lambda_service.environment import EnvironmentGone, ExecutionEnvironment
 from emulator.lambda_service.errors import throttled
-from emulator.lambda_service.logs import LogSink, init_report_line
+from emulator.lambda_service.logs import LineObserver, LogSink, init_report_line
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult
 
 
@@ -89,8 +89,9 @@ class EnvironmentPool:
 
     def __init__(self, version: FunctionVersion, backend: Backend, sink: LogSink | None, account: ConcurrencyLimiter,
                  reserved: int | None = None, extra_variables: Mapping[str, str] | None = None,
-                 pools: PoolSet | None = None) -> None:
+                 pools: PoolSet | None = None, *, line_observers: Sequence[LineObserver] = ()) -> None:
         self.version = version
+        self._line_observers = line_observers
         self._backend = backend
         self._sink = sink
         self._account = account
@@ -216,32 +217,44 @@ class EnvironmentPool:
         self._account.in_use -= 1
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:
-        """Run on a warm environment if one is idle, else on a new one (a cold start)."""
+        """Run on a warm environment if one is idle, else on a new one (a cold start); a warm one whose runtime
+        exited after its last answer gives way to another."""
         self._admit()
         try:
-            environment = await self._environment()
-            if environment is None:
-                environment = ExecutionEnvironment(self.version, self._backend, self._sink, self._extra_variables)
-                self._all.add(environment)
-                self.started += 1
+            while True:
                 try:
-                    init_error = await environment.start()
-                except BaseException:
-                    self._drop(environment)
-                    raise
-                if init_error is not None:
-                    self._drop(environment)
-                    if self._sink is not None:
-                        self._sink(self.version.function_name,
-                                   init_report_line(environment.init_duration_ms, init_error))
-                    return InvocationResult(invocation.request_id, init_error, self.version.version, "Unhandled",
-                                            0.0, environment.init_duration_ms, self.version.runtime.name)
-            try:
-                return await environment.invoke(invocation)
-            finally:
-                self._give_back(environment)
+                    return await self._invoke_once(invocation)
+                except EnvironmentGone:
+                    continue
         finally:
             self._release()
+
+    async def _invoke_once(self, invocation: Invocation) -> InvocationResult:
+        environment = await self._environment()
+        warm = environment is not None
+        if environment is None:
+            environment = ExecutionEnvironment(self.version, self._backend, self._sink, self._extra_variables,
+                                               line_observers=self._line_observers, started_for=invocation.request_id)
+            self._all.add(environment)
+            self.started += 1
+            try:
+                init_error = await environment.start()
+            except BaseException:
+                self._drop(environment)
+                raise
+            if init_error is not None:
+                self._drop(environment)
+                line = init_report_line(environment.init_duration_ms, init_error)
+                if self._sink is not None:
+                    self._sink(self.version.function_name, line)
+                for observer in self._line_observers:
+                    observer(environment.id, invocation.request_id, line)
+                return InvocationResult(invocation.request_id, init_error, self.version.version, "Unhandled",
+                                        0.0, environment.init_duration_ms, self.version.runtime.name)
+        try:
+            return await environment.invoke(invocation, warm=warm)
+        finally:
+            self._give_back(environment)
 
     def max_memory_mb(self) -> int:
         """Max Memory Used: the peak of the live environments, and of those seen by earlier calls."""

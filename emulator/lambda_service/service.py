@@ -17,7 +17,7 @@ from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.budget import WarmBudget
 from emulator.lambda_service.environment import new_trace_id
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
-from emulator.lambda_service.logs import LogSink
+from emulator.lambda_service.logs import LineObserver, LogSink
 from emulator.lambda_service.metrics import LambdaMetrics
 from emulator.lambda_service.model import FunctionVersion, Invocation, InvocationResult
 from emulator.lambda_service.pool import ConcurrencyLimiter, EnvironmentPool, PoolSet
@@ -131,7 +131,9 @@ class LambdaService:
         self._idle_timeout = idle_timeout
         self._rng = rng or random.Random()
         self._reaper: asyncio.Task[None] | None = None
-        self.invocation_observers: list[Callable[[Resolved, InvocationResult], None]] = []  # e.g. `diff`
+        # e.g. `diff`: each invocation (with its trace id, which ties it to the request that caused it) and each line
+        self.invocation_observers: list[Callable[[Resolved, Invocation, InvocationResult], None]] = []
+        self.line_observers: list[LineObserver] = []
         self.metrics = LambdaMetrics()
         # variables added to one function's environments started from now on (e.g. a rollout's hook functions
         # get the local AWS endpoint and placeholder credentials); never the host's own credentials
@@ -235,7 +237,7 @@ class LambdaService:
             raise
         self.metrics.finished(series, result.duration_ms, result.init_duration_ms, result.function_error is not None)
         for observer in self.invocation_observers:
-            observer(resolved, result)
+            observer(resolved, invocation, result)
         return result
 
     @staticmethod
@@ -251,7 +253,8 @@ class LambdaService:
         if pool is None:
             backend = self.backend.for_runtime(version.runtime.name)
             pool = EnvironmentPool(version, backend, self._sink, self._account, reserved,
-                                   self.function_variables.get(version.function_name), pools=self._pool_set)
+                                   self.function_variables.get(version.function_name), pools=self._pool_set,
+                                   line_observers=self.line_observers)
             self._pools[version.pool_key] = pool
             self._start_reaper()
         return pool
