@@ -20,7 +20,8 @@ from emulator.lambda_service.service import LambdaService
 
 async def invoke_once(config_path: Path, function: str, payload: bytes, qualifier: str | None,
                       backend_name: str | None, log: Callable[[str], None],
-                      docker_options: dict[str, object] | None = None) -> InvocationResult:
+                      docker_options: dict[str, object] | None = None,
+                      runtime_client: str = "lambda-canary") -> InvocationResult:
     """Invoke a configured function; setup mistakes are UserErrors naming file and key."""
     loaded = load_config(config_path)
     config = loaded.config
@@ -31,7 +32,8 @@ async def invoke_once(config_path: Path, function: str, payload: bytes, qualifie
     require_handler_file(loaded.code_dir(function), config.functions[function].handler, where)
     runtime = config.functions[function].runtime
     choice = backend_name or config.backend
-    backend, _reason = choose_backend(choice, [runtime], say=log, **(docker_options or {}))
+    backend, _reason = choose_backend(choice, [runtime], say=log, runtime_client=runtime_client,
+                                      **(docker_options or {}))
     held: list[str] | None = []  # init-phase lines, held until we know the error is not a setup mistake
 
     def sink(_name: str, line: str) -> None:

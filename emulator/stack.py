@@ -98,6 +98,7 @@ class StackOptions:
     idle_timeout: float = 600.0
     max_memory: int | None = None  # bytes all warm environments may take (None: a share of the machine's memory)
     docker_options: dict[str, object] | None = None
+    runtime_client: str = "lambda-canary"  # "aws": AWS's aws-lambda-ric on the process backend
     state_dir: Path | None = None
     debug: bool = False  # tracebacks of unexpected failures in the log
     header_timeout: float = HEADER_TIMEOUT  # seconds for a request header to arrive whole
@@ -117,7 +118,8 @@ class Stack:
         saved = persistence.load(options.state_dir) if options.state_dir else None  # first: a bad file stops at once
         runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
         backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
-                                                      runtimes, say=log, **(options.docker_options or {}))
+                                                      runtimes, say=log, runtime_client=options.runtime_client,
+                                                      **(options.docker_options or {}))
         rng = random.Random(options.seed)
         region = config.region if config else "us-east-1"
         account = config.account_id if config else "123456789012"

@@ -4,6 +4,7 @@ Real stacks on the process backend (Node 18.20.8 and 22.23.3), real HTTP on loop
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -261,3 +262,24 @@ def test_the_migration_example_passes_its_own_check() -> None:
     result = run("check", str(MIGRATION))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no findings" in result.stdout + result.stderr
+
+
+def test_concurrent_requests_keep_their_pairing_and_order() -> None:
+    """--concurrency 8: answers come back out of order, yet each request keeps its own answer, function error and
+    lines (a raw line without a request id included) on both sides, and the report keeps the requests' order."""
+    from emulator.verify.diff.runner import run_both
+    from emulator.verify.diff.session import DiffSession
+
+    session = DiffSession.open(REPO / "tests" / "fixtures" / "diff" / "concurrent" / "canary.yaml", None,
+                               ("nodejs18.x", "nodejs22.x"), (), "process")
+    requests = [DiffRequest("GET", "/n", (("n", str(n)),)) for n in range(40)]
+    sides = asyncio.run(run_both(session.loaded, session.stage, session.sides, requests, "process", concurrency=8))
+    for side in sides:
+        assert len(side.observations) == len(requests)
+        for n, observation in enumerate(side.observations):
+            assert json.loads(observation.body) == {"n": n}
+            assert [line.rsplit("\t", 1)[-1] if "\t" in line else line for line in observation.logs] == [
+                f"console line {n}", f"raw line {n}"], observation.logs
+            assert observation.duration_ms is not None
+    result = session.run(requests, concurrency=8)
+    assert result.passed

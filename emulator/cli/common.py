@@ -58,6 +58,14 @@ def max_memory_option(function: click.decorators.FC) -> click.decorators.FC:
              "machine's); beyond it idle ones stop, least recently used first.")(function)
 
 
+def runtime_client_option(function: click.decorators.FC) -> click.decorators.FC:
+    """`--runtime-client`: lambda-canary's Node runtime client, or AWS's aws-lambda-ric (process backend)."""
+    return click.option("--runtime-client", "runtime_client", type=click.Choice(["lambda-canary", "aws"]),
+                        default="lambda-canary", show_default=True,
+                        help="Node runtime client: ours, or AWS's aws-lambda-ric (process backend; build it with "
+                             "`lambda-canary runtimes install-client aws`).")(function)
+
+
 def read_event(event: str | None) -> bytes:
     """`--event`: a file, or stdin for `-`, or `{}` when absent; unreadable or malformed JSON is a UserError."""
     if event is None:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from emulator.cli.common import runtime_client_option
 from emulator.errors import UserError
+from emulator.verify.diff.runner import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
     from emulator.verify.diff.session import DiffSession
@@ -33,7 +35,8 @@ def _generate(session: DiffSession, openapi: Path, seed: int, max_examples: int,
         import schemathesis  # noqa: F401
     except ImportError:
         raise UserError("--generate needs schemathesis: pip install 'lambda-canary[generate]'") from None
-    with LiveSides(session.loaded, session.stage, session.sides, session.backend, session.docker_options) as live:
+    with LiveSides(session.loaded, session.stage, session.sides, session.backend, session.docker_options,
+                   session.runtime_client) as live:
         found = generate(live, openapi, session.rules, seed, max_examples)
     console = Console(highlight=False)
     summary = f"generated {found.tried} requests from {openapi} (seed {seed}, at most {max_examples})"
@@ -89,7 +92,10 @@ def _runtimes(value: str | None) -> tuple[str, str] | None:
               help="--generate: at most this many generated requests.")
 @click.option("--requests", "-n", "count", type=click.IntRange(1, 1_000_000),
               help="Send this many requests, going round the corpus (default: each request once).")
+@click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(1, 256),
+              help="Requests in flight per side; each is still paired with its twin, and the report keeps their order.")
 @click.option("--backend", default=None, help="auto, process or docker (default: the config's).")
+@runtime_client_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--html", type=click.Path(path_type=Path, dir_okay=False),
               help="Write an HTML report with each differing request side by side.")
@@ -97,8 +103,9 @@ def _runtimes(value: str | None) -> tuple[str, str] | None:
               help="Write the requests that showed a difference as JSON lines.")
 def diff_command(target: Path, stage: str | None, runtimes: str | None, rules: tuple[str, ...],
                  requests_file: Path | None, har: Path | None, openapi: Path | None, generate: bool, seed: int,
-                 max_examples: int, count: int | None,
-                 backend: str | None, as_json: bool, html: Path | None, save_differing: Path | None) -> None:
+                 max_examples: int, count: int | None, concurrency: int,
+                 backend: str | None, runtime_client: str, as_json: bool, html: Path | None,
+                 save_differing: Path | None) -> None:
     """Send the same requests to both sides of TARGET's migration and report every difference; exit 1 when one
     the rules do not allow remains."""
     from rich.progress import Progress
@@ -109,7 +116,7 @@ def diff_command(target: Path, stage: str | None, runtimes: str | None, rules: t
 
     if sum(source is not None for source in (requests_file, har, openapi)) > 1:
         raise UserError("give one of --requests-file, --har and --openapi")
-    session = DiffSession.open(target, stage, _runtimes(runtimes), rules, backend)
+    session = DiffSession.open(target, stage, _runtimes(runtimes), rules, backend, runtime_client=runtime_client)
     if generate:
         if openapi is None:
             raise UserError("--generate: name the OpenAPI document with --openapi FILE")
@@ -129,7 +136,7 @@ def diff_command(target: Path, stage: str | None, runtimes: str | None, rules: t
     err_console = Console(stderr=True)
     with Progress(console=err_console, transient=True, disable=as_json or len(requests) < 50) as progress:
         task = progress.add_task("requests", total=2 * len(requests))
-        result = session.run(requests, lambda n: progress.advance(task, n))
+        result = session.run(requests, lambda n: progress.advance(task, n), concurrency)
     if as_json:
         click.echo(json.dumps(report.as_json(result), indent=2))
     else:

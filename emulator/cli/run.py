@@ -15,6 +15,7 @@ from emulator.cli.common import (
     err_console,
     max_memory_option,
     read_event,
+    runtime_client_option,
 )
 
 
@@ -25,15 +26,17 @@ from emulator.cli.common import (
               type=click.Path(path_type=Path), help="Config file that defines the function.")
 @click.option("--qualifier", help="Version or alias to invoke (default: $LATEST).")
 @backend_options
+@runtime_client_option
 def invoke(function: str, event: str | None, config_path: Path, qualifier: str | None, backend: str | None,
-           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None) -> None:
+           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
+           runtime_client: str) -> None:
     """Invoke FUNCTION once: the payload on stdout, the logs on stderr; exit 1 on a function error."""
     from emulator.invoke import invoke_once
 
     payload = read_event(event)
     result = aio.run(invoke_once(config_path, function, payload, qualifier, backend,
                                  lambda line: sys.stderr.write(line + "\n"),
-                                 docker_options(docker_base, docker_network, code_mode)))
+                                 docker_options(docker_base, docker_network, code_mode), runtime_client))
     sys.stdout.buffer.write(result.payload + b"\n")
     sys.stdout.flush()
     if result.function_error:
@@ -48,6 +51,7 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
               help="Port of the data plane and the AWS API (0: any free port).")
 @click.option("--seed", type=int, help="Seed the canary and alias choices (unseeded by default, like AWS).")
 @backend_options
+@runtime_client_option
 @click.option("--max-environments", default=64, show_default=True, type=click.IntRange(1, 10_000),
               help="Account concurrency: environments at once; beyond it Lambda answers TooManyRequestsException.")
 @click.option("--idle-timeout", default=600.0, show_default=True, type=click.FloatRange(1, 86_400),
@@ -59,7 +63,7 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
 @click.option("--debug", is_flag=True, help="Log the traceback of an unexpected failure (one line without).")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
-          docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None,
+          docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None, runtime_client: str,
           max_environments: int, idle_timeout: float, max_memory: int | None, sls_stage: str | None,
           state_dir: Path | None, quiet: bool, debug: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://ADDRESS:PORT/{stage}/{path}, and the AWS API on the same port."""
@@ -69,5 +73,6 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
     options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
                            function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
                            idle_timeout=idle_timeout, max_memory=max_memory, debug=debug,
-                           docker_options=docker_options(docker_base, docker_network, code_mode))
+                           docker_options=docker_options(docker_base, docker_network, code_mode),
+                           runtime_client=runtime_client)
     aio.run(run_serve(config_file, options, err_console, sls_stage))

@@ -46,6 +46,16 @@ def runtimes_install(names: tuple[str, ...]) -> None:
     install(list(names) or list(catalogue()), err_console)
 
 
+@runtimes.command("install-client")
+@click.argument("client", type=click.Choice(["aws"]))
+def runtimes_install_client(client: str) -> None:
+    """Build AWS's own Node runtime interface client (npm aws-lambda-ric) for --runtime-client aws."""
+    from emulator.runtimes.aws_client import install
+
+    del client  # the only other client, lambda-canary's, ships with lambda-canary
+    install(err_console)
+
+
 @runtimes.command("use")
 @click.argument("name")
 @click.argument("node", type=click.Path(path_type=Path))

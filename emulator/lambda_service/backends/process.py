@@ -16,7 +16,7 @@ from emulator.lambda_service.backends.base import Backend, LaunchRequest, Memory
 from emulator.lambda_service.backends.containment import Containment, EnvironmentCgroups, ResidentWatch
 from emulator.lambda_service.logs import LogPump
 from emulator.lambda_service.model import FunctionVersion
-from emulator.paths import bundled
+from emulator.runtimes.aws_client import AWS_RIC_VERSION, runtime_dir_for
 from emulator.runtimes.provision import require_node
 
 _MB = 1024 * 1024
@@ -114,9 +114,12 @@ class ProcessBackend(Backend):
 
     name = "process"
 
-    def __init__(self, *, memory: str | None = None, users: bool | None = None) -> None:
-        """`memory` ("cgroup2", "cgroup1", "watch") and `users` force a containment choice (tests)."""
-        self.runtime_dir = bundled("runtimes") / "nodejs"
+    def __init__(self, *, memory: str | None = None, users: bool | None = None,
+                 runtime_client: str = "lambda-canary") -> None:
+        """`memory` ("cgroup2", "cgroup1", "watch") and `users` force a containment choice (tests);
+        `runtime_client` "aws" runs AWS's aws-lambda-ric (built by `runtimes install-client aws`) instead of ours."""
+        self.runtime_client = runtime_client
+        self.runtime_dir = runtime_dir_for(runtime_client)
         self._options: dict[str, Any] = {"memory": memory, "users": users}
         self._containment: Containment | None = None
 
@@ -128,8 +131,9 @@ class ProcessBackend(Backend):
         return self._containment
 
     def describe(self) -> str:
-        """One line for the start: how environments are contained here."""
-        return self.containment.summary()
+        """One line for the start: how environments are contained here (and AWS's runtime client, if chosen)."""
+        client = f"; runtime client: AWS's aws-lambda-ric {AWS_RIC_VERSION}" if self.runtime_client == "aws" else ""
+        return self.containment.summary() + client
 
     async def prepare(self, version) -> None:  # type: ignore[no-untyped-def]
         require_node(version.runtime.name)
@@ -177,7 +181,10 @@ class ProcessBackend(Backend):
         """One short-lived Node process per runtime (per function version when each has a uid of its own) loads
         every handler through the runtime client's own loader, contained as an environment is (its uid and copy
         of the code, no host variables, killed with the emulator). A handler whose loading does not finish within
-        CHECK_TIMEOUT_S, or a process that ends early, is not reported."""
+        CHECK_TIMEOUT_S, or a process that ends early, is not reported. With AWS's client (--runtime-client aws),
+        which has no such mode, nothing is checked ahead: its init reports what does not load."""
+        if self.runtime_client != "lambda-canary":
+            return {}
         groups: dict[tuple[str, str], list[int]] = {}
         for index, version in enumerate(versions):
             key = (version.runtime.name, version.pool_key if self.containment.users else "")

@@ -21,12 +21,18 @@ def _stderr_line(line: str) -> None:
 
 
 def choose_backend(name: str, runtimes: list[str] | None = None, *, say: Callable[[str], None] = _stderr_line,
-                   **docker_options: object) -> tuple[Backend, str]:
+                   runtime_client: str = "lambda-canary", **docker_options: object) -> tuple[Backend, str]:
     """The backend to use and a sentence saying why; `auto` says its choice for each runtime through `say`
-    when the runtime is first prepared (`runtimes` is kept for callers that know them up front)."""
+    when the runtime is first prepared (`runtimes` is kept for callers that know them up front).
+    `runtime_client` "aws" (AWS's aws-lambda-ric) runs on the process backend only: `auto` then means process."""
     del runtimes  # auto decides per runtime at preparation
     if name not in BACKENDS:
         raise UserError(f"--backend {name!r}: allowed: {', '.join(BACKENDS)}")
+    if runtime_client != "lambda-canary":
+        if name == "docker":
+            raise UserError(f"--runtime-client {runtime_client}: runs on the process backend only (the docker "
+                            "backend runs the runtime client of the Lambda base image)")
+        return _process("as requested" if name == "process" else "--runtime-client aws runs on it", runtime_client)
     if name == "process":
         return _process("as requested")
     try:
@@ -42,6 +48,6 @@ def choose_backend(name: str, runtimes: list[str] | None = None, *, say: Callabl
     return AutoBackend(say, **docker_options), AUTO_REASON
 
 
-def _process(reason: str) -> tuple[Backend, str]:
-    backend = ProcessBackend()
+def _process(reason: str, runtime_client: str = "lambda-canary") -> tuple[Backend, str]:
+    backend = ProcessBackend(runtime_client=runtime_client)
     return backend, f"process backend ({reason}); {backend.describe()}"

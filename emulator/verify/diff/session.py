@@ -14,7 +14,7 @@ from emulator.stack import Stack, StackOptions
 from emulator.verify.diff.corpus import DiffRequest, default_corpus
 from emulator.verify.diff.report import DiffResult
 from emulator.verify.diff.rules import Rules, from_config
-from emulator.verify.diff.runner import Side, plan_sides, run_both
+from emulator.verify.diff.runner import DEFAULT_CONCURRENCY, Side, plan_sides, run_both
 
 
 @dataclass
@@ -27,11 +27,12 @@ class DiffSession:
     rules: Rules
     backend: str | None = None
     docker_options: dict[str, object] | None = None
+    runtime_client: str = "lambda-canary"
 
     @classmethod
     def open(cls, target: Path | LoadedConfig, stage: str | None, runtimes: tuple[str, str] | None,
              rules: Iterable[str] = (), backend: str | None = None,
-             docker_options: dict[str, object] | None = None) -> DiffSession:
+             docker_options: dict[str, object] | None = None, runtime_client: str = "lambda-canary") -> DiffSession:
         """Load the config, read its `diff:` rules (plus `rules`) and work out the two sides."""
         loaded = target if isinstance(target, LoadedConfig) else load_config(target)
         try:
@@ -41,7 +42,7 @@ class DiffSession:
         probe = cls(loaded, stage or "", (Side("base"), Side("canary")), parsed, backend, docker_options)
         paths = [request.path for request in probe._corpus_for(stage)]
         stage_name, base, canary = plan_sides(loaded, stage, paths, runtimes, backend)
-        return cls(loaded, stage_name, (base, canary), parsed, backend, docker_options)
+        return cls(loaded, stage_name, (base, canary), parsed, backend, docker_options, runtime_client)
 
     def _corpus_for(self, stage: str | None) -> list[DiffRequest]:
         from emulator.verify.chain import find_stage
@@ -58,8 +59,9 @@ class DiffSession:
         """One request per resource and method of the stage."""
         return self._corpus_for(self.stage)
 
-    def run(self, requests: list[DiffRequest], progress: Callable[[int], None] | None = None) -> DiffResult:
-        """Send every request to both sides and compare."""
+    def run(self, requests: list[DiffRequest], progress: Callable[[int], None] | None = None,
+            concurrency: int = DEFAULT_CONCURRENCY) -> DiffResult:
+        """Send every request to both sides (`concurrency` at a time per side) and compare, in the requests' order."""
         base, canary = asyncio.run(run_both(self.loaded, self.stage, self.sides, requests, self.backend,
-                                            self.docker_options, progress))
+                                            self.docker_options, progress, concurrency, self.runtime_client))
         return DiffResult.build(base, canary, requests, self.rules)
