@@ -155,3 +155,22 @@ def test_a_syntax_error_is_a_setup_mistake_like_a_missing_export(tmp_path: Path)
                                                     "code": str(code)}})
     result = run_cli("invoke", "unparsable", "--config", str(config), cwd=tmp_path)
     assert_one_error_line(result, f"{config}:{line_of(config, 'index.handler')}", "Runtime.UserCodeSyntaxError")
+
+
+def test_runtime_client_aws_runs_awss_own_client_or_says_how_to_build_it(tmp_path: Path) -> None:
+    """--runtime-client aws: AWS's aws-lambda-ric answers where it is built here (else one line naming the command
+    that builds it, exit 2); with --backend docker it is one line and exit 2 either way."""
+    from emulator.runtimes.aws_client import aws_client_dir
+
+    config = write_config(tmp_path, {"v22": {"runtime": "nodejs22.x", "handler": "index.echo"}})
+    docker = run_cli("invoke", "v22", "-c", str(config), "--runtime-client", "aws", "--backend", "docker", cwd=tmp_path)
+    assert docker.returncode == 2
+    assert docker.stderr.strip().count("\n") == 0 and "process backend only" in docker.stderr
+    result = run_cli("invoke", "v22", "-c", str(config), "--runtime-client", "aws", "-e", "-", cwd=tmp_path,
+                     stdin=b'{"k": 1}')
+    if aws_client_dir() is None:
+        assert result.returncode == 2
+        assert "lambda-canary runtimes install-client aws" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["event"] == {"k": 1}

@@ -92,7 +92,7 @@ def _runtimes(value: str | None) -> tuple[str, str] | None:
               help="--generate: at most this many generated requests.")
 @click.option("--requests", "-n", "count", type=click.IntRange(1, 1_000_000),
               help="Send this many requests, going round the corpus (default: each request once).")
-@click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(1, 256),
+@click.option("--concurrency", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(1, 256),
               help="Requests in flight per side; each is still paired with its twin, and the report keeps their order.")
 @click.option("--backend", default=None, help="auto, process or docker (default: the config's).")
 @runtime_client_option
