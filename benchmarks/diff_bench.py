@@ -13,8 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from emulator.verify.diff import DEFAULT_CONCURRENCY
 from emulator.verify.diff.corpus import DiffRequest
-from emulator.verify.diff.runner import DEFAULT_CONCURRENCY
 from emulator.verify.diff.session import DiffSession
 from emulator.verify.split import split_config
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from emulator.cli.common import runtime_client_option
 from emulator.errors import UserError
-from emulator.verify.diff.runner import DEFAULT_CONCURRENCY
+from emulator.verify.diff import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
     from emulator.verify.diff.session import DiffSession

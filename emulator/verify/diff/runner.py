@@ -32,6 +32,7 @@ from emulator.lambda_service.service import Resolved
 from emulator.runtimes.catalogue import get_runtime
 from emulator.stack import Stack, StackOptions
 from emulator.verify.chain import Route, chain_routes, find_stage
+from emulator.verify.diff import DEFAULT_CONCURRENCY
 from emulator.verify.diff.compare import Observation
 from emulator.verify.diff.corpus import DiffRequest
 
@@ -39,7 +40,6 @@ _ALMOST_ONE = 1.0 - 2.0**-53  # the largest value random() returns: no weight or
 _START = re.compile(r"^START RequestId: (\S+)")
 _CONSOLE_ID = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z\t([0-9a-f-]{36})\t")
 STRAGGLERS_S = 0.05  # time for lines written after the last response to arrive
-DEFAULT_CONCURRENCY = 8  # requests in flight per side
 
 
 class PinnedChoice(random.Random):

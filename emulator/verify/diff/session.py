@@ -11,10 +11,11 @@ from emulator.config import LoadedConfig
 from emulator.errors import UserError
 from emulator.formats.load import load_config
 from emulator.stack import Stack, StackOptions
+from emulator.verify.diff import DEFAULT_CONCURRENCY
 from emulator.verify.diff.corpus import DiffRequest, default_corpus
 from emulator.verify.diff.report import DiffResult
 from emulator.verify.diff.rules import Rules, from_config
-from emulator.verify.diff.runner import DEFAULT_CONCURRENCY, Side, plan_sides, run_both
+from emulator.verify.diff.runner import Side, plan_sides, run_both
 
 
 @dataclass
