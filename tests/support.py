@@ -95,15 +95,16 @@ def write_config(directory: Path, functions: dict[str, dict[str, Any]]) -> Path:
 
 
 def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
-                 lines: list[str] | None = None, backend: ProcessBackend | None = None) -> T:
-    """Run `body` against a LambdaService holding the config's functions, on the process backend."""
+                 lines: list[str] | None = None, backend: ProcessBackend | None = None, **options: Any) -> T:
+    """Run `body` against a LambdaService holding the config's functions, on the process backend; `options` go to
+    LambdaService (e.g. max_memory)."""
 
     async def main() -> T:
         def sink(_function: str, line: str) -> None:
             if lines is not None:
                 lines.append(line)
 
-        service = LambdaService(backend or ProcessBackend(), sink)
+        service = LambdaService(backend or ProcessBackend(), sink, **options)
         for record in records_from_config(load_config(config)):
             service.put_function(record)
         try:

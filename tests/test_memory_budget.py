@@ -18,13 +18,10 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
+from support import with_service
 
-from emulator import aio
 from emulator.errors import UserError
-from emulator.formats.load import load_config
-from emulator.lambda_service.backends.process import ProcessBackend
 from emulator.lambda_service.budget import MB, default_budget, mem_total, parse_memory
-from emulator.lambda_service.loader import records_from_config
 from emulator.lambda_service.model import InvocationResult
 from emulator.lambda_service.pool import EnvironmentPool
 from emulator.lambda_service.service import LambdaService
@@ -57,18 +54,8 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run(config: Path, body: Callable[[LambdaService], Awaitable[T]], lines: list[str],
-        max_memory: int = 4096 * MB) -> T:
-    async def main() -> T:
-        service = LambdaService(ProcessBackend(), lambda _function, line: lines.append(line), max_memory=max_memory)
-        for record in records_from_config(load_config(config)):
-            service.put_function(record)
-        try:
-            return await asyncio.wait_for(body(service), 60)
-        finally:
-            await service.close()
-
-    return aio.run(main())
+def run(config: Path, body: Callable[[LambdaService], Awaitable[T]], lines: list[str]) -> T:
+    return with_service(config, body, lines, max_memory=4096 * MB)
 
 
 def pool(service: LambdaService, name: str) -> EnvironmentPool:

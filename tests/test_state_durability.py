@@ -251,16 +251,7 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
                                 Code={"ZipFile": _zip("exports.handler = () => 2;")})
         lambdas.delete_function(FunctionName="gone")
         apigateway.delete_rest_api(restApiId=doomed)
-        assert stack.stack is not None
-
-        async def whole() -> dict[str, Any]:
-            assert stack.stack is not None
-            lambda_api = stack.stack.control_plane.services["lambda"].implementation
-            return {"format": persistence.FORMAT,
-                    "apigateway": persistence._APIGATEWAY.dump_python(stack.stack.state, mode="json"),
-                    "lambda": lambda_api.to_dict()}  # type: ignore[attr-defined]
-
-        expected = json.loads(json.dumps(stack.call(whole())))
+        expected = _whole(stack)
         written = persistence.read_document(state)  # state.json and the journal's changes, as the next start reads
         assert persistence.journal_file(state).stat().st_size > 0  # the changes after the run's first went there
     assert written == expected

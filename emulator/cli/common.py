@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -80,3 +81,13 @@ def read_event(event: str | None) -> bytes:
     except ValueError as error:
         raise UserError(f"{source}: malformed event JSON: {error}") from None
     return data
+
+
+def print_result(data: object, lines: Iterable[str], *, as_json: bool) -> None:
+    """A command's result on stdout: `data` as JSON with --json, else `lines` as written (no rich markup)."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(line, markup=False)

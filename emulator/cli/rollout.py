@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from emulator.cli.common import print_result
 from emulator.errors import UserError
 from emulator.verify.rollout.gates import GateSettings
 from emulator.verify.rollout.schedule import DEFAULT, PREFERENCES, Step, custom_steps, preference_name, steps_of
@@ -137,10 +137,5 @@ def rollout_command(config_path: Path, stage: str | None, alias: str | None, sch
 
         written = plot_rollout(report.as_dict(), plot_path)
         err.print(f"plot: {written}")
-    if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
-    else:
-        console = Console(highlight=False, soft_wrap=True)
-        for line in report.lines():
-            console.print(line, markup=False)
+    print_result(report.as_dict(), report.lines(), as_json=as_json)
     sys.exit(0 if report.outcome == PROMOTED else 1)

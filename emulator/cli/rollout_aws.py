@@ -3,14 +3,12 @@ progress bar over the real waits."""
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from emulator.cli.common import print_result
 from emulator.cli.deploy import _target, aws_errors
 from emulator.config import HooksConfig, LoadedConfig
 from emulator.errors import UserError
@@ -43,12 +41,7 @@ def run_aws(loaded: LoadedConfig, *, stage: str | None, alias: str | None, sched
             subject = resolve_stage(target.client, apis[0], name)
         plan = build_plan(subject, steps, schedule, alarms, time_scale)
         if dry_run:
-            if as_json:
-                sys.stdout.write(json.dumps(plan.as_dict(), indent=2) + "\n")
-            else:
-                console = Console(highlight=False, soft_wrap=True)
-                for line in plan.lines():
-                    console.print(line, markup=False)
+            print_result(plan.as_dict(), plan.lines(), as_json=as_json)
             return 0
         total = sum(seconds for _, _, seconds in plan.waits())
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=err,
@@ -63,10 +56,5 @@ def run_aws(loaded: LoadedConfig, *, stage: str | None, alias: str | None, sched
                     progress.advance(task, min(left, 0.5))
 
             report = run_plan(plan, target.client, settings, waiting)
-    if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
-    else:
-        console: Any = Console(highlight=False, soft_wrap=True)
-        for line in report.lines():
-            console.print(line, markup=False)
+    print_result(report.as_dict(), report.lines(), as_json=as_json)
     return 0 if report.outcome == PROMOTED else 1

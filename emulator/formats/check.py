@@ -352,20 +352,12 @@ class _Checker:
         for api_name, api in _mapping(self.data.get("restApis")).items():
             api = _mapping(api)
             api_id = str(api.get("id") or api_id_for(api_name))
-            variable_sets = []
-            for stage in _mapping(api.get("stages")).values():
-                stage = _mapping(stage)
-                variables = {str(k): str(v) for k, v in _mapping(stage.get("variables")).items()}
-                variable_sets.append(variables)
-                canary = stage.get("canarySettings")
-                if canary is not None:
-                    overrides = _mapping(_mapping(canary).get("stageVariableOverrides"))
-                    variable_sets.append({**variables, **{str(k): str(v) for k, v in overrides.items()}})
+            variable_sets = self._variable_sets(api)
             for name, authorizer in _mapping(api.get("authorizers")).items():
                 uri = str(_mapping(authorizer).get("authorizerUri", ""))
                 arn = f"arn:aws:execute-api:{region}:{account}:{api_id}/authorizers/{name}"
                 reported: set[str] = set()
-                for variables in variable_sets or [{}]:
+                for variables in variable_sets:
                     try:
                         match = _LAMBDA_URI.match(substitute(uri, variables))
                     except UndefinedStageVariable:
