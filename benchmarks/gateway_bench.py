@@ -21,7 +21,7 @@ from emulator.runtimes.provision import require_node
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "ping"
-DURATION_S = 3
+DURATION_S = 2
 
 
 def _free_port() -> int:

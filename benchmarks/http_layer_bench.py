@@ -77,8 +77,8 @@ def measure(target: str, concurrency: int) -> float:
         if shutil.which("wrk"):  # the same load generator as gateway_bench
             from benchmarks.gateway_bench import wrk
 
-            wrk(url, concurrency, 1)
-            return wrk(url, concurrency)["rps"]
+            wrk(url, concurrency, 1)  # warm-up
+            return wrk(url, concurrency, 2)["rps"]
         asyncio.run(_load(url, 200, concurrency))
         return asyncio.run(_load(url, REQUESTS, concurrency))
     finally:
