@@ -3,12 +3,17 @@ and described the same way, help text for every option, and the exit codes the R
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
 from emulator.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def commands(group: click.Group = cli, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
@@ -73,3 +78,15 @@ def test_every_command_documents_its_exit_codes_in_the_readme() -> None:
     assert readme.count("| exit code |") == 1
     for row in ("| 0 |", "| 1 |", "| 2 |"):
         assert row in readme, row
+
+
+def test_a_dependency_missing_from_an_old_venv_is_one_line_and_exit_2() -> None:
+    """A venv made before pyproject.toml gained a dependency: the fix named, no traceback."""
+    code = ("import sys; sys.modules['httptools'] = None; "
+            "sys.argv = ['lambda-canary', 'check', 'examples/ping/canary.yaml']; "
+            "from emulator.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["lambda-canary: error: the Python package 'httptools' is not installed in "
+                                        "this environment: run `make setup` (or `pip install -e .`) to install "
+                                        "lambda-canary's dependencies"]

@@ -69,6 +69,11 @@ def main() -> None:
 
         err_console.print(f"lambda-canary: error: {error.message}", markup=False, highlight=False)
         sys.exit(error.exit_code)
+    except ModuleNotFoundError as error:  # a venv made before a dependency was added (pyproject.toml changed)
+        sys.stderr.write(f"lambda-canary: error: the Python package {error.name!r} is not installed in this "
+                         "environment: run `make setup` (or `pip install -e .`) to install lambda-canary's "
+                         "dependencies\n")
+        sys.exit(2)
     except click.exceptions.Abort:
         from emulator.cli.common import err_console
 
