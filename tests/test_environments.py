@@ -7,6 +7,7 @@ listener of an ExecutionEnvironment whose backend starts nothing (the test plays
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -482,3 +483,31 @@ def test_report_line_format() -> None:
     assert line == ("REPORT RequestId: rid\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
                     "Max Memory Used: 60 MB\tInit Duration: 101.50 ms\t")
     assert "Init Duration" not in logs.report_line("rid", 1.0, 128, 60, None)
+
+
+def test_runtime_api_closes_a_request_whose_headers_never_end() -> None:
+    """A runtime streaming one endless header: 400 and the connection closed once past 64 KiB (serve's memory stays
+    bounded), and the environment still answers on a new connection."""
+
+    async def body(api: RuntimeApiSession) -> None:
+        host, port = api.base.split("/")[2].rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        sent = 0
+        with contextlib.suppress(ConnectionError):
+            while sent < 1 << 20:  # 1 MiB at most: the listener must stop it well before
+                writer.write(b"a" * 4096)
+                await writer.drain()
+                sent += 4096
+        try:  # the 400, or a reset when the listener closed with our unread bytes still queued
+            answer = await asyncio.wait_for(reader.read(), 10)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        writer.close()
+        task, headers, _ = await api.invoke(b"{}")
+        assert await api.post(f"/invocation/{headers['Lambda-Runtime-Aws-Request-Id']}/response", b'"ok"') == (
+            202, b'{"status":"OK"}')
+        assert (await task).payload == b'"ok"'
+
+    with_runtime_api(body)

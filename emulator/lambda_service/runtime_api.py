@@ -28,6 +28,8 @@ from emulator.lambda_service.model import MAX_SYNC_PAYLOAD, Invocation
 PREFIX = "/2018-06-01/runtime/"
 _OK = b'{"status":"OK"}'
 _JSON = "application/json"
+# a request line and headers from a (hostile) runtime are bounded (httptools keeps a header until it ends)
+_MAX_HEAD_BYTES = 64 * 1024
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 413: "Request Entity Too Large", 500: "Internal Server Error"}
 
@@ -179,6 +181,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, api: _Api) -> None:
         self._api = api
         self._parser = httptools.HttpRequestParser(self)
+        self._head_bytes: int | None = None  # bytes received since a request began, until its headers end
         self._transport: asyncio.Transport | None = None
         self._remote: str | None = None
         self._admitted: bool | None = None  # the peer check, made once per connection
@@ -209,8 +212,14 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail("an upgrade request")
+            return
         except httptools.HttpParserError as error:
             self._fail(f"malformed HTTP request: {error}")
+            return
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > _MAX_HEAD_BYTES:
+                self._fail(f"request line and headers over {_MAX_HEAD_BYTES} bytes")
 
     def close(self) -> None:
         """Drop the connection (the listener is closing)."""
@@ -218,6 +227,9 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
 
     # ---- httptools callbacks -------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+
     def on_url(self, url: bytes) -> None:
         self._url += url
 
@@ -225,6 +237,7 @@ class _Connection(asyncio.Protocol):
         self._request.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._head_bytes = None
         request = self._request
         request.method = self._parser.get_method().decode("latin-1")
         request.keep_alive = self._parser.should_keep_alive()
