@@ -84,9 +84,11 @@ def test_a_weighted_alias_is_rolled_out_by_its_version_weight(tmp_path: Path) ->
 
 
 def test_a_canary_failing_five_percent_is_rolled_back_at_the_first_step_by_the_error_rate_gate() -> None:
-    """Canary10Percent5Minutes at 10/s: ~300 canary requests of which 1 in 20 fail (>= 13 failures) against a base
-    that never fails. Fisher's one-sided p for 13 of ~300 against 0 of ~2700 is about 0.1**13 = 1e-13, far below
-    the significance 1e-7, with the choices seeded: false-failure probability 0 for this seed."""
+    """Canary10Percent5Minutes at 10/s: ~300 canary requests against a base that never fails. Each canary environment
+    fails its every 20th invocation, so the canary's errors are at most n/20 and, with E environments, at least
+    (n - 19E)/20: how many environments scale-out starts depends on the machine's load, so the count is bounded by
+    the gate itself. Fisher's one-sided p for k of ~300 against 0 of ~2700 is about 0.1**k: the rollback at p < 1e-7
+    needs k >= 7, which holds for E <= 8 (the canary runs at 1 or 2 concurrent requests). Choices seeded."""
     code, report, stderr = rollout(str(FIXTURES / "flaky.yaml"), "--stage", "prod", "--seed", "5", "--json")
     assert report is not None, stderr
     assert code == 1
@@ -95,7 +97,7 @@ def test_a_canary_failing_five_percent_is_rolled_back_at_the_first_step_by_the_e
     failed = report["failed"]
     assert failed["metric"] == "errorRate" and failed["step"] == 1 and failed["percent"] == 10
     assert failed["pValue"] < failed["significance"] == 1e-7
-    assert failed["canary"]["errors"] >= 13 and failed["base"]["errors"] == 0
+    assert 7 <= failed["canary"]["errors"] <= failed["canary"]["n"] // 20 and failed["base"]["errors"] == 0
     assert failed["canary"]["n"] + failed["base"]["n"] == 3000
 
 
