@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
+import socket
+from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from emulator import failures
 from emulator.errors import UserError
 from emulator.stack import Stack, StackOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def check_aws_profile() -> None:
@@ -36,10 +41,56 @@ def check_aws_profile() -> None:
         raise UserError(f"AWS configuration: {error}; fix the file, or point AWS_CONFIG_FILE elsewhere") from None
 
 
-async def serve(config_path: Path | None, options: StackOptions, console: Console, stage: str | None = None) -> None:
-    """Serve until a signal arrives; always cleans up what it started."""
+def listen_early(host: str, port: int) -> socket.socket | None:
+    """A listening socket for `host:port`, made before the stack is built: connections made from here on wait in
+    its backlog until the stack serves them (then answered as any other), instead of being refused. None when the
+    address names several (e.g. localhost as IPv4 and IPv6): the stack then listens when ready, as before."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return None  # the stack's own listen reports it
+    if len({address[4] for address in addresses}) != 1:
+        return None
+    family, kind, protocol, _, address = addresses[0]
+    listener = socket.socket(family, kind, protocol)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the stack's own listen does
+        if family == socket.AF_INET6:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        listener.bind(address)
+        listener.listen(1024)
+        listener.setblocking(False)
+    except OSError as error:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port or "
+                        "--bind") from None
+    return listener
+
+
+async def serve(config_path: Path | None, options: StackOptions, console: Callable[[], Console],
+                stage: str | None = None) -> None:
+    """Serve until a signal arrives; always cleans up what it started. `console` makes the console the
+    lines after the start go to (rich is imported once the stack listens).
+
+    With the process backend the port listens as soon as the config is loaded and valid: the gateway's imports
+    and the handler check (most of the start-up) happen while connections wait in the backlog, so a client that
+    connects at once waits for its answer instead of being refused (issue 19). A handler that cannot load still
+    stops it with one line, exit 2, before anything is answered. With docker (or auto) the port listens when
+    every image is ready, which can take minutes: a refused connection says "not yet" better than a wait."""
     check_aws_profile()
-    stack = Stack.from_file(config_path, options, stage)
+    from emulator.formats.load import load_config
+
+    loaded = load_config(config_path, stage=stage) if config_path else None
+    backend = options.backend or (loaded.config.backend if loaded else "auto")
+    listener = listen_early(options.host, options.port) if backend == "process" else None
+    try:
+        stack = Stack(loaded, dataclasses.replace(options, listener=listener), begin_checks=True)
+    except BaseException:
+        if listener is not None:
+            listener.close()
+        raise
+    for item in getattr(loaded, "unsupported", []):
+        stack.log(f"lambda-canary: not supported, ignored: {item}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -55,28 +106,32 @@ async def serve(config_path: Path | None, options: StackOptions, console: Consol
     loop.set_exception_handler(background_failure)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    out: Console | None = None
     try:
         await stack.start()  # every function prepared (images pulled or built, with progress bars on stderr)
+        out = console()
         if not getattr(stack.lambdas.backend, "choices", dict)():  # auto says its choices per runtime as it makes them
-            console.print(f"lambda-canary: {stack.backend_reason}")
-        console.print(f"lambda-canary: serving on {stack.url}  (Ctrl-C to stop)")
-        console.print(f"lambda-canary: AWS API (apigateway, lambda): export AWS_ENDPOINT_URL={stack.url}  "
+            out.print(f"lambda-canary: {stack.backend_reason}")
+        out.print(f"lambda-canary: serving on {stack.url}  (Ctrl-C to stop)")
+        out.print(f"lambda-canary: AWS API (apigateway, lambda): export AWS_ENDPOINT_URL={stack.url}  "
                       "(any credentials and region are accepted)")
         if options.state_dir is not None:
-            console.print(f"lambda-canary: state kept in {options.state_dir}")
+            out.print(f"lambda-canary: state kept in {options.state_dir}")
         for api in stack.state.apis.values():
             for stage_name, stage in api.stages.items():
                 canary = stage.canary_settings
                 split = (f"canary {canary.percent_traffic:g}% -> deployment {canary.deployment_id}, "
                          f"overrides {canary.stage_variable_overrides or {}}") if canary else "no canary"
-                console.print(f"  stage {stage_name} (api {api.id}): deployment {stage.deployment_id}, "
+                out.print(f"  stage {stage_name} (api {api.id}): deployment {stage.deployment_id}, "
                               f"variables {stage.variables or {}}; {split}")
         for line in stack.routes():
-            console.print(f"  {line}")
-        console.print(f"  stats: {stack.url}/_lambda_canary/stats")
+            out.print(f"  {line}")
+        out.print(f"  stats: {stack.url}/_lambda_canary/stats")
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await stack.stop()
-        console.print("lambda-canary: stopped; all environments removed")
+        if listener is not None:
+            listener.close()  # when the stack did not get to serve it
+        (out or console()).print("lambda-canary: stopped; all environments removed")

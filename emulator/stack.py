@@ -5,34 +5,33 @@ from __future__ import annotations
 import asyncio
 import atexit
 import random
+import socket
 import sys
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from emulator import failures
-from emulator.apigateway.handler import ApiGateway
-from emulator.apigateway.loader import state_from_config
-from emulator.apigateway.model import ApiGatewayState
-from emulator.apigateway.observability import DecisionRecord
-from emulator.apigateway.server import BODY_TIMEOUT, HEADER_TIMEOUT, GatewayServer
-from emulator.config import LoadedConfig
-from emulator.control_plane import persistence
-from emulator.control_plane.wiring import build_control_plane
+from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT
 from emulator.errors import UserError
 from emulator.failures import describe
-from emulator.formats.load import load_config
-from emulator.lambda_service.backends.base import Backend
-from emulator.lambda_service.backends.select import choose_backend
-from emulator.lambda_service.handler_check import require_handler_file
-from emulator.lambda_service.loader import records_from_config
-from emulator.lambda_service.preflight import setup_mistake
-from emulator.lambda_service.service import LambdaService
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from emulator.apigateway.observability import DecisionRecord
+    from emulator.config import LoadedConfig
+    from emulator.control_plane import persistence
+    from emulator.lambda_service.backends.base import Backend
+    from emulator.lambda_service.backends.process import LoadCheck
+    from emulator.lambda_service.model import FunctionVersion
+
+# The gateway, the control plane and the Lambda service are imported where the stack is built, not here: `serve`
+# loads its config and listens before it imports them (issue 19: most of its start-up was imports), and the
+# config's handler check runs while they load. A state folder's modules are imported only with --state-dir.
 
 class StderrLines:
     """A stack's log on stderr: the lines of one request go out in one write when it is answered (the stack
@@ -103,19 +102,32 @@ class StackOptions:
     debug: bool = False  # tracebacks of unexpected failures in the log
     header_timeout: float = HEADER_TIMEOUT  # seconds for a request header to arrive whole
     body_timeout: float = BODY_TIMEOUT  # seconds without a byte of a request body
+    listener: socket.socket | None = None  # a socket already listening to serve (serve binds it early)
 
 
 class Stack:
     """Everything `serve` runs; also used in-process by `split` and the pytest plugin."""
 
     def __init__(self, loaded: LoadedConfig | None, options: StackOptions,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, *, begin_checks: bool = False) -> None:
+        """Build the stack. `begin_checks` (for a stack started right away) starts the config's handler check
+        now, so that it runs while the gateway is imported and built; `start()` waits for it."""
+        from emulator.apigateway.loader import state_from_config
+        from emulator.apigateway.model import ApiGatewayState
+        from emulator.lambda_service.backends.select import choose_backend
+        from emulator.lambda_service.loader import records_from_config
+        from emulator.lambda_service.service import LambdaService
+
         self.loaded = loaded
         self.options = options
         log = log or StderrLines()
         self.log = log
         config = loaded.config if loaded else None
-        saved = persistence.load(options.state_dir) if options.state_dir else None  # first: a bad file stops at once
+        saved = None
+        if options.state_dir:  # first: a bad file stops at once
+            from emulator.control_plane import persistence
+
+            saved = persistence.load(options.state_dir)
         runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
         backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
                                                       runtimes, say=log, runtime_client=options.runtime_client,
@@ -133,11 +145,16 @@ class Stack:
             self._check_handlers(loaded)
             for record in records_from_config(loaded):
                 self.lambdas.put_function(record)
+        self._load_check = self._begin_load_check() if begin_checks else None
         if saved is not None:
             self.state = saved[0]
             if loaded is not None and loaded.config.rest_apis:
                 log(f"lambda-canary: the REST APIs saved in {options.state_dir} replace those of {loaded.path} "
                     "(functions still come from the file); use an empty --state-dir to start from the file")
+        from emulator.apigateway.handler import ApiGateway
+        from emulator.apigateway.server import GatewayServer
+        from emulator.control_plane.wiring import build_control_plane
+
         self.gateway = ApiGateway(self.state, self.lambdas, rng=rng, execution_log=log,
                                   access_log=self._access_log if options.access_log else None)
         self.gateway.debug = options.debug
@@ -152,13 +169,15 @@ class Stack:
         self._lambda_api = self.control_plane.services["lambda"].implementation
         if saved is not None and options.state_dir is not None:
             self._restore_functions(options.state_dir, saved[1])
+        self._document: persistence.StateDocument | None = None
+        self._writer: persistence.StateWriter | None = None
         if options.state_dir is not None:
             code_dirs = [version.code_dir for record in self.lambdas.functions.values()
                          for version in [record.latest, *record.versions.values()]]
             for leftover in persistence.clean(options.state_dir, code_dirs):
                 log(f"lambda-canary: removed {leftover}, left by a process that was killed")
-        self._document = persistence.StateDocument()
-        self._writer = persistence.StateWriter(options.state_dir) if options.state_dir is not None else None
+            self._document = persistence.StateDocument()
+            self._writer = persistence.StateWriter(options.state_dir)
         self._saving: set[asyncio.Task[None]] = set()
         if self._writer is not None:
             self._lambda_api.on_change = self._save_in_background  # type: ignore[attr-defined]
@@ -166,6 +185,8 @@ class Stack:
 
     def _restore_functions(self, state_dir: Path, saved: dict[str, object]) -> None:
         """Put back the saved functions; a document that does not fit is one error naming the file."""
+        from emulator.control_plane import persistence
+
         try:
             self._lambda_api.from_dict(saved)  # type: ignore[attr-defined]
         except UserError as error:
@@ -179,6 +200,8 @@ class Stack:
         response = await self.control_plane(request)
         if (self._writer is not None and request.method in ("POST", "PUT", "PATCH", "DELETE")
                 and response.status < 300 and not request.path.endswith("/invocations")):
+            from emulator.control_plane import persistence
+
             try:
                 await self.persist(persistence.touched_by(request.path))
             except Exception as error:  # the change is made but not saved: not acknowledged
@@ -192,6 +215,8 @@ class Stack:
 
     def _save_in_background(self) -> None:
         """A function's state changed on its own (Pending -> Active): save the functions, off the loop."""
+        from emulator.control_plane import persistence
+
         task = asyncio.get_running_loop().create_task(self.persist(persistence.Touched(apis=set(), functions=None)))
         self._saving.add(task)
         task.add_done_callback(self._saved)
@@ -207,28 +232,37 @@ class Stack:
         """Write the state to the state folder; returns once it is on disk (the writing runs off the loop)."""
         if self._writer is None:
             return
+        from emulator.control_plane import persistence
+
         await self._writer.write(self._render(touched or persistence.Touched.everything()))
 
     def _render(self, touched: persistence.Touched) -> persistence.Rendered:
+        assert self._document is not None
         return self._document.render(self.state, self._lambda_api.saved_functions(),  # type: ignore[attr-defined]
                                      {}, touched)
 
     def save_state(self) -> None:
         """Write the account's state to the state folder now, synchronously (outside a running loop)."""
         if self.options.state_dir is not None:
+            from emulator.control_plane import persistence
+
             persistence.save(self.options.state_dir, self.state, self._lambda_api.to_dict())  # type: ignore[attr-defined]
 
     @classmethod
     def from_file(cls, path: Path | str | None, options: StackOptions, stage: str | None = None) -> Stack:
         """Load a config (or none, for an empty account) and build the stack; the translation's warnings
         (what a serverless.yml, template or OpenAPI file holds that lambda-canary does not run) are logged."""
+        from emulator.formats.load import load_config
+
         loaded = load_config(path, stage=stage) if path else None
-        stack = cls(loaded, options)
+        stack = cls(loaded, options, begin_checks=True)
         for item in getattr(loaded, "unsupported", []):
             stack.log(f"lambda-canary: not supported, ignored: {item}")
         return stack
 
     def _check_handlers(self, loaded: LoadedConfig) -> None:
+        from emulator.lambda_service.handler_check import require_handler_file
+
         for name, function in loaded.config.functions.items():
             where = loaded.document.where(("functions", name, "handler")) if loaded.document else str(loaded.path)
             require_handler_file(loaded.code_dir(name), function.handler, where)
@@ -256,30 +290,57 @@ class Stack:
             else:
                 await self._lambda_api.prepare_restored(record)  # type: ignore[attr-defined]
         await self._check_loading()
-        await self.server.start(self.options.host, self.options.port)
+        await self.server.start(self.options.host, self.options.port, sock=self.options.listener)
+
+    def _config_versions(self) -> list[tuple[str, str, FunctionVersion]]:
+        """(function, version key, version) of every config function's $LATEST and versions."""
+        return [(record.name, key, version) for record in self.lambdas.functions.values() if record.from_config
+                for key, version in [("$LATEST", record.latest), *record.versions.items()]]
+
+    def _begin_load_check(self) -> LoadCheck | None:
+        """Start the handler check of the config's functions now when the process backend runs them all (it needs
+        nothing prepared first but the Node binary): its Node processes then run while the gateway is imported
+        and built. None when it cannot start (start() then checks as before and reports what is wrong, such as a
+        runtime that is not installed)."""
+        begin = getattr(self.lambdas.backend, "begin_load_check", None)
+        versions = self._config_versions()
+        if self.loaded is None or begin is None or not versions:
+            return None
+        try:
+            check: LoadCheck = begin([version for _, _, version in versions])
+        except Exception:  # start() checks again and reports it in its own order
+            return None
+        return check
 
     async def _check_loading(self) -> None:
         """Refuse a config function whose handler cannot load (a missing export, a module that does not parse):
         one line naming the file, function and handler, as `invoke` exits 2 on the same setup mistakes. Each
         backend checks what it can cheaply (the process backend: one Node process per runtime)."""
+        from emulator.lambda_service.preflight import setup_mistake
+
+        early, self._load_check = self._load_check, None
         if self.loaded is None:
             return
-        versions = [(record.name, key, version) for record in self.lambdas.functions.values() if record.from_config
-                    for key, version in [("$LATEST", record.latest), *record.versions.items()]]
-        by_backend: dict[int, tuple[Backend, list[int]]] = {}
-        for index, (_, _, version) in enumerate(versions):
-            backend = self.lambdas.backend.for_runtime(version.runtime.name)
-            by_backend.setdefault(id(backend), (backend, []))[1].append(index)
+        versions = self._config_versions()
+        found: dict[int, dict[str, object]] = {}
+        if early is not None:  # begun when the stack was built, over the same versions
+            found = await early.result()
+        else:
+            by_backend: dict[int, tuple[Backend, list[int]]] = {}
+            for index, (_, _, version) in enumerate(versions):
+                backend = self.lambdas.backend.for_runtime(version.runtime.name)
+                by_backend.setdefault(id(backend), (backend, []))[1].append(index)
+            for backend, indexes in by_backend.values():
+                errors = await backend.load_errors([versions[index][2] for index in indexes])
+                found.update((indexes[position], error) for position, error in errors.items())
         problems: list[str] = []
-        for backend, indexes in by_backend.values():
-            errors = await backend.load_errors([versions[index][2] for index in indexes])
-            for position, error in sorted(errors.items()):
-                name, key, version = versions[indexes[position]]
-                mistake = setup_mistake(error)
-                if mistake is not None:
-                    problems.append(f"{self._handler_where(name, key)}: function {name}"
-                                    f"{'' if key == '$LATEST' else f' version {key}'}: handler "
-                                    f"{version.handler!r} cannot load: {mistake}")
+        for index, error in sorted(found.items()):
+            name, key, version = versions[index]
+            mistake = setup_mistake(error)
+            if mistake is not None:
+                problems.append(f"{self._handler_where(name, key)}: function {name}"
+                                f"{'' if key == '$LATEST' else f' version {key}'}: handler "
+                                f"{version.handler!r} cannot load: {mistake}")
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UserError(problems[0] + more)
@@ -301,6 +362,8 @@ class Stack:
         await self._lambda_api.close()  # type: ignore[attr-defined]
         if self._writer is not None:
             await asyncio.gather(*self._saving, return_exceptions=True)
+            from emulator.control_plane import persistence
+
             await self._writer.close(self._render(persistence.Touched(apis=set(), functions=set())))
         await self.gateway.close()
         await self.lambdas.close()

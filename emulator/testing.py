@@ -62,7 +62,7 @@ class StackThread:
                 config = self._config
                 loaded = load_config(config) if isinstance(config, Path | str) else config
                 kwargs = {"log": self._log} if self._log else {}
-                self.stack = Stack(loaded, self.options, **kwargs)
+                self.stack = Stack(loaded, self.options, begin_checks=True, **kwargs)
                 self._loop.run_until_complete(self.stack.start())
             except BaseException as error:
                 ready.set_exception(error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from emulator import failures
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.body import BodyTimeout, read_body
 from emulator.apigateway.handler import MAX_REQUEST_BODY, ApiGateway
+from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT
 from emulator.apigateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from emulator.apigateway.request import IncomingRequest
 from emulator.errors import UserError
@@ -32,8 +34,6 @@ ADMIN_PREFIX = "/_lambda_canary/"
 # aiohttp's own limit, never reached: the data plane reads at most 10 MB + 1 byte itself (413 from the chain, as
 # AWS does) and the control plane reads its own AWS limit (RequestEntityTooLargeException).
 MAX_BODY = 1 << 40
-HEADER_TIMEOUT = 10.0
-BODY_TIMEOUT = 30.0
 KEEPALIVE_TIMEOUT = 75.0
 ControlPlane = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Log = Callable[[str], None]
@@ -230,14 +230,17 @@ class GatewayServer:
             return _json({"status": "ok"})
         return web.Response(status=404, text='{"message":"Not Found"}', content_type="application/json")
 
-    async def start(self, host: str = "127.0.0.1", port: int = 3000) -> int:
-        """Listen; returns the bound port (useful with port 0)."""
+    async def start(self, host: str = "127.0.0.1", port: int = 3000, sock: socket.socket | None = None) -> int:
+        """Listen (or serve `sock`, a socket already listening); returns the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
         self._web_server = _Server(self.handle, front=self, access_log=None, request_factory=self._make_request,
                                    keepalive_timeout=self.keepalive_timeout)
         try:
-            self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
-                                                    backlog=1024)
+            if sock is not None:
+                self._server = await loop.create_server(self._web_server, sock=sock, backlog=1024)
+            else:
+                self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
+                                                        backlog=1024)
         except OSError as error:
             reason = error.strerror or str(error)
             raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --bind") from None

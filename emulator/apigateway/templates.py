@@ -12,15 +12,18 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, unquote_plus
 
-import airspeed
-from airspeed import operators as _operators
-from jsonpath_ng import JSONPath
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as _parse_jsonpath
+if TYPE_CHECKING:
+    import airspeed
+    from jsonpath_ng import JSONPath
+
+# The engine (airspeed, jsonpath-ng: 35-70 ms to import, most of it airspeed's operator tables) is imported when
+# a template is first compiled or a JSONPath first parsed: a stack whose integrations are all proxies never loads
+# it (issue 19: `serve`'s start-up).
 
 
 class TemplateError(Exception):
@@ -81,13 +84,6 @@ def to_vtl(value: Any) -> Any:
     return value
 
 
-_MAP_METHODS: dict[str, Any] = {
-    **_operators.__additional_methods__[dict],
-    "size": len, "isEmpty": lambda self: not self, "containsKey": lambda self, key: key in self,
-    "keySet": lambda self: list(self.keys()), "values": lambda self: list(self.values()),
-    "entrySet": lambda self: [VtlMap(key=key, value=value) for key, value in self.items()],
-}
-_LIST_METHODS: dict[str, Any] = dict(_operators.__additional_methods__[list])
 _STRING_METHODS: dict[str, Any] = {
     "trim": lambda self: self.strip(), "toLowerCase": lambda self: self.lower(),
     "toUpperCase": lambda self: self.upper(), "endsWith": lambda self, suffix: self.endswith(suffix),
@@ -96,12 +92,28 @@ _STRING_METHODS: dict[str, Any] = {
     "lastIndexOf": lambda self, text: self.rfind(text), "charAt": lambda self, index: self[index],
     "replace": lambda self, old, new: self.replace(old, new),
 }
-# airspeed's documented extension point: methods Java objects have, looked up by the Python type.
-_operators.__additional_methods__[VtlMap] = _MAP_METHODS
-_operators.__additional_methods__[dict] = {**_MAP_METHODS, **_operators.__additional_methods__[dict]}
-_operators.__additional_methods__[VtlList] = _LIST_METHODS
-for _name, _method in _STRING_METHODS.items():
-    _operators.__additional_methods__[str].setdefault(_name, _method)
+
+
+@cache
+def _engine() -> ModuleType:
+    """airspeed, with the methods Java objects have (its documented extension point: methods looked up by the
+    Python type) added once."""
+    import airspeed
+    from airspeed import operators
+
+    methods = operators.__additional_methods__
+    map_methods: dict[str, Any] = {
+        **methods[dict],
+        "size": len, "isEmpty": lambda self: not self, "containsKey": lambda self, key: key in self,
+        "keySet": lambda self: list(self.keys()), "values": lambda self: list(self.values()),
+        "entrySet": lambda self: [VtlMap(key=key, value=value) for key, value in self.items()],
+    }
+    methods[VtlMap] = map_methods
+    methods[dict] = {**map_methods, **methods[dict]}
+    methods[VtlList] = dict(methods[list])
+    for name, method in _STRING_METHODS.items():
+        methods[str].setdefault(name, method)
+    return airspeed
 
 
 # ---- $util ----------------------------------------------------------------------------------------------------
@@ -161,6 +173,9 @@ def _surrogates(char: str) -> str:
 # ---- $input ---------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1024)
 def _jsonpath(expression: str) -> JSONPath:
+    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+    from jsonpath_ng.ext import parse as _parse_jsonpath
+
     try:
         return _parse_jsonpath(expression)
     except (JsonPathLexerError, JsonPathParserError, Exception) as error:
@@ -240,6 +255,7 @@ class _Compiled:
 @lru_cache(maxsize=1024)
 def compile_template(text: str) -> _Compiled:
     """Parse once per distinct template; raises TemplateError with the line of the fault."""
+    airspeed = _engine()
     template = airspeed.Template(text)
     try:
         template.ensure_compiled()
@@ -269,6 +285,7 @@ def render(text: str, *, body: str, parameters: dict[str, dict[str, str]], conte
         "context": context,
         "stageVariables": dict(stage_variables),
     }
+    airspeed = _engine()
     try:
         return compiled.template.merge(namespace)
     except airspeed.TemplateExecutionError as error:

@@ -6,22 +6,47 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from emulator.errors import UserError
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    err_console: Console
+
 DEFAULT_CONFIG = "canary.yaml"
+_consoles: dict[str, Console] = {}
+
+
+def stderr_console() -> Console:
+    """The stderr console, made on first use: rich takes 40 ms to import, which `serve` spends only once it
+    listens (issue 19)."""
+    console = _consoles.get("stderr")
+    if console is None:
+        from rich.console import Console
+
+        console = _consoles["stderr"] = Console(stderr=True, highlight=False, soft_wrap=True)
+    return console
+
+
+def __getattr__(name: str) -> object:
+    """`err_console`: the stderr console, made when first imported (stderr_console())."""
+    if name == "err_console":
+        return stderr_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- backend options ------------------------------------------------------------------------
 def docker_options(base: tuple[str, ...], network: str | None, code_mode: str | None) -> dict[str, object]:
     """`--docker-base RUNTIME=IMAGE` (repeatable), `--docker-network`, `--code-mode` as backend options."""
-    from emulator.cli.images import parse_bases
+    images: dict[str, str] = {}
+    if base:
+        from emulator.cli.images import parse_bases  # with rich: only when given
 
-    images = parse_bases(base)
+        images = parse_bases(base)
     options: dict[str, object] = {"base_images": images} if images else {}
     if network:
         options["network_mode"] = network
@@ -88,6 +113,8 @@ def print_result(data: object, lines: Iterable[str], *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=True)
     for line in lines:
         console.print(line, markup=False)

@@ -12,10 +12,10 @@ from emulator.cli.common import (
     DEFAULT_CONFIG,
     backend_options,
     docker_options,
-    err_console,
     max_memory_option,
     read_event,
     runtime_client_option,
+    stderr_console,
 )
 
 
@@ -75,4 +75,4 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
                            idle_timeout=idle_timeout, max_memory=max_memory, debug=debug,
                            docker_options=docker_options(docker_base, docker_network, code_mode),
                            runtime_client=runtime_client)
-    aio.run(run_serve(config_file, options, err_console, sls_stage))
+    aio.run(run_serve(config_file, options, stderr_console, sls_stage))

@@ -14,11 +14,13 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from emulator.errors import UserError
 from emulator.paths import bundled, cache_dir
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 AWS_RIC_VERSION = "3.3.0"  # github.com/aws/aws-lambda-nodejs-runtime-interface-client @ da5777a8 (v3.3.0)
 CLIENTS = ("lambda-canary", "aws")

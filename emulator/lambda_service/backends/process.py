@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import json
 import os
 import secrets
 import signal
+import subprocess
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +55,38 @@ def process_memory(pid: int) -> MemorySample | None:
     if "RssAnon" not in fields:
         return None
     return MemorySample(fields["RssAnon"] + fields.get("RssShmem", 0), fields.get("RssFile", 0))
+
+
+def _check_answers(output: bytes, marker: str, indexes: list[int]) -> dict[int, dict[str, object]]:
+    """The init errors a check process printed (lines `marker<TAB>position<TAB>json`), by version index; lines
+    without the marker (what a module printed itself) are ignored."""
+    found: dict[int, dict[str, object]] = {}
+    for line in output.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) == 3 and parts[0] == marker and parts[1].isdigit() and int(parts[1]) < len(indexes):
+            with contextlib.suppress(ValueError):
+                result = json.loads(parts[2])
+                if isinstance(result, dict) and isinstance(result.get("error"), dict):
+                    found[indexes[int(parts[1])]] = result["error"]
+    return found
+
+
+class LoadCheck:
+    """Handler checks running in the background (`ProcessBackend.begin_load_check`)."""
+
+    def __init__(self) -> None:
+        self._answers: list[concurrent.futures.Future[dict[int, dict[str, object]]]] = []
+
+    def add(self, answer: concurrent.futures.Future[dict[int, dict[str, object]]]) -> None:
+        """One check process's answer, to come."""
+        self._answers.append(answer)
+
+    async def result(self) -> dict[int, dict[str, object]]:
+        """Every init error found, by version index, once all the check processes have ended."""
+        found: dict[int, dict[str, object]] = {}
+        for answer in self._answers:
+            found.update(await asyncio.wrap_future(answer))
+        return found
 
 
 class NodeProcess(RunningRuntime):
@@ -183,18 +218,27 @@ class ProcessBackend(Backend):
         of the code, no host variables, killed with the emulator). A handler whose loading does not finish within
         CHECK_TIMEOUT_S, or a process that ends early, is not reported. With AWS's client (--runtime-client aws),
         which has no such mode, nothing is checked ahead: its init reports what does not load."""
+        return await self.begin_load_check(versions).result()
+
+    def begin_load_check(self, versions: list[FunctionVersion]) -> LoadCheck:
+        """`load_errors` started now: its Node processes are spawned before this returns and run while the caller
+        goes on (a stack imports and builds its gateway meanwhile); `await check.result()` answers what
+        `load_errors` would. Call it from the thread that runs the event loop: a check process is killed when
+        the thread that started it ends (PR_SET_PDEATHSIG)."""
+        check = LoadCheck()
         if self.runtime_client != "lambda-canary":
-            return {}
+            return check
         groups: dict[tuple[str, str], list[int]] = {}
         for index, version in enumerate(versions):
             key = (version.runtime.name, version.pool_key if self.containment.users else "")
             groups.setdefault(key, []).append(index)
-        found: dict[int, dict[str, object]] = {}
-        for results in await asyncio.gather(*(self._check(versions, indexes) for indexes in groups.values())):
-            found.update(results)
-        return found
+        for indexes in groups.values():
+            check.add(self._spawn_check(versions, indexes))
+        return check
 
-    async def _check(self, versions: list[FunctionVersion], indexes: list[int]) -> dict[int, dict[str, object]]:
+    def _spawn_check(self, versions: list[FunctionVersion], indexes: list[int]) -> concurrent.futures.Future[
+            dict[int, dict[str, object]]]:
+        """Start one check process; a thread feeds it, waits for it (killed past its time) and reads its answers."""
         containment, first = self.containment, versions[indexes[0]]
         node, runtime_dir, uid = require_node(first.runtime.name), self.runtime_dir, None
         roots = [str(versions[index].code_dir) for index in indexes]
@@ -212,31 +256,38 @@ class ProcessBackend(Backend):
                      "NODE_PATH": str(runtime_dir / "node_modules"),
                      "AWS_EXECUTION_ENV": f"AWS_Lambda_{first.runtime.name}"}
         try:
-            process = await asyncio.create_subprocess_exec(
-                str(node), str(runtime_dir / "index.mjs"), stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=roots[0], env=variables,
-                start_new_session=True, preexec_fn=containment.preexec(None, uid))
-            try:
-                output, _ = await asyncio.wait_for(process.communicate(request.encode()),
-                                                   CHECK_TIMEOUT_S * len(indexes) + 5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
-                return {}
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # what a module left running
-        finally:
+            process = subprocess.Popen(
+                [str(node), str(runtime_dir / "index.mjs")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, cwd=roots[0], env=variables, start_new_session=True,
+                preexec_fn=containment.preexec(None, uid))
+        except BaseException:
             containment.remove_tmp(environment_id)
-        found: dict[int, dict[str, object]] = {}
-        for line in output.decode("utf-8", "replace").splitlines():
-            parts = line.split("\t", 2)
-            if len(parts) == 3 and parts[0] == marker and parts[1].isdigit() and int(parts[1]) < len(indexes):
-                with contextlib.suppress(ValueError):
-                    result = json.loads(parts[2])
-                    if isinstance(result, dict) and isinstance(result.get("error"), dict):
-                        found[indexes[int(parts[1])]] = result["error"]
-        return found
+            raise
+        answer: concurrent.futures.Future[dict[int, dict[str, object]]] = concurrent.futures.Future()
+
+        def wait() -> None:
+            try:
+                try:
+                    output, _ = process.communicate(request.encode(), CHECK_TIMEOUT_S * len(indexes) + 5)
+                except subprocess.TimeoutExpired:
+                    output = None
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # what a module left running (or one past its time)
+                process.wait()
+                if output is None:
+                    for pipe in (process.stdin, process.stdout):
+                        if pipe is not None:
+                            pipe.close()
+                    output = b""
+            except BaseException as error:
+                answer.set_exception(error)
+                return
+            finally:
+                containment.remove_tmp(environment_id)
+            answer.set_result(_check_answers(output, marker, indexes))
+
+        threading.Thread(target=wait, name=f"lambda-canary-{environment_id}", daemon=True).start()
+        return answer
 
     async def close(self) -> None:
         if self._containment is not None:
