@@ -145,7 +145,8 @@ class Stack:
             self._check_handlers(loaded)
             for record in records_from_config(loaded):
                 self.lambdas.put_function(record)
-        self._load_check = self._begin_load_check() if begin_checks else None
+        # (not with a state folder: what it restores may add versions to the config's functions)
+        self._load_check = self._begin_load_check() if begin_checks and saved is None else None
         if saved is not None:
             self.state = saved[0]
             if loaded is not None and loaded.config.rest_apis:
@@ -297,10 +298,11 @@ class Stack:
         return [(record.name, key, version) for record in self.lambdas.functions.values() if record.from_config
                 for key, version in [("$LATEST", record.latest), *record.versions.items()]]
 
-    def _begin_load_check(self) -> LoadCheck | None:
+    def _begin_load_check(self) -> tuple[list[tuple[str, str, FunctionVersion]], LoadCheck] | None:
         """Start the handler check of the config's functions now when the process backend runs them all (it needs
         nothing prepared first but the Node binary): its Node processes then run while the gateway is imported
-        and built. None when it cannot start (start() then checks as before and reports what is wrong, such as a
+        and built. Returns the versions checked (what a state folder restores later is not among them) and the
+        check; None when it cannot start (start() then checks as before and reports what is wrong, such as a
         runtime that is not installed)."""
         begin = getattr(self.lambdas.backend, "begin_load_check", None)
         versions = self._config_versions()
@@ -310,7 +312,7 @@ class Stack:
             check: LoadCheck = begin([version for _, _, version in versions])
         except Exception:  # start() checks again and reports it in its own order
             return None
-        return check
+        return versions, check
 
     async def _check_loading(self) -> None:
         """Refuse a config function whose handler cannot load (a missing export, a module that does not parse):
@@ -321,11 +323,12 @@ class Stack:
         early, self._load_check = self._load_check, None
         if self.loaded is None:
             return
-        versions = self._config_versions()
         found: dict[int, dict[str, object]] = {}
-        if early is not None:  # begun when the stack was built, over the same versions
-            found = await early.result()
+        if early is not None:  # begun when the stack was built
+            versions, check = early
+            found = await check.result()
         else:
+            versions = self._config_versions()
             by_backend: dict[int, tuple[Backend, list[int]]] = {}
             for index, (_, _, version) in enumerate(versions):
                 backend = self.lambdas.backend.for_runtime(version.runtime.name)
