@@ -1,8 +1,10 @@
-"""`serve` refuses, before it listens, a config function whose handler cannot load: a missing export or a module
-that does not parse is one line naming the config file (and line), the function and the handler, exit 2, as
-`invoke` exits 2 on the same setup mistakes. The check loads each handler through the runtime client's own loader
-in one short-lived Node process per runtime; what depends on the function's environment (a module that throws
-at load for a missing variable, one that hangs) is not refused: the first invoke reports it as on AWS."""
+"""`serve` refuses, before it answers anything, a config function whose handler cannot load: a missing export or a
+module that does not parse is one line naming the config file (and line), the function and the handler, exit 2,
+as `invoke` exits 2 on the same setup mistakes (with the process backend its port may already listen: connections
+made meanwhile wait, tests/test_serve_startup.py). The check loads each handler through the runtime client's own
+loader in one short-lived Node process per runtime, started while the gateway is imported; what depends on the
+function's environment (a module that throws at load for a missing variable, one that hangs) is not refused: the
+first invoke reports it as on AWS."""
 
 from __future__ import annotations
 
