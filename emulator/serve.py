@@ -84,13 +84,11 @@ async def serve(config_path: Path | None, options: StackOptions, console: Callab
     backend = options.backend or (loaded.config.backend if loaded else "auto")
     listener = listen_early(options.host, options.port) if backend == "process" else None
     try:
-        stack = Stack(loaded, dataclasses.replace(options, listener=listener), begin_checks=True)
+        stack = Stack.from_loaded(loaded, dataclasses.replace(options, listener=listener))
     except BaseException:
         if listener is not None:
             listener.close()
         raise
-    for item in getattr(loaded, "unsupported", []):
-        stack.log(f"lambda-canary: not supported, ignored: {item}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -251,11 +251,15 @@ class Stack:
 
     @classmethod
     def from_file(cls, path: Path | str | None, options: StackOptions, stage: str | None = None) -> Stack:
-        """Load a config (or none, for an empty account) and build the stack; the translation's warnings
-        (what a serverless.yml, template or OpenAPI file holds that lambda-canary does not run) are logged."""
+        """Load a config (or none, for an empty account) and build the stack (see from_loaded)."""
         from emulator.formats.load import load_config
 
-        loaded = load_config(path, stage=stage) if path else None
+        return cls.from_loaded(load_config(path, stage=stage) if path else None, options)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedConfig | None, options: StackOptions) -> Stack:
+        """Build a stack to start right away (its handler check begins now); the translation's warnings (what a
+        serverless.yml, template or OpenAPI file holds that lambda-canary does not run) are logged."""
         stack = cls(loaded, options, begin_checks=True)
         for item in getattr(loaded, "unsupported", []):
             stack.log(f"lambda-canary: not supported, ignored: {item}")
