@@ -112,7 +112,7 @@ async def serve(config_path: Path | None, options: StackOptions, console: Callab
             out.print(f"lambda-canary: {stack.backend_reason}")
         out.print(f"lambda-canary: serving on {stack.url}  (Ctrl-C to stop)")
         out.print(f"lambda-canary: AWS API (apigateway, lambda): export AWS_ENDPOINT_URL={stack.url}  "
-                      "(any credentials and region are accepted)")
+                  "(any credentials and region are accepted)")
         if options.state_dir is not None:
             out.print(f"lambda-canary: state kept in {options.state_dir}")
         for api in stack.state.apis.values():
@@ -121,7 +121,7 @@ async def serve(config_path: Path | None, options: StackOptions, console: Callab
                 split = (f"canary {canary.percent_traffic:g}% -> deployment {canary.deployment_id}, "
                          f"overrides {canary.stage_variable_overrides or {}}") if canary else "no canary"
                 out.print(f"  stage {stage_name} (api {api.id}): deployment {stage.deployment_id}, "
-                              f"variables {stage.variables or {}}; {split}")
+                          f"variables {stage.variables or {}}; {split}")
         for line in stack.routes():
             out.print(f"  {line}")
         out.print(f"  stats: {stack.url}/_lambda_canary/stats")
