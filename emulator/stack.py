@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator import failures
+from emulator import cpus, failures
 from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT
 from emulator.errors import UserError
 from emulator.failures import describe
@@ -103,6 +103,7 @@ class StackOptions:
     header_timeout: float = HEADER_TIMEOUT  # seconds for a request header to arrive whole
     body_timeout: float = BODY_TIMEOUT  # seconds without a byte of a request body
     listener: socket.socket | None = None  # a socket already listening to serve (serve binds it early)
+    split_cpus: bool = False  # while invocations overlap, the loop on one CPU, functions on the others (cpus.py)
 
 
 class Stack:
@@ -183,6 +184,7 @@ class Stack:
         if self._writer is not None:
             self._lambda_api.on_change = self._save_in_background  # type: ignore[attr-defined]
         self.server.control_plane = self._serve_control_plane
+        self._placement = cpus.CpuPlacement()
 
     def _restore_functions(self, state_dir: Path, saved: dict[str, object]) -> None:
         """Put back the saved functions; a document that does not fit is one error naming the file."""
@@ -288,6 +290,9 @@ class Stack:
         """Prepare every function (base images pulled or built, runtimes checked), then listen: no pull or build
         ever happens inside a request. A config function that cannot be prepared stops the start; one created
         through the API (put back from --state-dir) becomes Failed, as on AWS."""
+        if self.options.split_cpus and self._placement.usable:
+            cpus.activate(self._placement)
+            self._placement.watch(self.lambdas.concurrency)
         for record in list(self.lambdas.functions.values()):
             if record.from_config:
                 for version in [record.latest, *record.versions.values()]:
@@ -374,6 +379,9 @@ class Stack:
             await self._writer.close(self._render(persistence.Touched(apis=set(), functions=set())))
         await self.gateway.close()
         await self.lambdas.close()
+        if cpus.active() is self._placement:
+            self._placement.stop()
+            cpus.activate(None)
         if isinstance(self.log, StderrLines):
             self.log.flush()
 

@@ -61,11 +61,13 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the account's state (APIs, functions made through the AWS API) across restarts.")
 @click.option("--quiet", "-q", is_flag=True, help="No access-log or function-log lines.")
+@click.option("--split-cpus/--no-split-cpus", default=True, show_default=True,
+              help="While invocations overlap, run the event loop on one CPU and the functions on the others.")
 @click.option("--debug", is_flag=True, help="Log the traceback of an unexpected failure (one line without).")
 def serve(config_file: Path | None, host: str, port: int, seed: int | None, backend: str | None,
           docker_base: tuple[str, ...], docker_network: str | None, code_mode: str | None, runtime_client: str,
           max_environments: int, idle_timeout: float, max_memory: int | None, sls_stage: str | None,
-          state_dir: Path | None, quiet: bool, debug: bool) -> None:
+          state_dir: Path | None, quiet: bool, split_cpus: bool, debug: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://ADDRESS:PORT/{stage}/{path}, and the AWS API on the same port."""
     from emulator.serve import serve as run_serve
     from emulator.stack import StackOptions
@@ -74,5 +76,5 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
                            function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
                            idle_timeout=idle_timeout, max_memory=max_memory, debug=debug,
                            docker_options=docker_options(docker_base, docker_network, code_mode),
-                           runtime_client=runtime_client)
+                           runtime_client=runtime_client, split_cpus=split_cpus)
     aio.run(run_serve(config_file, options, stderr_console, sls_stage))

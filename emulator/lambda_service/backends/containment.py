@@ -525,8 +525,10 @@ class Containment:
         if self._state is not None:
             shutil.rmtree(self._state / "tmp" / environment_id, ignore_errors=True)
 
-    def preexec(self, cgroups: EnvironmentCgroups | None, uid: int | None) -> Callable[[], None]:
-        """What the child does between fork and exec: join its cgroups, drop root, ask for SIGKILL on our death."""
+    def preexec(self, cgroups: EnvironmentCgroups | None, uid: int | None,
+                affinity: frozenset[int] | None = None) -> Callable[[], None]:
+        """What the child does between fork and exec: join its cgroups, run on `affinity`'s CPUs (emulator.cpus),
+        drop root, ask for SIGKILL on our death."""
         parent = os.getpid()
         join_fds = list(cgroups.join_fds) if cgroups is not None else []
         prctl = _libc.prctl
@@ -534,6 +536,8 @@ class Containment:
         def child() -> None:
             for fd in join_fds:
                 os.write(fd, b"0")
+            if affinity:
+                os.sched_setaffinity(0, affinity)
             if uid is not None:
                 os.setgroups([])
                 os.setresgid(uid, uid, uid)

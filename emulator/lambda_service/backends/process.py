@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from emulator import cpus
 from emulator.lambda_service.backends.base import Backend, LaunchRequest, MemorySample, RunningRuntime
 from emulator.lambda_service.backends.containment import Containment, EnvironmentCgroups, ResidentWatch
 from emulator.lambda_service.logs import LogPump
@@ -116,6 +117,9 @@ class NodeProcess(RunningRuntime):
         else:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGKILL)
+        placement = cpus.active()
+        if placement is not None:
+            placement.forget(self._process.pid)
         self._on_end()
         return describe_exit(returncode)
 
@@ -193,6 +197,8 @@ class ProcessBackend(Backend):
         })
         heap = version.memory_size * 90 // 100
         cgroups = containment.environment_cgroups(request.environment_id, version.memory_size)
+        placement = cpus.active()
+        started_split = placement is not None and placement.split
         read_end, write_end = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
@@ -200,7 +206,7 @@ class ProcessBackend(Backend):
                 str(runtime_dir / "index.mjs"),
                 stdin=asyncio.subprocess.DEVNULL, stdout=write_end, stderr=write_end,
                 cwd=str(code_dir), env=variables, start_new_session=True,
-                preexec_fn=containment.preexec(cgroups, uid))
+                preexec_fn=containment.preexec(cgroups, uid, placement.for_new_process() if placement else None))
         except BaseException:
             os.close(read_end)
             if cgroups is not None:
@@ -209,6 +215,8 @@ class ProcessBackend(Backend):
             raise
         finally:
             os.close(write_end)
+        if placement is not None:
+            placement.track(process.pid, started_split)
         return NodeProcess(process, LogPump(read_end, request.on_log), version.memory_size, cgroups,
                            functools.partial(containment.remove_tmp, request.environment_id))
 
