@@ -120,16 +120,18 @@ def _docker_arguments(console: Console) -> list[str] | None:
     return ["--backend", "docker", *[f"--docker-base={runtime}={image}" for runtime, image in images.items()]]
 
 
-def _interleaved(serve: _Serve, bare: _BareNode, name: str, results: dict[str, dict[str, float]]) -> None:
-    """Each concurrency: the floor, then serve, back to back (the machine is shared: only ratios are fair)."""
+def _interleaved(serves: dict[str, _Serve], bare: _BareNode, results: dict[str, dict[str, float]]) -> None:
+    """Each concurrency: the floor, then each serve, back to back (the machine is shared: only ratios are fair)."""
+    first = next(iter(serves))
     for connections in (1, 8):
         floor = wrk(bare.url, connections)
         floor["load"] = os.getloadavg()[0]
-        figures = wrk(serve.url, connections)
-        figures["load"] = os.getloadavg()[0]
-        figures["floor_rps"] = floor["rps"]
-        results[f"bare node c={connections} (beside {name})"] = floor
-        results[f"serve {name} c={connections}"] = figures
+        results[f"bare node c={connections} (beside {first})"] = floor
+        for name, serve in serves.items():
+            figures = wrk(serve.url, connections)
+            figures["load"] = os.getloadavg()[0]
+            figures["floor_rps"] = floor["rps"]
+            results[f"serve {name} c={connections}"] = figures
 
 
 def run(console: Console) -> dict[str, dict[str, float]]:
@@ -139,12 +141,13 @@ def run(console: Console) -> dict[str, dict[str, float]]:
         raise SystemExit("benchmarks need wrk: apt-get install wrk")
     results: dict[str, dict[str, float]] = {}
     with _BareNode() as bare:
-        with _Serve(["--backend", "process"]) as serve:
-            _interleaved(serve, bare, "process", results)
+        # the default placement beside --no-split-cpus (emulator/cpus.py): same run, interleaved
+        with _Serve(["--backend", "process"]) as serve, _Serve(["--backend", "process", "--no-split-cpus"]) as shared:
+            _interleaved({"process": serve, "process --no-split-cpus": shared}, bare, results)
         docker = _docker_arguments(console)
         if docker is not None:
             with _Serve(docker) as serve:
-                _interleaved(serve, bare, "docker", results)
+                _interleaved({"docker": serve}, bare, results)
     targets = {"serve process c=8": ">= 5,000 req/s", "serve process c=1": "p50 <= 0.25 ms",
                "serve docker c=8": ">= 4,000 req/s"}
     table = Table("setup", "requests/s", "p50 ms", "p99 ms", "non-2xx", "rps vs bare node", "load", "target",
