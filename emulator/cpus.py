@@ -95,7 +95,8 @@ class CpuPlacement:
             return
         self.split = split
         self.switches += 1
-        os.sched_setaffinity(0, {self.loop_cpu} if split else self.cpus)
+        with contextlib.suppress(OSError):  # a CPU taken away meanwhile (a container's cpuset changed)
+            os.sched_setaffinity(0, {self.loop_cpu} if split else self.cpus)
         for pid in list(self._pids):
             self._place(pid)
 

@@ -537,7 +537,8 @@ class Containment:
             for fd in join_fds:
                 os.write(fd, b"0")
             if affinity:
-                os.sched_setaffinity(0, affinity)
+                with contextlib.suppress(OSError):  # a machine that forbids it: the function runs anywhere
+                    os.sched_setaffinity(0, affinity)
             if uid is not None:
                 os.setgroups([])
                 os.setresgid(uid, uid, uid)
