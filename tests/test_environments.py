@@ -477,6 +477,39 @@ def test_runtime_api_init_error_after_init_is_refused_with_403() -> None:
     with_runtime_api(body)
 
 
+def test_runtime_api_answers_a_pipelined_poll_with_the_held_202_in_one_write() -> None:
+    """A runtime that sends its invocation's answer and its next `GET /next` in one write (HTTP/1.1 pipelining, as
+    lambda-canary's Node client does) gets both answers in order: the 202, held until the next invocation exists,
+    then that invocation, in one write (one wake-up of the runtime instead of two)."""
+
+    async def body(api: RuntimeApiSession) -> None:
+        task, headers, _ = await api.invoke(b'{"n": 1}')
+        prefix = api.base.split("/", 3)[3]
+        host, port = api.base.split("/")[2].rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        answer = b'{"answer": 1}'
+        writer.write(f"POST /{prefix}/invocation/{headers['Lambda-Runtime-Aws-Request-Id']}/response HTTP/1.1\r\n"
+                     f"Host: runtime\r\nContent-Length: {len(answer)}\r\n\r\n".encode() + answer +
+                     f"GET /{prefix}/invocation/next HTTP/1.1\r\nHost: runtime\r\n\r\n".encode())
+        assert (await task).payload == answer  # the answer counts at once
+        with pytest.raises(TimeoutError):  # nothing is written while the poll waits
+            await asyncio.wait_for(reader.read(1), 0.2)
+        second = asyncio.create_task(api.environment.invoke(Invocation(
+            request_id=str(uuid.uuid4()), payload=b'{"n": 2}', invoked_arn="arn:aws:lambda:us-east-1:123456789012:"
+            "function:api", trace_id="Root=1-00000000-000000000000000000000000;Sampled=0")))
+        received = await asyncio.wait_for(reader.read(65536), 10)
+        accepted, _, rest = received.partition(b"\r\n\r\n")
+        assert accepted.startswith(b"HTTP/1.1 202 Accepted\r\n")
+        assert rest.startswith(b'{"status":"OK"}HTTP/1.1 200 OK\r\n') and rest.endswith(b'\r\n\r\n{"n": 2}')
+        request_id = next(line.split(b": ", 1)[1].decode() for line in rest.split(b"\r\n")
+                          if line.lower().startswith(b"lambda-runtime-aws-request-id:"))
+        assert await api.post(f"/invocation/{request_id}/response", b'"two"') == (202, b'{"status":"OK"}')
+        assert (await second).payload == b'"two"'
+        writer.close()
+
+    with_runtime_api(body)
+
+
 def test_report_line_format() -> None:
     """REPORT fields are tab-separated, with a trailing tab, as Lambda writes them."""
     line = logs.report_line("rid", 12.345, 128, 60, 101.5)

@@ -189,6 +189,7 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._queue: deque[_Request] = deque()
         self._busy = False
+        self._held = b""  # an accepted answer's 202, sent with the answer to the request pipelined behind it
         self._waiting: asyncio.Future[Invocation] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -220,6 +221,9 @@ class _Connection(asyncio.Protocol):
             self._head_bytes += len(data)
             if self._head_bytes > _MAX_HEAD_BYTES:
                 self._fail(f"request line and headers over {_MAX_HEAD_BYTES} bytes")
+                return
+        if self._queue and not self._busy:  # every request of this read parsed: a pipelined one is queued
+            self._next_request()
 
     def close(self) -> None:
         """Drop the connection (the listener is closing)."""
@@ -258,8 +262,6 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         request, self._request = self._request, _Request()
         self._queue.append(request)
-        if not self._busy:
-            self._next_request()
 
     # ---- answering -----------------------------------------------------------------------
     def _next_request(self) -> None:
@@ -290,6 +292,11 @@ class _Connection(asyncio.Protocol):
             _log(f"{request.method} {request.path} failed: {error!r}")
             answer = _error(500, "InternalServerError", "Internal Server Error")
         if isinstance(answer, tuple):
+            if answer is _ACCEPTED and self._queue and request.keep_alive:
+                # A runtime that pipelines its next poll behind an invocation's answer learns of the 202 with the
+                # poll's own answer: one write, one wake-up of the runtime instead of two.
+                self._held += self._encode(request, answer)
+                return
             self._send(request, answer)
             return
         self._busy = True
@@ -313,6 +320,15 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
+        message = self._encode(request, answer)
+        if self._held:
+            message, self._held = self._held + message, b""
+        transport.write(message)
+        if not request.keep_alive:
+            transport.close()
+
+    @staticmethod
+    def _encode(request: _Request, answer: Answer) -> bytes:
         status, body, headers = answer
         head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {_JSON}\r\n"
                 f"Content-Length: {len(body)}\r\nDate: {_Date.now()}\r\n")
@@ -320,9 +336,7 @@ class _Connection(asyncio.Protocol):
             head += f"{name}: {value}\r\n"
         if not request.keep_alive:
             head += "Connection: close\r\n"
-        transport.write(head.encode("latin-1") + b"\r\n" + body)
-        if not request.keep_alive:
-            transport.close()
+        return head.encode("latin-1") + b"\r\n" + body
 
     def _fail(self, reason: str) -> None:
         """A request that is not HTTP: one log line, 400 and the connection closed (as aiohttp did)."""

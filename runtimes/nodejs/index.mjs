@@ -28,16 +28,18 @@ const BASE = `${slash < 0 ? "" : runtimeApiAddress.slice(slash)}/2018-06-01/runt
 let currentRequestId;
 
 // ---- Runtime API client ---------------------------------------------------------------------
-// One persistent HTTP/1.1 connection, one request at a time, each request written with a single
-// socket write. Node's http module costs several times more CPU per call than the handler it serves;
-// AWS's own Node runtime uses a native client for the same reason.
+// One persistent HTTP/1.1 connection; requests written with a single socket write each, or several
+// pipelined in one (an invocation's answer and the next `GET /next`: HTTP/1.1 answers them in order,
+// and the runtime would send the poll as soon as the answer is accepted anyway). Node's http module
+// costs several times more CPU per call than the handler it serves; AWS's own Node runtime uses a
+// native client for the same reason.
 class RuntimeApiConnection {
   constructor(host, port) {
     this.host = host;
     this.port = port;
     this.socket = null;
     this.buffer = Buffer.alloc(0);
-    this.pending = null;
+    this.pending = []; // requests sent and not yet answered, oldest first
   }
 
   connect() {
@@ -51,8 +53,8 @@ class RuntimeApiConnection {
       this.socket = null;
       this.buffer = Buffer.alloc(0);
       const pending = this.pending;
-      this.pending = null;
-      if (pending) pending.reject(error || new Error("Runtime API connection closed"));
+      this.pending = [];
+      for (const request of pending) request.reject(error || new Error("Runtime API connection closed"));
     };
     socket.on("error", fail);
     socket.on("close", () => fail(null));
@@ -60,21 +62,33 @@ class RuntimeApiConnection {
   }
 
   request(method, urlPath, body, headers) {
+    return this.pipeline([[method, urlPath, body, headers]])[0];
+  }
+
+  /** Send [method, urlPath, body, headers] requests in one write; a promise of each answer, in order. */
+  pipeline(requests) {
     if (!this.socket) this.connect();
-    const payload = body || EMPTY;
-    let head = `${method} ${BASE}${urlPath} HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: ${payload.length}\r\n`;
-    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-    const message = Buffer.concat([Buffer.from(head + "\r\n", "latin1"), payload]);
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.socket.ref();
-      this.socket.write(message);
-    });
+    const parts = [];
+    for (const [method, urlPath, body, headers = {}] of requests) {
+      const payload = body || EMPTY;
+      let head = `${method} ${BASE}${urlPath} HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: ${payload.length}\r\n`;
+      for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+      parts.push(Buffer.from(head + "\r\n", "latin1"), payload);
+    }
+    const answers = requests.map(() => new Promise((resolve, reject) => this.pending.push({ resolve, reject })));
+    this.socket.ref();
+    this.socket.write(Buffer.concat(parts));
+    return answers;
   }
 
   parse() {
+    while (this.pending.length && this.parseOne());
+  }
+
+  /** One whole answer at the buffer's start, handed to the oldest request; false: not all of it is here. */
+  parseOne() {
     const end = this.buffer.indexOf("\r\n\r\n");
-    if (end < 0 || !this.pending) return;
+    if (end < 0) return false;
     const lines = this.buffer.toString("latin1", 0, end).split("\r\n");
     const status = Number(lines[0].split(" ")[1]);
     const headers = {};
@@ -86,19 +100,20 @@ class RuntimeApiConnection {
     let consumed;
     if ((headers["transfer-encoding"] || "").toLowerCase() === "chunked") {
       const decoded = decodeChunked(this.buffer, end + 4);
-      if (!decoded) return;
+      if (!decoded) return false;
       [body, consumed] = decoded;
     } else {
       const length = Number(headers["content-length"] || 0);
-      if (this.buffer.length < end + 4 + length) return;
+      if (this.buffer.length < end + 4 + length) return false;
       body = this.buffer.subarray(end + 4, end + 4 + length);
       consumed = end + 4 + length;
     }
     this.buffer = this.buffer.subarray(consumed);
-    const pending = this.pending;
-    this.pending = null;
-    this.socket.unref(); // an idle connection must not keep the event loop alive (callbackWaitsForEmptyEventLoop)
+    const pending = this.pending.shift();
+    // an idle connection must not keep the event loop alive (callbackWaitsForEmptyEventLoop)
+    if (this.pending.length === 0 && this.socket) this.socket.unref();
     pending.resolve({ status, headers, body: Buffer.from(body) });
+    return true;
   }
 }
 
@@ -126,17 +141,16 @@ function call(method, urlPath, body, headers = {}) {
   return runtimeApi.request(method, urlPath, body, headers);
 }
 
-function postJson(urlPath, payload, headers = {}) {
-  const body = Buffer.from(JSON.stringify(payload));
-  return call("POST", urlPath, body, { "Content-Type": "application/json", ...headers });
+function errorRequest(urlPath, error) {
+  const payload = toErrorPayload(error);
+  return ["POST", urlPath, Buffer.from(JSON.stringify(payload)), {
+    "Content-Type": "application/vnd.aws.lambda.error+json",
+    "Lambda-Runtime-Function-Error-Type": payload.errorType,
+  }];
 }
 
 function postError(urlPath, error) {
-  const payload = toErrorPayload(error);
-  return postJson(urlPath, payload, {
-    "Content-Type": "application/vnd.aws.lambda.error+json",
-    "Lambda-Runtime-Function-Error-Type": payload.errorType,
-  });
+  return runtimeApi.request(...errorRequest(urlPath, error));
 }
 
 // ---- Errors, as the Lambda Node.js runtime reports them (src/Errors.js) -------------------------
@@ -474,8 +488,9 @@ async function init() {
 
 async function serve(handler) {
   const isAsync = isAsyncFunction(handler);
+  let polled = call("GET", "/invocation/next");
   for (;;) {
-    const next = await call("GET", "/invocation/next");
+    const next = await polled;
     if (next.status !== 200) {
       process.stderr.write(`runtime API /next answered ${next.status}: ${next.body}\n`);
       process.exit(1);
@@ -499,13 +514,18 @@ async function serve(handler) {
       if (body === undefined) outcome = { error: new Error("Unable to stringify response body") };
     }
     await outputWritten();
+    let answer;
     if ("error" in outcome) {
       logError("Invoke Error", outcome.error);
-      await postError(`/invocation/${requestId}/error`, outcome.error);
+      answer = errorRequest(`/invocation/${requestId}/error`, outcome.error);
     } else {
       // A 413 (payload too large) is turned into the invocation's error by the Runtime API itself.
-      await call("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
+      answer = ["POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" }];
     }
+    // the answer and the next poll in one write (see RuntimeApiConnection)
+    let answered;
+    [answered, polled] = runtimeApi.pipeline([answer, ["GET", "/invocation/next"]]);
+    await answered;
   }
 }
 
