@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import time
+from pathlib import Path
 
 MACHINE_CPUS: frozenset[int] = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
 SAMPLE_S = 0.1  # how often the meter is read
@@ -95,6 +96,9 @@ class CpuPlacement:
             return
         self.split = split
         self.switches += 1
+        if split:  # the CPU the loop runs on now: the scheduler's choice, so several servers spread out
+            self.loop_cpu = _current_cpu(self.loop_cpu)
+            self.function_cpus = self.cpus - {self.loop_cpu}
         with contextlib.suppress(OSError):  # a CPU taken away meanwhile (a container's cpuset changed)
             os.sched_setaffinity(0, {self.loop_cpu} if split else self.cpus)
         for pid in list(self._pids):
@@ -132,6 +136,15 @@ class CpuPlacement:
             self._task.cancel()
             self._task = None
         self.set_split(False)
+
+
+def _current_cpu(default: int) -> int:
+    """The CPU the calling thread last ran on (/proc/thread-self/stat's `processor`), else `default`."""
+    try:
+        stat = Path("/proc/thread-self/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[36])
+    except (OSError, ValueError, IndexError):
+        return default
 
 
 _active: CpuPlacement | None = None
