@@ -94,6 +94,50 @@ def write_config(directory: Path, functions: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
+# `hold` answers once the file named by the event's `release` exists (polled), after writing `started-<pid>`, so a
+# test decides when an environment is busy and when it frees, without timing; `pid` answers at once.
+HOLD_HANDLER = """
+const fs = require("node:fs");
+exports.pid = async () => ({ pid: process.pid });
+exports.hold = async (event) => {
+  fs.writeFileSync(event.started + "-" + process.pid, "");
+  while (!fs.existsSync(event.release)) await new Promise((resolve) => setTimeout(resolve, 5));
+  return { pid: process.pid };
+};
+"""
+
+
+def hold_config(folder: Path, exports: dict[str, str]) -> Path:
+    """A process-backend canary.yaml of nodejs22.x functions ({name: "pid" or "hold"}) running HOLD_HANDLER."""
+    (folder / "code").mkdir()
+    (folder / "code" / "index.js").write_text(HOLD_HANDLER)
+    functions = {name: {"runtime": "nodejs22.x", "handler": f"index.{export}", "code": str(folder / "code"),
+                        "timeout": 30} for name, export in exports.items()}
+    path = folder / "canary.yaml"
+    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions}))
+    return path
+
+
+def require_both_nodes() -> None:
+    """Skip, saying why, unless Node 18 and Node 22 are installed (`lambda-canary runtimes install`)."""
+    import pytest
+
+    from emulator.errors import UserError
+    from emulator.runtimes.provision import require_node
+
+    for runtime in ("nodejs18.x", "nodejs22.x"):
+        try:
+            require_node(runtime)
+        except UserError as error:
+            pytest.skip(f"{runtime} not installed: {error}")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until `condition` holds (the caller's wait_for bounds it)."""
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
 def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
                  lines: list[str] | None = None, backend: ProcessBackend | None = None, **options: Any) -> T:
     """Run `body` against a LambdaService holding the config's functions, on the process backend; `options` go to

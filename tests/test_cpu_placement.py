@@ -9,12 +9,10 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
-from support import with_service
+from support import hold_config, until, with_service
 
 from emulator import cpus
 from emulator.lambda_service.service import LambdaService
@@ -22,40 +20,14 @@ from emulator.lambda_service.service import LambdaService
 pytestmark = pytest.mark.skipif(len(cpus.MACHINE_CPUS) < 2,
                                 reason="placement needs 2 CPUs or more; this machine offers one")
 
-# `hold` answers once the file named by the event exists, so the test decides how long invocations overlap.
-HANDLER = """
-const fs = require("node:fs");
-exports.pid = async () => ({ pid: process.pid });
-exports.hold = async (event) => {
-  fs.writeFileSync(event.started + "-" + process.pid, "");
-  while (!fs.existsSync(event.release)) await new Promise((resolve) => setTimeout(resolve, 5));
-  return { pid: process.pid };
-};
-"""
-
-
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("placement")
-    (folder / "code").mkdir()
-    (folder / "code" / "index.js").write_text(HANDLER)
-    functions = {name: {"runtime": "nodejs22.x", "handler": f"index.{handler}", "code": str(folder / "code"),
-                        "timeout": 30}
-                 for name, handler in (("a", "pid"), ("w", "hold"))}
-    path = folder / "canary.yaml"
-    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions}))
-    return path
+    return hold_config(tmp_path_factory.mktemp("placement"), {"a": "pid", "w": "hold"})
 
 
 def allowed(pid: int) -> set[frozenset[int]]:
     """The distinct CPU sets of a process's threads, as the kernel reports them."""
     return {frozenset(os.sched_getaffinity(int(thread))) for thread in os.listdir(f"/proc/{pid}/task")}
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Yield to the loop until `condition` holds (with_service's wait_for bounds it)."""
-    while not condition():
-        await asyncio.sleep(0.01)
 
 
 def test_the_meter_averages_the_invocations_in_flight() -> None:

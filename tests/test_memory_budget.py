@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import yaml
-from support import with_service
+from support import hold_config, until, with_service
 
 from emulator.errors import UserError
 from emulator.lambda_service.budget import MB, default_budget, mem_total, parse_memory
@@ -28,30 +27,9 @@ from emulator.lambda_service.service import LambdaService
 
 T = TypeVar("T")
 
-# `hold` answers once the file named by the event exists (polled), so a test decides when an environment is busy
-# and when it frees, without timing; `pid` answers at once.
-HANDLER = """
-const fs = require("node:fs");
-exports.pid = async () => ({ pid: process.pid });
-exports.hold = async (event) => {
-  fs.writeFileSync(event.started + "-" + process.pid, "");
-  while (!fs.existsSync(event.release)) await new Promise((resolve) => setTimeout(resolve, 5));
-  return { pid: process.pid };
-};
-"""
-
-
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("budget")
-    (folder / "code").mkdir()
-    (folder / "code" / "index.js").write_text(HANDLER)
-    functions = {name: {"runtime": "nodejs22.x", "handler": f"index.{handler}", "code": str(folder / "code"),
-                        "timeout": 30}
-                 for name, handler in (("a", "pid"), ("b", "pid"), ("c", "pid"), ("w", "hold"))}
-    path = folder / "canary.yaml"
-    path.write_text(yaml.safe_dump({"backend": "process", "functions": functions}))
-    return path
+    return hold_config(tmp_path_factory.mktemp("budget"), {"a": "pid", "b": "pid", "c": "pid", "w": "hold"})
 
 
 def run(config: Path, body: Callable[[LambdaService], Awaitable[T]], lines: list[str]) -> T:
@@ -65,12 +43,6 @@ def pool(service: LambdaService, name: str) -> EnvironmentPool:
 def pid(result: InvocationResult) -> int:
     assert result.function_error is None, result.payload
     return int(json.loads(result.payload)["pid"])
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Yield to the loop until `condition` holds (the caller's wait_for bounds it)."""
-    while not condition():
-        await asyncio.sleep(0.01)
 
 
 def report_of(lines: list[str], result: InvocationResult) -> str:

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import require_both_nodes
 
-from emulator.errors import UserError
 from emulator.lambda_service.backends import process
-from emulator.runtimes.provision import require_node
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 
@@ -28,11 +27,7 @@ OPTIONS = StackOptions(port=0, backend="process", access_log=False, function_log
 
 @pytest.fixture(scope="module", autouse=True)
 def _nodes() -> None:
-    for runtime in ("nodejs18.x", "nodejs22.x"):
-        try:
-            require_node(runtime)
-        except UserError as error:
-            pytest.skip(f"{runtime} not installed: {error}")
+    require_both_nodes()
 
 
 def _config(folder: Path, modules: dict[str, str], handlers: dict[str, tuple[str, str]]) -> Path:

@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from support import require_both_nodes
 
 from emulator.errors import UserError
-from emulator.runtimes.provision import require_node
 from emulator.serve import listen_early
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
@@ -33,11 +33,7 @@ def _read_to_end(connection: socket.socket) -> bytes:
 
 def test_a_connection_made_before_the_stack_is_ready_gets_its_answer_once_it_is() -> None:
     """The request is sent before the stack is even built; the stack then serves the socket it is given."""
-    for runtime in ("nodejs18.x", "nodejs22.x"):
-        try:
-            require_node(runtime)
-        except UserError as error:
-            pytest.skip(f"{runtime} not installed: {error}")
+    require_both_nodes()
     listener = listen_early("127.0.0.1", 0)
     assert listener is not None
     port = listener.getsockname()[1]
