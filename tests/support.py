@@ -138,6 +138,20 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
+def live_state(stack: Any) -> dict[str, Any]:
+    """A running StackThread's whole state as its state file holds it (read on the stack's loop)."""
+    from emulator.control_plane import persistence
+
+    async def whole() -> dict[str, Any]:
+        assert stack.stack is not None
+        lambda_api = stack.stack.control_plane.services["lambda"].implementation
+        return {"format": persistence.FORMAT,
+                "apigateway": persistence._APIGATEWAY.dump_python(stack.stack.state, mode="json"),
+                "lambda": lambda_api.to_dict()}
+
+    return json.loads(json.dumps(stack.call(whole())))
+
+
 def with_service(config: Path, body: Callable[[LambdaService], Awaitable[T]],
                  lines: list[str] | None = None, backend: ProcessBackend | None = None, **options: Any) -> T:
     """Run `body` against a LambdaService holding the config's functions, on the process backend; `options` go to

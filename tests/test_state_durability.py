@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from support import live_state
 
 from emulator.control_plane import persistence
 from emulator.control_plane.wiring import temporary_code_root
@@ -251,7 +252,7 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
                                 Code={"ZipFile": _zip("exports.handler = () => 2;")})
         lambdas.delete_function(FunctionName="gone")
         apigateway.delete_rest_api(restApiId=doomed)
-        expected = _whole(stack)
+        expected = live_state(stack)
         written = persistence.read_document(state)  # state.json and the journal's changes, as the next start reads
         assert persistence.journal_file(state).stat().st_size > 0  # the changes after the run's first went there
     assert written == expected
@@ -259,17 +260,6 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
     assert {api["name"] for api in written["apigateway"]["apis"].values()} >= {"second"}
     assert json.loads(persistence.state_file(state).read_text()) == expected  # a clean stop folds the journal in
     assert persistence.journal_file(state).stat().st_size == 0
-
-
-def _whole(stack: StackThread) -> dict[str, Any]:
-    async def whole() -> dict[str, Any]:
-        assert stack.stack is not None
-        lambda_api = stack.stack.control_plane.services["lambda"].implementation
-        return {"format": persistence.FORMAT,
-                "apigateway": persistence._APIGATEWAY.dump_python(stack.stack.state, mode="json"),
-                "lambda": lambda_api.to_dict()}  # type: ignore[attr-defined]
-
-    return json.loads(json.dumps(stack.call(whole())))
 
 
 def test_the_journal_is_folded_into_the_state_file_when_it_outgrows_it(tmp_path: Path,
@@ -288,9 +278,9 @@ def test_the_journal_is_folded_into_the_state_file_when_it_outgrows_it(tmp_path:
                 {"op": "replace", "path": "/description", "value": f"{index:04d}" + "d" * 2_000}])
             sizes.append(persistence.journal_file(state).stat().st_size)
             if index in (0, 39):
-                assert persistence.read_document(state) == _whole(stack)
+                assert persistence.read_document(state) == live_state(stack)
         client.delete_rest_api(restApiId=ids[0])
-        assert persistence.read_document(state) == _whole(stack)
+        assert persistence.read_document(state) == live_state(stack)
     assert max(sizes) <= 20_000 and 0 < sizes[1] - sizes[0] < 3_000  # one API's line (not all three, 7.5 KB)
     assert any(after < before for before, after in itertools.pairwise(sizes))  # folded at least once
 
@@ -307,7 +297,7 @@ def test_a_journal_line_cut_short_by_a_kill_is_left_out_and_a_damaged_one_is_exi
         client.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/name", "value": "second"}])
         client.create_rest_api(name="third")
         lines = persistence.journal_file(state).read_bytes().splitlines(keepends=True)
-        expected = _whole(stack)
+        expected = live_state(stack)
     assert len(lines) == 2 and json.loads(persistence.state_file(state).read_text()) == expected
     journal = persistence.journal_file(state)
     journal.write_bytes(b"".join(lines) + lines[0][: len(lines[0]) // 2])  # already folded, then cut short

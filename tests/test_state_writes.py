@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from support import live_state
 
 from emulator.control_plane import persistence
 from emulator.stack import StackOptions
@@ -48,18 +49,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
         client.create_deployment(restApiId=api, stageName="live")
         stack.mock_api = api  # type: ignore[attr-defined]
         yield stack, client, state, lines
-
-
-def _whole(stack: StackThread) -> dict[str, Any]:
-    """The live state as the state file holds it (read on the stack's loop)."""
-    async def whole() -> dict[str, Any]:
-        assert stack.stack is not None
-        lambda_api = stack.stack.control_plane.services["lambda"].implementation
-        return {"format": persistence.FORMAT,
-                "apigateway": persistence._APIGATEWAY.dump_python(stack.stack.state, mode="json"),
-                "lambda": lambda_api.to_dict()}  # type: ignore[attr-defined]
-
-    return json.loads(json.dumps(stack.call(whole())))
 
 
 def test_writes_at_once_beside_data_plane_traffic_are_saved_in_the_order_they_were_made(
@@ -97,7 +86,7 @@ def test_writes_at_once_beside_data_plane_traffic_are_saved_in_the_order_they_we
         stop.set()
         reader.join()
     assert answers and set(answers) == {200}
-    assert persistence.read_document(state) == _whole(stack)
+    assert persistence.read_document(state) == live_state(stack)
     live = {item["id"]: item.get("description") for item in client.get_rest_apis()["items"]}
     assert all(live[api].startswith("writer ") for api in ids)
 
@@ -122,7 +111,7 @@ def test_a_change_that_cannot_be_saved_is_not_acknowledged(running: tuple[StackT
     assert any(f"saving the state in {state} failed: OSError" in line for line in lines)
     client.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/description",
                                                             "value": "saved"}])
-    assert persistence.read_document(state) == _whole(stack)  # the next write saves everything again
+    assert persistence.read_document(state) == live_state(stack)  # the next write saves everything again
 
 
 def test_changes_handed_over_from_several_threads_are_each_durable_once_their_future_completes(
