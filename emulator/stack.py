@@ -292,7 +292,7 @@ class Stack:
         through the API (put back from --state-dir) becomes Failed, as on AWS."""
         if self.options.split_cpus and self._placement.usable:
             cpus.activate(self._placement)
-            self._placement.watch(self.lambdas.concurrency)
+            self._placement.watch(self.lambdas.metrics.in_flight)
         for record in list(self.lambdas.functions.values()):
             if record.from_config:
                 for version in [record.latest, *record.versions.values()]:

@@ -48,7 +48,7 @@ def test_overlapping_invocations_move_the_functions_off_the_loop_cpu_and_back(co
 
     async def body(service: LambdaService) -> dict[str, object]:
         cpus.activate(placement)
-        placement.watch(service.concurrency)
+        placement.watch(service.metrics.in_flight)
         try:
             shared_pid = json.loads((await service.invoke("a", b"{}")).payload)["pid"]  # started shared
             held = asyncio.gather(service.invoke("w", event), service.invoke("w", event))
@@ -97,7 +97,7 @@ def test_requests_one_at_a_time_keep_the_shared_placement(config: Path) -> None:
 
     async def body(service: LambdaService) -> tuple[int, int]:
         cpus.activate(placement)
-        placement.watch(service.concurrency)
+        placement.watch(service.metrics.in_flight)
         try:
             count = 0
             finish = time.monotonic() + 4 * cpus.SAMPLE_S

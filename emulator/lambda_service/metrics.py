@@ -16,6 +16,8 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
+from emulator.cpus import ConcurrencyMeter
+
 # Histogram bucket upper bounds in ms: 1.05x apart from 0.01 ms to ~1000 s, so a quantile read from the buckets is
 # within 5% of the sample's (linear interpolation inside the bucket).
 BOUNDS: tuple[float, ...] = tuple(0.01 * 1.05 ** i for i in range(int(math.log(1e8) / math.log(1.05)) + 2))
@@ -85,6 +87,7 @@ class LambdaMetrics:
 
     def __init__(self) -> None:
         self.series: dict[SeriesKey, FunctionSeries] = {}
+        self.in_flight = ConcurrencyMeter()  # every series together, for the CPU placement (emulator.cpus)
 
     def _series(self, key: SeriesKey) -> FunctionSeries:
         series = self.series.get(key)
@@ -94,15 +97,16 @@ class LambdaMetrics:
 
     def started(self, key: SeriesKey) -> FunctionSeries:
         """An invocation is admitted and running (ConcurrentExecutions counts it)."""
+        self.in_flight.enter()
         series = self._series(key)
         series.concurrent += 1
         if series.concurrent > series.max_concurrent:
             series.max_concurrent = series.concurrent
         return series
 
-    @staticmethod
-    def finished(series: FunctionSeries, duration_ms: float, init_ms: float | None, error: bool) -> None:
+    def finished(self, series: FunctionSeries, duration_ms: float, init_ms: float | None, error: bool) -> None:
         """An invocation ended: Invocations, Errors, Duration and (on a cold start) Init Duration."""
+        self.in_flight.leave()
         series.concurrent -= 1
         series.invocations += 1
         if error:
@@ -111,9 +115,9 @@ class LambdaMetrics:
         if init_ms is not None:
             series.init_duration.observe(init_ms)
 
-    @staticmethod
-    def abandoned(series: FunctionSeries) -> None:
+    def abandoned(self, series: FunctionSeries) -> None:
         """An admitted invocation that raised (a backend failure): no longer running, not counted as run."""
+        self.in_flight.leave()
         series.concurrent -= 1
 
     def throttled(self, key: SeriesKey) -> None:

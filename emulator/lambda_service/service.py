@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from emulator import ids
-from emulator.cpus import ConcurrencyMeter
 from emulator.lambda_service.backends.base import Backend
 from emulator.lambda_service.budget import WarmBudget
 from emulator.lambda_service.environment import new_trace_id
@@ -136,7 +135,6 @@ class LambdaService:
         self.invocation_observers: list[Callable[[Resolved, Invocation, InvocationResult], None]] = []
         self.line_observers: list[LineObserver] = []
         self.metrics = LambdaMetrics()
-        self.concurrency = ConcurrencyMeter()  # invocations in flight, for emulator.cpus
         # variables added to one function's environments started from now on (e.g. a rollout's hook functions
         # get the local AWS endpoint and placeholder credentials); never the host's own credentials
         self.function_variables: dict[str, dict[str, str]] = {}
@@ -227,7 +225,6 @@ class LambdaService:
         resource = f"{version.function_name}:{resolved.qualifier}" if resolved.qualifier else version.function_name
         key = (version.function_name, resource, version.version, version.runtime.name)
         series = self.metrics.started(key)
-        self.concurrency.enter()
         try:
             result = await self.pool_for(version, resolved.record.reserved_concurrency).invoke(invocation)
         except LambdaApiError as error:
@@ -238,8 +235,6 @@ class LambdaService:
         except BaseException:
             self.metrics.abandoned(series)
             raise
-        finally:
-            self.concurrency.leave()
         self.metrics.finished(series, result.duration_ms, result.init_duration_ms, result.function_error is not None)
         for observer in self.invocation_observers:
             observer(resolved, invocation, result)

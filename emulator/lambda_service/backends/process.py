@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import functools
 import json
 import os
 import secrets
@@ -117,9 +116,6 @@ class NodeProcess(RunningRuntime):
         else:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGKILL)
-        placement = cpus.active()
-        if placement is not None:
-            placement.forget(self._process.pid)
         self._on_end()
         return describe_exit(returncode)
 
@@ -217,8 +213,13 @@ class ProcessBackend(Backend):
             os.close(write_end)
         if placement is not None:
             placement.track(process.pid, started_split)
-        return NodeProcess(process, LogPump(read_end, request.on_log), version.memory_size, cgroups,
-                           functools.partial(containment.remove_tmp, request.environment_id))
+
+        def ended() -> None:
+            containment.remove_tmp(request.environment_id)
+            if placement is not None:
+                placement.forget(process.pid)
+
+        return NodeProcess(process, LogPump(read_end, request.on_log), version.memory_size, cgroups, ended)
 
     async def load_errors(self, versions: list[FunctionVersion]) -> dict[int, dict[str, object]]:
         """One short-lived Node process per runtime (per function version when each has a uid of its own) loads
