@@ -219,6 +219,23 @@ def test_a_mapped_client_context_reaches_the_node_function(stack: StackThread) -
     assert plain.json()["clientContext"] is None
 
 
+def test_a_client_context_with_line_breaks_and_any_character_cannot_break_the_runtime_api_reply(
+        stack: StackThread) -> None:
+    """JSON may hold CR and LF as whitespace, and characters Latin-1 cannot carry: the runtime gets the object
+    re-encoded (compact, ASCII) in its Lambda-Runtime-Client-Context header, never a line break that would end
+    the header nor a character the header cannot hold; what is not base64 of a JSON object is Lambda's error."""
+    text = '{\r\n"custom": {"who": "\u20ac \u4e2d"},\r\n"env": {}\r\n}'
+    reply = call(stack.url, "POST", "/prod/lambda",
+                 [("Content-Type", "application/json"),
+                  ("X-Client", base64.b64encode(text.encode()).decode())], b"{}")
+    assert reply.status == 200, reply.body
+    assert reply.json()["clientContext"]["custom"] == {"who": "\u20ac \u4e2d"}
+    for bad in (b"not json", b"[1, 2]"):
+        refused = call(stack.url, "POST", "/prod/lambda",
+                       [("Content-Type", "application/json"), ("X-Client", base64.b64encode(bad).decode())], b"{}")
+        assert refused.status == 500 and refused.json() == {"message": "Internal server error"}
+
+
 def _wait_for_call(echo_url: str, name: str) -> dict[str, Any]:
     """The endpoint's record of the function's call `name` (the function runs in the background: poll for it)."""
     deadline = time.monotonic() + 60

@@ -9,8 +9,6 @@ the template engine.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import random
 import re
@@ -46,6 +44,7 @@ from emulator.apigateway.request_parameters import IntegrationParameters, Method
 from emulator.apigateway.template_context import context_variables, render_for
 from emulator.apigateway.templates import BodyNotJson, TemplateError
 from emulator.apigateway.throttling import Throttles
+from emulator.lambda_service.model import decode_client_context
 from emulator.lambda_service.service import LambdaService
 from emulator.stage_variables import UndefinedStageVariable, substitute
 
@@ -320,10 +319,9 @@ class ApiGateway:
         client_context = parameters.header_value("X-Amz-Client-Context")
         if client_context:
             try:
-                client_context = base64.b64decode(client_context, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return self._configuration_error(exchange, "Client context must be a valid Base64-encoded JSON "
-                                                 "object.")
+                client_context = decode_client_context(client_context)
+            except ValueError as error:
+                return self._configuration_error(exchange, str(error))
         if (parameters.header_value("X-Amz-Invocation-Type") or "").strip() == "Event":
             self.lambda_step.invoke_later(exchange, function, payload.encode() or b"{}", client_context)
             return self._integration_response(exchange, integration, "200", "", {}, context)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import datetime as dt
 import functools
 import hashlib
@@ -32,7 +31,7 @@ from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
 from emulator.lambda_service.errors import LambdaApiError, function_not_found
-from emulator.lambda_service.model import FunctionVersion
+from emulator.lambda_service.model import FunctionVersion, decode_client_context
 from emulator.lambda_service.service import (
     ANY_QUALIFIER,
     LATEST,
@@ -627,9 +626,9 @@ class LambdaApi:
         if not value:
             return None
         try:
-            return base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise _invalid("Client context must be a valid Base64-encoded JSON object.") from None
+            return decode_client_context(value)
+        except ValueError as error:
+            raise _invalid(str(error)) from None
 
     def _tee_logs(self) -> None:
         """Keep each function's recent log lines for LogType=Tail (lines still go to the stack's sink).

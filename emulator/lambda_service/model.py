@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +13,21 @@ from pathlib import Path
 from emulator.runtimes.catalogue import RuntimeSpec
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024 + 100  # 6,291,556 bytes (reference §4.5)
+
+CLIENT_CONTEXT_ERROR = "Client context must be a valid Base64-encoded JSON object."
+
+
+def decode_client_context(value: str) -> str:
+    """Invoke's ClientContext (base64 of a JSON object) as the runtime gets it in `Lambda-Runtime-Client-Context`:
+    the object re-encoded compact and ASCII-only, so no CR, LF or non-Latin-1 character the caller sent can reach
+    that header line. ValueError with Lambda's message when it is not base64 of a JSON object."""
+    try:
+        parsed = json.loads(base64.b64decode(value, validate=True).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError(CLIENT_CONTEXT_ERROR) from None
+    if not isinstance(parsed, dict):
+        raise ValueError(CLIENT_CONTEXT_ERROR)
+    return json.dumps(parsed, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
