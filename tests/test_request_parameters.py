@@ -111,6 +111,9 @@ def stack(echo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack
                 "integration.request.header.X-Static": "'fixed value'",
                 "integration.request.header.testHeader": "method.request.header.customHeader",
                 "integration.request.header.X-Missing": "method.request.header.NotSent"})},
+        "/escape": {"GET": _integration(
+            f"{echo}/items/{{item}}/end", integrationResponses=echoed, requestTemplates=json_template,
+            requestParameters={"integration.request.path.item": "method.request.querystring.to"})},
         "/overridden/{id}": {"POST": _integration(
             f"{echo}/items/{{item}}", integrationResponses=echoed,
             requestTemplates={"application/json": (
@@ -178,6 +181,15 @@ def test_http_integration_gets_every_kind_of_mapped_parameter(stack: StackThread
     assert headers["x-static"] == "fixed value"
     assert headers["testheader"] == "test"  # LocalStack's recorded case: customHeader -> testHeader
     assert "x-missing" not in headers and "x-not-mapped" not in headers and "customheader" not in headers
+
+
+def test_a_mapped_path_value_is_percent_encoded_into_its_segment(stack: StackThread) -> None:
+    """A value mapped into `{item}` from the query string (decoded) cannot add a query or a fragment to the
+    integration URI, nor change its host: `?`, `#`, `@` and the like are percent-encoded (the client's aiohttp
+    leaves `=`, legal in a path, as it is)."""
+    reply = call(stack.url, "GET", "/prod/escape?to=a%2Fb%3Frole%3Droot%23x%40evil")
+    assert reply.status == 200, reply.body
+    assert reply.json()["url"] == "/items/a/b%3Frole=root%23x@evil/end"
 
 
 def test_request_override_in_the_template_replaces_mapped_parameters(stack: StackThread) -> None:

@@ -40,7 +40,12 @@ from emulator.apigateway.observability import DecisionRecord, GatewayStats
 from emulator.apigateway.proxy_event import build_event, parse_query
 from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
 from emulator.apigateway.request import IncomingRequest
-from emulator.apigateway.request_parameters import IntegrationParameters, MethodRequest, map_request_parameters
+from emulator.apigateway.request_parameters import (
+    IntegrationParameters,
+    MethodRequest,
+    fill_uri,
+    map_request_parameters,
+)
 from emulator.apigateway.template_context import context_variables, render_for
 from emulator.apigateway.templates import BodyNotJson, TemplateError
 from emulator.apigateway.throttling import Throttles
@@ -403,10 +408,7 @@ class ApiGateway:
             url = substitute(integration.uri or "", exchange.variant.variables)
         except UndefinedStageVariable:
             return self._configuration_error(exchange, "Invalid endpoint address")
-        if parameters is not None:
-            url = parameters.fill(url)
-        for name, value in (exchange.match.path_parameters or {}).items():
-            url = url.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
+        url = fill_uri(url, {**(exchange.match.path_parameters or {}), **(parameters.path if parameters else {})})
         if not url.startswith(("http://", "https://")) or url.split("://", 1)[1].startswith("/"):
             return self._configuration_error(exchange, "Invalid endpoint address")
         return url

@@ -18,9 +18,10 @@ integration request's parameter of that name, after requestParameters applied. L
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from emulator.apigateway.templates import Input
 from emulator.integration_rules import REQUEST_PARAMETER_DESTINATION as DESTINATION
@@ -55,11 +56,16 @@ class IntegrationParameters:
 
         return urlencode([(name, value) for name, values in self.querystring.items() for value in values])
 
-    def fill(self, uri: str) -> str:
-        """`{name}` (and `{name+}`) in an integration URI replaced by the mapped path parameter."""
-        for name, value in self.path.items():
-            uri = uri.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
-        return uri
+
+def fill_uri(uri: str, values: Mapping[str, str]) -> str:
+    """`{name}` and `{name+}` in an integration URI replaced by their values, percent-encoded so that no value (a
+    mapped one may come from the query string or the body) can change the URI's host, query or fragment. `/` is
+    kept: the usual `{proxy}` mapping of a greedy path parameter carries its segments; escapes a value already holds
+    (a method request path parameter is not decoded) are kept as they are."""
+    for name, value in values.items():
+        encoded = quote(value, safe="%/")
+        uri = uri.replace(f"{{{name}+}}", encoded).replace(f"{{{name}}}", encoded)
+    return uri
 
 
 def map_request_parameters(mapping: dict[str, str], request: MethodRequest, *, stage_variables: dict[str, str],
