@@ -258,7 +258,8 @@ def test_the_incrementally_written_file_is_exactly_the_whole_state(tmp_path: Pat
     assert written == expected
     assert set(written["lambda"]["functions"]) == {"fresh"}
     assert {api["name"] for api in written["apigateway"]["apis"].values()} >= {"second"}
-    assert json.loads(persistence.state_file(state).read_text()) == expected  # a clean stop folds the journal in
+    # a clean stop folds the journal in: the run's second fold (its first write was the first)
+    assert json.loads(persistence.state_file(state).read_text()) == {"fold": 2, **expected}
     assert persistence.journal_file(state).stat().st_size == 0
 
 
@@ -285,6 +286,27 @@ def test_the_journal_is_folded_into_the_state_file_when_it_outgrows_it(tmp_path:
     assert any(after < before for before, after in itertools.pairwise(sizes))  # folded at least once
 
 
+def test_a_kill_between_a_fold_and_the_journal_emptying_brings_back_no_older_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fold writes state.json, then empties the journal; killed in between, the journal still holds lines the new
+    file took in, older than it: the next start must skip them (applied again, an API would get its older name
+    back beside another API's newer state: half of one change)."""
+    state = tmp_path / "state"
+    options = StackOptions(port=0, backend="process", access_log=False, function_logs=False, state_dir=state)
+    with StackThread(None, options) as stack:
+        client = _client("apigateway", stack.url)
+        first = client.create_rest_api(name="v0")["id"]  # the run's first write folds
+        client.update_rest_api(restApiId=first, patchOperations=[{"op": "replace", "path": "/name", "value": "v1"}])
+        assert persistence.journal_file(state).stat().st_size > 0  # v1 is a journal line
+        monkeypatch.setattr(persistence, "JOURNAL_MIN_BYTES", 0)  # the next write folds...
+        monkeypatch.setattr(persistence, "JOURNAL_RATIO", 0)
+        monkeypatch.setattr(persistence, "empty_journal", lambda _state_dir: None)  # ...and is killed before this
+        client.update_rest_api(restApiId=first, patchOperations=[{"op": "replace", "path": "/name", "value": "v2"}])
+        assert b'"v1"' in persistence.journal_file(state).read_bytes()
+        assert persistence.read_document(state) == live_state(stack)
+    assert persistence.read_document(state)["apigateway"]["apis"][first]["name"] == "v2"
+
+
 def test_a_journal_line_cut_short_by_a_kill_is_left_out_and_a_damaged_one_is_exit_2(tmp_path: Path) -> None:
     """A kill during an append leaves part of a line that was never acknowledged: the start leaves it out. Lines
     already folded into state.json (a kill between the rename and the emptying) apply again harmlessly. A damaged
@@ -298,7 +320,7 @@ def test_a_journal_line_cut_short_by_a_kill_is_left_out_and_a_damaged_one_is_exi
         client.create_rest_api(name="third")
         lines = persistence.journal_file(state).read_bytes().splitlines(keepends=True)
         expected = live_state(stack)
-    assert len(lines) == 2 and json.loads(persistence.state_file(state).read_text()) == expected
+    assert len(lines) == 2 and json.loads(persistence.state_file(state).read_text()) == {"fold": 2, **expected}
     journal = persistence.journal_file(state)
     journal.write_bytes(b"".join(lines) + lines[0][: len(lines[0]) // 2])  # already folded, then cut short
     assert persistence.read_document(state) == expected

@@ -13,9 +13,11 @@ restarts.
   fdatasyncs (several changes share one append: group commit); a change is acknowledged only once the line
   holding it is on disk. When the journal outgrows the state (JOURNAL_MIN_BYTES, JOURNAL_RATIO) the
   writer folds it into a new `state.json` (temporary file, fsync, rename) and empties it; the first write of a run
-  and a clean stop do the same. Loading applies the journal's lines to `state.json` in order: each line holds
-  whole values, so lines already folded into the file apply again harmlessly (a kill between the rename and the
-  emptying), and a last line cut short by a kill (never acknowledged) is left out.
+  and a clean stop do the same. Each fold numbers `state.json` (`"fold": N`, first in the document) and each
+  journal line names the fold it follows. Loading applies the lines of the file's fold in order; lines of an
+  earlier fold, left by a kill between the rename and the emptying, are already in the file and are skipped (applied
+  again they would bring back older values of some entities), and a last line cut short by a kill (never
+  acknowledged) is left out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -138,8 +141,9 @@ def read_document(state_dir: Path) -> dict[str, Any] | None:
         raise _unreadable(path, f"the document is {kind}, not an object with format, apigateway and lambda")
     if isinstance(raw.get("format"), int) and raw["format"] != FORMAT:
         raise UserError(f"{path}: state format {raw['format']}; this lambda-canary reads {FORMAT}")
+    fold = raw.pop("fold", 0)  # which journal lines follow this file (not part of the state)
     if isinstance(raw.get("apigateway"), dict) and isinstance(raw.get("lambda", {}), dict):
-        _replay(journal_file(state_dir), raw)
+        _replay(journal_file(state_dir), raw, fold)
     return raw
 
 
@@ -162,10 +166,12 @@ def load(state_dir: Path) -> tuple[ApiGatewayState, dict[str, Any]] | None:
     return apigateway, raw.get("lambda", {"functions": {}})
 
 
-def _replay(journal: Path, raw: dict[str, Any]) -> None:
-    """Apply the journal's complete lines to the document, in order. The last line may be cut short or damaged
-    by a kill during its append (it was never acknowledged): it is left out; a damaged line before a good one is
-    an error naming the journal and the line."""
+def _replay(journal: Path, raw: dict[str, Any], fold: object) -> None:
+    """Apply the journal's complete lines of the document's fold to it, in order. The last line may be cut short or
+    damaged by a kill during its append (it was never acknowledged): it is left out; a damaged line before a good
+    one is an error naming the journal and the line. Lines of an earlier fold (a kill came between a fold's new
+    state.json and the journal's emptying) are already in the document: applying them would bring back older
+    values."""
     try:
         text = journal.read_bytes()
     except FileNotFoundError:
@@ -187,6 +193,8 @@ def _replay(journal: Path, raw: dict[str, Any]) -> None:
         changes.append(change)
     apigateway, lambda_part = raw["apigateway"], raw.setdefault("lambda", {"functions": {}})
     for change in changes:
+        if change.get("fold", 0) != fold:  # written before state.json's fold took it in (a kill came between)
+            continue
         apis, functions = apigateway.setdefault("apis", {}), lambda_part.setdefault("functions", {})
         if not isinstance(apis, dict) or not isinstance(functions, dict):
             return  # the document's own check names what is wrong
@@ -270,10 +278,21 @@ def empty_journal(state_dir: Path) -> None:
         os.close(descriptor)
 
 
+def fold_number(state_dir: Path) -> int:
+    """The fold number state.json holds (written first in the document; 0 for none or an older file)."""
+    try:
+        with open(state_file(state_dir), "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return 0
+    found = re.match(rb'\{"fold": (\d+),', head)
+    return int(found.group(1)) if found else 0
+
+
 def save(state_dir: Path, apigateway: ApiGatewayState, lambda_data: dict[str, Any]) -> None:
     """Write the whole state at once (synchronously)."""
-    document = {"format": FORMAT, "apigateway": _APIGATEWAY.dump_python(apigateway, mode="json"),
-                "lambda": lambda_data}
+    document = {"fold": fold_number(state_dir) + 1, "format": FORMAT,
+                "apigateway": _APIGATEWAY.dump_python(apigateway, mode="json"), "lambda": lambda_data}
     write_text(state_dir, json.dumps(document))
     empty_journal(state_dir)
 
@@ -338,15 +357,17 @@ class Rendered:
     apis_changed: dict[str, Encoded | None]
     functions_changed: dict[str, Encoded | None]
 
-    def change(self) -> str:
-        """The journal line: the whole new value of each changed entity, null for a removed one."""
-        return "".join(['{"apigateway": ', json.dumps(self.shell), ', "lambda": ', json.dumps(self.lambda_rest),
+    def change(self, fold: int) -> str:
+        """The journal line: the whole new value of each changed entity, null for a removed one, and the number of
+        the fold of state.json it applies to."""
+        return "".join([f'{{"fold": {fold}, "apigateway": ', json.dumps(self.shell),
+                        ', "lambda": ', json.dumps(self.lambda_rest),
                         ', "apis": ', *_encoded_object(self.apis_changed),
                         ', "functions": ', *_encoded_object(self.functions_changed), "}\n"])
 
-    def whole(self) -> list[str]:
-        """The whole document as pieces of text to write one after the other."""
-        return [f'{{"format": {FORMAT}, "apigateway": ', *_object_with(self.shell, "apis", self.apis),
+    def whole(self, fold: int) -> list[str]:
+        """The whole document, as fold number `fold`, as pieces of text to write one after the other."""
+        return [f'{{"fold": {fold}, "format": {FORMAT}, "apigateway": ', *_object_with(self.shell, "apis", self.apis),
                 ', "lambda": ', *_object_with(self.lambda_rest, "functions", self.functions), "}"]
 
 
@@ -409,11 +430,12 @@ class _Journal:
         self.journal_bytes = 0
         self.state_bytes = 0
         self.folded = False  # state.json holds this run's state (the first write of a run folds)
+        self.fold_number = fold_number(state_dir)
 
     def commit(self, rendered: list[Rendered], whole: Rendered) -> None:
         """Make these changes durable: their lines appended and fdatasynced, or folded with all before them into
         state.json (`whole`: the newest change's document)."""
-        changes = [change.change() for change in rendered]
+        changes = [change.change(self.fold_number) for change in rendered]
         size = sum(len(change) for change in changes)
         if not self.folded or self.journal_bytes + size > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * self.state_bytes):
             self.fold(whole)
@@ -433,9 +455,11 @@ class _Journal:
         self.journal_bytes += len(data)
 
     def fold(self, whole: Rendered) -> None:
-        """state.json := the whole state, then the journal emptied (a kill in between replays lines it holds)."""
-        pieces = whole.whole()
+        """state.json := the whole state under the next fold number, then the journal emptied (a kill in between
+        leaves lines of the previous fold, which the next start skips)."""
+        pieces = whole.whole(self.fold_number + 1)
         write_text(self.state_dir, pieces)
+        self.fold_number += 1
         self.state_bytes = sum(len(piece) for piece in pieces)
         if self.journal_bytes or not self.folded:
             empty_journal(self.state_dir)
