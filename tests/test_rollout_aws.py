@@ -25,7 +25,7 @@ from emulator.cli.rollout import rollout_command
 from emulator.errors import UserError
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
-from emulator.verify.rollout.aws import build_plan, resolve_alias, resolve_stage, run_plan
+from emulator.verify.rollout.aws import InterruptedRollout, build_plan, resolve_alias, resolve_stage, run_plan
 from emulator.verify.rollout.gates import GateSettings
 from emulator.verify.rollout.schedule import steps_of
 
@@ -225,6 +225,24 @@ def test_an_alarm_in_state_alarm_rolls_the_alias_back_at_the_first_step(moto_ali
     assert report.as_dict()["failed"]["metric"] == f"alarm {moto_alias}-errors"
     planned = [call.as_dict() for call in plan.calls]
     assert recorder.normalised() == [*planned[:4], plan.rollback.as_dict()]  # GetAlias, shift, metrics, alarms
+    alias = boto3.client("lambda").get_alias(FunctionName=moto_alias, Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+def test_ctrl_c_after_the_first_shift_rolls_the_alias_back_before_it_stops(moto_alias: str) -> None:
+    """An interruption (Ctrl-C here, an AWS error alike) once traffic has shifted never leaves the canary at that
+    step's weight: the rollback call is made, then the interruption goes on."""
+    def interrupted(step: int, seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    recorder = Recorder()
+    plan = build_plan(resolve_alias(recorder.client, f"{moto_alias}:live"), steps_of("Canary10Percent5Minutes"),
+                      "Canary10Percent5Minutes", [], SCALE)
+    with pytest.raises(InterruptedRollout) as stopped:
+        run_plan(plan, recorder.client, GateSettings(), interrupted)
+    assert stopped.value.rolled_back and isinstance(stopped.value.cause, KeyboardInterrupt)
+    planned = [call.as_dict() for call in plan.calls]
+    assert recorder.normalised() == [*planned[:2], plan.rollback.as_dict()]  # GetAlias, the shift, the rollback
     alias = boto3.client("lambda").get_alias(FunctionName=moto_alias, Name="live")
     assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
 

@@ -12,7 +12,14 @@ from emulator.cli.common import print_result
 from emulator.cli.deploy import _target, aws_errors
 from emulator.config import HooksConfig, LoadedConfig
 from emulator.errors import UserError
-from emulator.verify.rollout.aws import PROMOTED, build_plan, resolve_alias, resolve_stage, run_plan
+from emulator.verify.rollout.aws import (
+    PROMOTED,
+    InterruptedRollout,
+    build_plan,
+    resolve_alias,
+    resolve_stage,
+    run_plan,
+)
 from emulator.verify.rollout.gates import GateSettings
 from emulator.verify.rollout.schedule import Step
 
@@ -55,6 +62,14 @@ def run_aws(loaded: LoadedConfig, *, stage: str | None, alias: str | None, sched
                     time.sleep(min(left, 0.5))
                     progress.advance(task, min(left, 0.5))
 
-            report = run_plan(plan, target.client, settings, waiting)
+            try:
+                report = run_plan(plan, target.client, settings, waiting)
+            except InterruptedRollout as stopped:
+                state = ("rolled back (the canary is at 0%)" if stopped.rolled_back
+                         else f"NOT rolled back ({stopped.rollback_error}): undo it with `lambda-canary canary "
+                              "rollback`")
+                err.print(f"lambda-canary: the rollout of {plan.subject.kind} {plan.subject.name} stopped after "
+                          f"traffic had shifted; {state}", markup=False)
+                raise stopped.cause from None
     print_result(report.as_dict(), report.lines(), as_json=as_json)
     return 0 if report.outcome == PROMOTED else 1

@@ -347,9 +347,38 @@ def judge_step(step: AwsStep, metrics: dict[str, Any], alarms: dict[str, Any] | 
                                "detail": f"state {state}" if state else "no such alarm in this account and region"})
 
 
+class InterruptedRollout(Exception):
+    """A rollout stopped by an error or Ctrl-C after traffic had shifted; `rolled_back` says whether the rollback
+    call then succeeded (the canary back to 0%) and, if not, why."""
+
+    def __init__(self, cause: BaseException, rolled_back: bool, rollback_error: str | None = None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.rolled_back = rolled_back
+        self.rollback_error = rollback_error
+
+
 def run_plan(plan: Plan, clients: Clients, settings: GateSettings,
              waiting: Callable[[int, float], None] | None = None) -> AwsReport:
-    """Execute the plan: each call as planned (metric windows filled in), a failed step -> the rollback call."""
+    """Execute the plan: each call as planned (metric windows filled in), a failed step -> the rollback call. An
+    error or Ctrl-C once traffic has shifted also makes the rollback call (InterruptedRollout says how it went):
+    a canary is never left at a step's weight."""
+    shifted: list[bool] = []
+    try:
+        return _run_calls(plan, clients, settings, waiting, shifted)
+    except BaseException as error:
+        if not shifted:
+            raise
+        rollback = plan.rollback
+        try:
+            getattr(clients(rollback.service), rollback.method)(**rollback.params)
+        except Exception as failed:
+            raise InterruptedRollout(error, False, str(failed)) from error
+        raise InterruptedRollout(error, True) from error
+
+
+def _run_calls(plan: Plan, clients: Clients, settings: GateSettings, waiting: Callable[[int, float], None] | None,
+               shifted: list[bool]) -> AwsReport:
     report = AwsReport(plan, settings)
     started: dict[int, dt.datetime] = {}
     current: AwsStep | None = None
@@ -367,6 +396,8 @@ def run_plan(plan: Plan, clients: Clients, settings: GateSettings,
             params["StartTime"] = start
             params["EndTime"] = max(dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
                                     start) + dt.timedelta(minutes=1)
+        if call.role == "shift":
+            shifted.append(True)  # from here an error rolls back (the call may have reached AWS before failing)
         answer = getattr(clients(call.service), call.method)(**params)
         if call.role == "shift":
             assert call.step is not None
