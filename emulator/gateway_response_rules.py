@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Every type AWS accepts, in the order AWS prints them in its ValidationException ("Member must satisfy enum value
 # set: [...]"; recorded: LocalStack's AWS-validated test_apigateway_api.py::TestApiGatewayGatewayResponse::
 # test_gateway_response_validation, localstack/localstack@8b9a79f; botocore's apigateway GatewayResponseType).
@@ -20,3 +22,13 @@ def unknown_type_error(kind: str) -> str | None:
     return (f"gateway response type {kind!r} is not one of AWS's; AWS answers 400 'Value {kind!r} at "
             f"'responseType' failed to satisfy constraint: Member must satisfy enum value set: "
             f"[{', '.join(RESPONSE_TYPES)}]'")
+
+
+STATUS_CODE = re.compile(r"[1-5][0-9][0-9]")  # botocore's StatusCode pattern, [1-5]\d\d
+
+
+def status_code_error(status: object) -> str | None:
+    """Why a gateway response's statusCode is not an HTTP status AWS takes, or None when it is (or is absent)."""
+    if status is None or STATUS_CODE.fullmatch(str(status)):
+        return None
+    return f"gateway response statusCode {status!r} is not an HTTP status code (100 to 599)"

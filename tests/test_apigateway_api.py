@@ -262,6 +262,18 @@ def test_remove_of_the_whole_overrides_map(apigateway: Any, deployed: tuple[str,
         "no method setting for this method ", 400)
 
 
+def test_an_imported_gateway_response_status_that_is_not_http_is_refused(apigateway: Any) -> None:
+    """A gateway response whose statusCode is no HTTP status would break every error answer of the API: the
+    import is a 400 naming it, and nothing is created."""
+    before = {api["id"] for api in apigateway.get_rest_apis()["items"]}
+    document = {"openapi": "3.0.1", "info": {"title": "bad-status"}, "paths": {},
+                "x-amazon-apigateway-gateway-responses": {"DEFAULT_4XX": {"statusCode": "abc"}}}
+    code, message, status = error_of(apigateway.import_rest_api, body=json.dumps(document).encode())
+    assert (code, status) == ("BadRequestException", 400)
+    assert "DEFAULT_4XX" in message and "'abc'" in message
+    assert {api["id"] for api in apigateway.get_rest_apis()["items"]} == before
+
+
 def test_openapi_export_then_import_serves_the_same_route(emulator: StackThread, apigateway: Any,
                                                          deployed: tuple[str, str]) -> None:
     api, _ = deployed

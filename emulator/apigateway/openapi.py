@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from emulator.apigateway.model import Authorizer, Integration, IntegrationResponse, Method, Resource, RestApi
-from emulator.gateway_response_rules import RESPONSE_TYPES
+from emulator.gateway_response_rules import RESPONSE_TYPES, status_code_error
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
@@ -117,6 +117,9 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
     for kind, response in gateway_responses_from_document(document).items():
         if kind in RESPONSE_TYPES and isinstance(response, dict):
             status = response.get("statusCode")
+            problem = status_code_error(status)
+            if problem is not None:
+                raise OpenApiError(f"x-amazon-apigateway-gateway-responses.{kind}: {problem}")
             api.gateway_responses[kind] = {
                 "statusCode": str(status) if status is not None else None,
                 "responseParameters": dict(response.get("responseParameters") or {}),
