@@ -86,7 +86,9 @@ def max_memory_option(function: click.decorators.FC) -> click.decorators.FC:
 
 def runtime_client_option(function: click.decorators.FC) -> click.decorators.FC:
     """`--runtime-client`: lambda-canary's Node runtime client, or AWS's aws-lambda-ric (process backend)."""
-    return click.option("--runtime-client", "runtime_client", type=click.Choice(["lambda-canary", "aws"]),
+    from emulator.runtimes.aws_client import CLIENTS
+
+    return click.option("--runtime-client", "runtime_client", type=click.Choice(CLIENTS),
                         default="lambda-canary", show_default=True,
                         help="Node runtime client: ours, or AWS's aws-lambda-ric (process backend; build it with "
                              "`lambda-canary runtimes install-client aws`).")(function)

@@ -486,7 +486,6 @@ class StateWriter:
         self._waiting: list[Future[None]] = []
         self._closing = False
         self._thread: threading.Thread | None = None
-        self.files_written = 0  # appends and folds
 
     def submit(self, rendered: Rendered) -> Future[None]:
         """Hand over a change; the future completes when it is durable, or with the error that write met."""
@@ -519,7 +518,6 @@ class StateWriter:
             failure: BaseException | None = None
             try:
                 self._journal.commit(changes, whole)
-                self.files_written += 1
             except Exception as error:  # the waiters get it; the next write folds everything again
                 failure = error
                 self._journal.folded = False

@@ -59,11 +59,6 @@ def default_budget() -> int:
     return max(MIN_BUDGET, int(total * DEFAULT_FRACTION)) if total else 2048 * MB
 
 
-def describe(size: int) -> str:
-    """`1.5 GB`, `512 MB`."""
-    return f"{size / 1024 / MB:.1f} GB" if size >= 1024 * MB else f"{size // MB} MB"
-
-
 class WarmBudget:
     """Counts every warm environment against one limit and picks the least recently used idle ones to stop."""
 
@@ -71,7 +66,6 @@ class WarmBudget:
         self.limit = default_budget() if limit is None else limit
         self._clock = clock
         self._samples: dict[str, tuple[float, MemorySample]] = {}  # by environment id
-        self.evicted = 0  # environments stopped to stay under the limit
 
     def sample(self, environment: ExecutionEnvironment) -> MemorySample:
         """The environment's memory (a reading at most SAMPLE_TTL_S old); the estimate while it starts."""
