@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -10,9 +9,12 @@ T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run with uvloop's faster event loop when available."""
+    """asyncio.run with uvloop's faster event loop when available (asyncio is imported here: `serve` listens
+    before, issue 19)."""
     try:
         import uvloop
     except ImportError:
+        import asyncio
+
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)

@@ -1,22 +1,25 @@
-"""`lambda-canary serve`: run the stack until SIGINT or SIGTERM, then stop every environment."""
+"""`lambda-canary serve`: run the stack until SIGINT or SIGTERM, then stop every environment.
+
+Its start is in two steps, so that the port listens early (issue 19): `read_and_listen` reads the config file and,
+for the process backend, listens, with no more imported than that takes (no asyncio, pydantic or gateway); `serve`
+then validates the config and builds and runs the stack while connections wait in the socket's backlog.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
-import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator import failures
 from emulator.errors import UserError
-from emulator.stack import Stack, StackOptions
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from emulator.formats.translation import Translation
+    from emulator.stack import StackOptions
 
 
 def check_aws_profile() -> None:
@@ -67,28 +70,43 @@ def listen_early(host: str, port: int) -> socket.socket | None:
     return listener
 
 
-async def serve(config_path: Path | None, options: StackOptions, console: Callable[[], Console],
-                stage: str | None = None) -> None:
-    """Serve until a signal arrives; always cleans up what it started. `console` makes the console the
-    lines after the start go to (rich is imported once the stack listens).
-
-    With the process backend the port listens as soon as the config is loaded and valid: the gateway's imports
-    and the handler check (most of the start-up) happen while connections wait in the backlog, so a client that
-    connects at once waits for its answer instead of being refused (issue 19). A handler that cannot load still
-    stops it with one line, exit 2, before anything is answered. With docker (or auto) the port listens when
-    every image is ready, which can take minutes: a refused connection says "not yet" better than a wait."""
+def read_and_listen(config_path: Path | None, stage: str | None, host: str, port: int,
+                    backend: str | None) -> tuple[Translation | None, socket.socket | None]:
+    """The config file read and translated (not yet validated) and, when its functions run on the process backend
+    (`backend`, else the file's own `backend` key), a socket listening on `host:port` (see listen_early); the
+    caller closes it. A file that cannot be read is a UserError before anything listens."""
     check_aws_profile()
-    from emulator.formats.load import load_config
+    translation = None
+    if config_path is not None:
+        from emulator.formats.read import translate
 
-    loaded = load_config(config_path, stage=stage) if config_path else None
-    backend = options.backend or (loaded.config.backend if loaded else "auto")
-    listener = listen_early(options.host, options.port) if backend == "process" else None
-    try:
-        stack = Stack.from_loaded(loaded, dataclasses.replace(options, listener=listener))
-    except BaseException:
-        if listener is not None:
-            listener.close()
-        raise
+        translation = translate(config_path, stage=stage)
+    data = translation.data if translation is not None else None
+    declared = data.get("backend", "auto") if isinstance(data, dict) else "auto"
+    # a value the config model refuses is not "process": that file listens (as before) only once it is valid
+    return translation, listen_early(host, port) if (backend or declared) == "process" else None
+
+
+async def serve(translation: Translation | None, options: StackOptions, console: Callable[[], Console]) -> None:
+    """Validate the config `read_and_listen` read, then serve until a signal arrives; always cleans up what it
+    started. `console` makes the console the lines after the start go to (rich is imported once the stack
+    listens). `options.listener` is the socket read_and_listen made, if any: the caller closes it.
+
+    With the process backend the port listens as soon as the config file is read: the config's validation, the
+    gateway's imports and the handler check (most of the start-up) happen while connections wait in the backlog,
+    so a client that connects at once waits for its answer instead of being refused (issue 19). A config that is
+    not valid, or a handler that cannot load, still stops it with one line, exit 2, before anything is answered
+    (the socket is then closed: what waited is reset). With docker (or auto) the port listens when every image is
+    ready, which can take minutes: a refused connection says "not yet" better than a wait."""
+    import asyncio
+    import signal
+
+    from emulator import failures
+    from emulator.formats.load import validate
+    from emulator.stack import Stack
+
+    loaded = validate(translation) if translation is not None else None
+    stack = Stack.from_loaded(loaded, options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -130,6 +148,4 @@ async def serve(config_path: Path | None, options: StackOptions, console: Callab
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await stack.stop()
-        if listener is not None:
-            listener.close()  # when the stack did not get to serve it
         (out or console()).print("lambda-canary: stopped; all environments removed")

@@ -71,9 +71,11 @@ def backend_options(function: click.decorators.FC) -> click.decorators.FC:
 
 
 def _max_memory(_context: click.Context, _parameter: click.Parameter, value: str | None) -> int | None:
+    if value is None:  # the budget module (with the Lambda model and pydantic) only when given: serve listens first
+        return None
     from emulator.lambda_service.budget import parse_memory
 
-    return None if value is None else parse_memory(value)
+    return parse_memory(value)
 
 
 def max_memory_option(function: click.decorators.FC) -> click.decorators.FC:

@@ -69,12 +69,20 @@ def serve(config_file: Path | None, host: str, port: int, seed: int | None, back
           max_environments: int, idle_timeout: float, max_memory: int | None, sls_stage: str | None,
           state_dir: Path | None, quiet: bool, split_cpus: bool, debug: bool) -> None:
     """Serve CONFIG_FILE's APIs at http://ADDRESS:PORT/{stage}/{path}, and the AWS API on the same port."""
+    from emulator.serve import read_and_listen
     from emulator.serve import serve as run_serve
-    from emulator.stack import StackOptions
 
-    options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
-                           function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
-                           idle_timeout=idle_timeout, max_memory=max_memory, debug=debug,
-                           docker_options=docker_options(docker_base, docker_network, code_mode),
-                           runtime_client=runtime_client, split_cpus=split_cpus)
-    aio.run(run_serve(config_file, options, stderr_console, sls_stage))
+    docker = docker_options(docker_base, docker_network, code_mode)
+    # the port listens before asyncio, pydantic and the stack are imported (issue 19); see emulator/serve.py
+    translation, listener = read_and_listen(config_file, sls_stage, host, port, backend)
+    try:
+        from emulator.stack import StackOptions
+
+        options = StackOptions(host=host, port=port, seed=seed, backend=backend, access_log=not quiet,
+                               function_logs=not quiet, state_dir=state_dir, max_environments=max_environments,
+                               idle_timeout=idle_timeout, max_memory=max_memory, debug=debug, docker_options=docker,
+                               runtime_client=runtime_client, split_cpus=split_cpus, listener=listener)
+        aio.run(run_serve(translation, options, stderr_console))
+    finally:
+        if listener is not None:
+            listener.close()  # when the stack did not get to serve it

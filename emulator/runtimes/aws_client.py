@@ -10,9 +10,6 @@ every Node major.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,12 +51,20 @@ def runtime_dir_for(client: str) -> Path:
                         "automake, libtool)")
     launcher = bundled("runtimes") / "aws-ric" / "index.mjs"
     if launcher.read_bytes() != (folder / "index.mjs").read_bytes():  # this lambda-canary's launcher, not an older one
+        import shutil
+
         shutil.copy2(launcher, folder / "index.mjs")
     return folder
 
 
 def install(console: Console) -> Path:
     """Build aws-lambda-ric with npm against the cached Node headers and keep what runs (dist/, bin/, licences)."""
+    # imported here: every command imports this module for CLIENTS, and these took 12-17 ms of `serve`'s time to
+    # listen (issue 19)
+    import shutil
+    import subprocess
+    import tempfile
+
     missing = [tool for tool in BUILD_TOOLS if shutil.which(tool) is None]
     if missing:
         raise UserError(f"building aws-lambda-ric needs {', '.join(missing)} on PATH (Debian: apt-get install "
