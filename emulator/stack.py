@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emulator import cpus, failures
-from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT
+from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT
 from emulator.errors import UserError
 from emulator.failures import describe
 
@@ -102,6 +102,7 @@ class StackOptions:
     debug: bool = False  # tracebacks of unexpected failures in the log
     header_timeout: float = HEADER_TIMEOUT  # seconds for a request header to arrive whole
     body_timeout: float = BODY_TIMEOUT  # seconds without a byte of a request body
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT  # seconds an idle kept-alive connection stays open
     listener: socket.socket | None = None  # a socket already listening to serve (serve binds it early)
     split_cpus: bool = False  # while invocations overlap, the loop on one CPU, functions on the others (cpus.py)
 
@@ -163,7 +164,7 @@ class Stack:
         if isinstance(log, StderrLines):  # a request's lines (START, END, REPORT, access log) in one write, out
             self.gateway.observers.append(lambda _record: log.flush())  # before its response
         self.server = GatewayServer(self.gateway, log=log, debug=options.debug, header_timeout=options.header_timeout,
-                                    body_timeout=options.body_timeout)
+                                    body_timeout=options.body_timeout, keepalive_timeout=options.keepalive_timeout)
         self.control_plane = build_control_plane(
             self.lambdas, self.state, log, debug=options.debug,
             code_root=options.state_dir / persistence.CODE_FOLDER if options.state_dir else None)

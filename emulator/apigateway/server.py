@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,8 +25,9 @@ from multidict import CIMultiDict
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.body import BodyTimeout, read_body
+from emulator.apigateway.front_door import FastConnection, framed_headers
 from emulator.apigateway.handler import MAX_REQUEST_BODY, ApiGateway
-from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT
+from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT
 from emulator.apigateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from emulator.apigateway.request import IncomingRequest
 from emulator.errors import UserError
@@ -34,7 +36,6 @@ ADMIN_PREFIX = "/_lambda_canary/"
 # aiohttp's own limit, never reached: the data plane reads at most 10 MB + 1 byte itself (413 from the chain, as
 # AWS does) and the control plane reads its own AWS limit (RequestEntityTooLargeException).
 MAX_BODY = 1 << 40
-KEEPALIVE_TIMEOUT = 75.0
 ControlPlane = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Log = Callable[[str], None]
 
@@ -177,6 +178,9 @@ class GatewayServer:
         self.keepalive_timeout = keepalive_timeout
         self._server: asyncio.base_events.Server | None = None
         self._web_server: web.Server | None = None
+        self.fast_connections: set[FastConnection] = set()
+        self.closing = False
+        self._sweeper: asyncio.TimerHandle | None = None
         self.port = 0
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -191,7 +195,7 @@ class GatewayServer:
                 return await self.control_plane(request)
             response, _record = await self.gateway.handle(await to_incoming(request, self.body_timeout))
             return GatewayHttpResponse(status=response.status, body=response.body,
-                                       headers=CIMultiDict(response.headers))
+                                       headers=CIMultiDict(framed_headers(response.headers)))
         except BodyTimeout as stalled:
             self.log(f"lambda-canary: closed the connection of {request.method} {request.path} from "
                      f"{request.remote or '?'}: {stalled}")
@@ -233,19 +237,37 @@ class GatewayServer:
     async def start(self, host: str = "127.0.0.1", port: int = 3000, sock: socket.socket | None = None) -> int:
         """Listen (or serve `sock`, a socket already listening); returns the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
-        self._web_server = _Server(self.handle, front=self, access_log=None, request_factory=self._make_request,
-                                   keepalive_timeout=self.keepalive_timeout)
+        web_server = self._web_server = _Server(self.handle, front=self, access_log=None,
+                                                request_factory=self._make_request,
+                                                keepalive_timeout=self.keepalive_timeout)
+
+        def connection() -> FastConnection:
+            return FastConnection(self, web_server)
+
         try:
             if sock is not None:
-                self._server = await loop.create_server(self._web_server, sock=sock, backlog=1024)
+                self._server = await loop.create_server(connection, sock=sock, backlog=1024)
             else:
-                self._server = await loop.create_server(self._web_server, host=host, port=port, reuse_address=True,
+                self._server = await loop.create_server(connection, host=host, port=port, reuse_address=True,
                                                         backlog=1024)
         except OSError as error:
             reason = error.strerror or str(error)
             raise UserError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --bind") from None
         self.port = self._server.sockets[0].getsockname()[1]
+        self._sweeper = loop.call_later(self._sweep_interval, self._close_idle_connections)
         return self.port
+
+    @property
+    def _sweep_interval(self) -> float:
+        return max(0.05, min(5.0, self.keepalive_timeout / 4))
+
+    def _close_idle_connections(self) -> None:
+        """Close the fast path's connections idle for longer than the keep-alive timeout (aiohttp's own timer
+        does this on the connections it handles)."""
+        deadline = time.monotonic() - self.keepalive_timeout
+        for connection in [each for each in self.fast_connections if each.idle and each.idle_since < deadline]:
+            connection.close()
+        self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval, self._close_idle_connections)
 
     def _make_request(self, message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
         """aiohttp's request without its 1 MiB body limit (each plane reads its body with its own limit)."""
@@ -255,7 +277,18 @@ class GatewayServer:
     async def stop(self) -> None:
         """Stop listening."""
         if self._server is not None:
+            self.closing = True
+            if self._sweeper is not None:
+                self._sweeper.cancel()
             self._server.close()
+            for connection in [each for each in self.fast_connections if each.idle]:
+                connection.close()
+            for _ in range(40):  # a request being answered finishes first (2 s at most, as aiohttp's shutdown)
+                if not self.fast_connections:
+                    break
+                await asyncio.sleep(0.05)
+            for connection in list(self.fast_connections):
+                connection.close()
             if self._web_server is not None:
                 await self._web_server.shutdown(timeout=2)
             await self._server.wait_closed()
