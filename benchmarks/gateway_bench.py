@@ -1,5 +1,8 @@
 """Gateway throughput and latency: `serve` on examples/ping against a bare Node http server (the floor).
 
+Beside them, the relay floor (benchmarks/relay_floor.py): a bare Python relay to the same Node runtime client,
+doing none of the gateway's work: how far `serve` is from what this design can do at all.
+
 Load comes from wrk (one thread) in its own process; each figure is from the same run, side by side.
 """
 
@@ -8,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -90,6 +94,25 @@ class _Serve:
         self.process.wait(60)
 
 
+class _RelayFloor:
+    """The architecture's floor (benchmarks/relay_floor.py): a bare Python relay to real Node runtime clients."""
+
+    def __enter__(self) -> _RelayFloor:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/prod/ping"
+        self.process = subprocess.Popen([sys.executable, "-m", "benchmarks.relay_floor", str(port), "8"],
+                                        stdout=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True)
+        assert self.process.stdout is not None
+        self.process.stdout.readline()
+        _wait_http(self.url, timeout=60)
+        wrk(self.url, 8, 1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)  # the relay and its Node processes
+        self.process.wait(30)
+
+
 class _BareNode:
     """The floor: a bare Node http server calling the same handler."""
 
@@ -120,7 +143,8 @@ def _docker_arguments(console: Console) -> list[str] | None:
     return ["--backend", "docker", *[f"--docker-base={runtime}={image}" for runtime, image in images.items()]]
 
 
-def _interleaved(serves: dict[str, _Serve], bare: _BareNode, results: dict[str, dict[str, float]]) -> None:
+def _interleaved(serves: dict[str, _Serve | _RelayFloor], bare: _BareNode,
+                 results: dict[str, dict[str, float]]) -> None:
     """Each concurrency: the floor, then each serve, back to back (the machine is shared: only ratios are fair)."""
     first = next(iter(serves))
     for connections in (1, 8):
@@ -131,7 +155,7 @@ def _interleaved(serves: dict[str, _Serve], bare: _BareNode, results: dict[str, 
             figures = wrk(serve.url, connections)
             figures["load"] = os.getloadavg()[0]
             figures["floor_rps"] = floor["rps"]
-            results[f"serve {name} c={connections}"] = figures
+            results[f"{name if name == 'relay floor' else 'serve ' + name} c={connections}"] = figures
 
 
 def run(console: Console) -> dict[str, dict[str, float]]:
@@ -142,8 +166,9 @@ def run(console: Console) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with _BareNode() as bare:
         # the default placement beside --no-split-cpus (emulator/cpus.py): same run, interleaved
-        with _Serve(["--backend", "process"]) as serve, _Serve(["--backend", "process", "--no-split-cpus"]) as shared:
-            _interleaved({"process": serve, "process --no-split-cpus": shared}, bare, results)
+        with _Serve(["--backend", "process"]) as serve, _Serve(["--backend", "process", "--no-split-cpus"]) as shared, \
+                _RelayFloor() as relay:
+            _interleaved({"process": serve, "process --no-split-cpus": shared, "relay floor": relay}, bare, results)
         docker = _docker_arguments(console)
         if docker is not None:
             with _Serve(docker) as serve:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 from aiohttp.helpers import EMPTY_BODY_STATUS_CODES, rfc822_formatted_time
@@ -33,7 +33,7 @@ from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.request import IncomingRequest
 
 if TYPE_CHECKING:
-    from emulator.apigateway.server import GatewayServer
+    from emulator.apigateway.handler import ApiGateway
 
 # a head longer than this goes to aiohttp, which applies its own limits (and answers 431/400 as it does)
 MAX_FAST_HEAD = 16 * 1024
@@ -43,6 +43,17 @@ _HEAD_END = b"\r\n\r\n"
 # request headers that take a request off this path (lower-case)
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _SLOW_HEADERS = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"x-amz-target"})
+
+
+class FrontDoor(Protocol):
+    """What a connection needs of its server (apigateway/server.py's GatewayServer)."""
+
+    gateway: ApiGateway
+    debug: bool
+    closing: bool
+    fast_connections: set[FastConnection]
+
+    def log(self, line: str) -> None: ...
 
 
 class _Head:
@@ -80,7 +91,7 @@ class _Head:
 class FastConnection(asyncio.Protocol):
     """One client connection while its requests are plain data-plane requests."""
 
-    def __init__(self, front: GatewayServer, hand_over: Callable[[], asyncio.Protocol]) -> None:
+    def __init__(self, front: FrontDoor, hand_over: Callable[[], asyncio.Protocol]) -> None:
         self._front = front
         self._hand_over_to = hand_over
         self._transport: asyncio.Transport | None = None
