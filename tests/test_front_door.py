@@ -4,13 +4,17 @@ byte, and the requests it does not take move to aiohttp mid-connection without l
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -199,3 +203,70 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout() -> None:
         sock.sendall(GET_PING)
         assert _responses_on(sock, 1)[0][0].startswith(b"HTTP/1.1 200 OK")
         assert sock.recv(65536) == b""  # closed by the server, not by the 30 s client timeout
+
+
+# ---- the request: the event a function gets is the same on both paths ------------------------------------------
+ECHO = 'exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify(event) });\n'
+
+
+@pytest.fixture(scope="module")
+def echo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackThread]:
+    folder = tmp_path_factory.mktemp("echo")
+    (folder / "index.js").write_text(ECHO)
+    uri = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
+           "function:echo/invocations")
+    config = {"backend": "process", "region": "us-east-1", "accountId": "123456789012",
+              "functions": {"echo": {"runtime": "nodejs22.x", "handler": "index.handler", "code": str(folder)}},
+              "restApis": {"api": {"resources": {"/{proxy+}": {"ANY": {"integration": {
+                  "type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": uri}}}},
+                  "deployments": {"d1": {}}, "stages": {"prod": {"deploymentId": "d1"}}}}}
+    (folder / "canary.yaml").write_text(yaml.safe_dump(config))
+    with StackThread(folder / "canary.yaml", StackOptions(port=0, seed=3, access_log=False,
+                                                          function_logs=False)) as stack:
+        yield stack
+
+
+def _event(stack: StackThread, request: bytes, pieces: int) -> tuple[bytes, dict[str, Any] | None]:
+    """The status line, and the event the echo function got for `request` (None for an error answer), sent in one
+    write (the fast path) or in two (the first piece read alone moves the connection to aiohttp)."""
+    with _connect(stack) as sock:
+        if pieces == 1:
+            sock.sendall(request)
+        else:
+            sock.sendall(request[:10])
+            time.sleep(0.01)  # the first piece is read alone: the head is incomplete
+            sock.sendall(request[10:])
+        ((head, body),) = _responses_on(sock, 1)
+    status_line = head.split(b"\r\n", 1)[0]
+    if not status_line.startswith(b"HTTP/1.1 200"):
+        return status_line, None
+    event = json.loads(body)
+    context = event["requestContext"]
+    for varying in ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch"):
+        context.pop(varying)
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        headers.pop("X-Amzn-Trace-Id", None)
+    return status_line, event
+
+
+# names aiohttp takes once (Host, User-Agent, Content-Type) or decodes (Content-Encoding) among ordinary ones;
+# values with the spaces and tabs around them that the parsers strip
+_HEADER_NAMES = st.sampled_from(["Accept", "X-Custom", "x-custom", "Cookie", "User-Agent", "X-Forwarded-For",
+                                 "Content-Type", "X-Empty", "Host", "Content-Encoding"])
+_HEADER_VALUES = st.builds(lambda pad, value, trail: pad + value + trail, st.sampled_from(["", " ", "\t "]),
+                           st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), max_size=8),
+                           st.sampled_from(["", " ", "\t", " \t "]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+       path=st.sampled_from(["/prod/a", "/prod/a/b%20c", "/prod/x?q=1&q=2&r", "/prod/%E2%82%AC?e=%E2%82%AC"]),
+       headers=st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=4),
+       body=st.binary(max_size=30))
+def test_the_function_gets_the_same_event_from_either_path(echo_stack: StackThread, method: str, path: str,
+                                                           headers: list[tuple[str, str]], body: bytes) -> None:
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", *[f"{name}: {value}" for name, value in headers]]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    assert _event(echo_stack, request, 1) == _event(echo_stack, request, 2)

@@ -35,14 +35,20 @@ from emulator.apigateway.request import IncomingRequest
 if TYPE_CHECKING:
     from emulator.apigateway.handler import ApiGateway
 
-# a head longer than this goes to aiohttp, which applies its own limits (and answers 431/400 as it does)
-MAX_FAST_HEAD = 16 * 1024
+# a head longer than aiohttp's longest line goes to aiohttp, which applies its own limits (and answers as it does)
+MAX_FAST_HEAD = 8190
 # pipelined bytes kept while a request is answered before reading pauses
 MAX_BUFFERED = 256 * 1024
 _HEAD_END = b"\r\n\r\n"
 # request headers that take a request off this path (lower-case)
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
-_SLOW_HEADERS = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"x-amz-target"})
+# response headers whose presence changes what the server adds (the general path handles them)
+_SERVER_SET = frozenset({"content-length", "transfer-encoding", "date", "server", "connection"})
+_SLOW_HEADERS = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"x-amz-target", b"content-encoding"})
+# aiohttp's request parser: headers that may come once, and how many headers it takes
+_SINGLETON_HEADERS = frozenset({b"content-length", b"content-location", b"content-range", b"content-type", b"etag",
+                                b"host", b"max-forwards", b"server", b"transfer-encoding", b"user-agent"})
+_MAX_HEADERS = 128
 
 
 class FrontDoor(Protocol):
@@ -57,14 +63,19 @@ class FrontDoor(Protocol):
 
 
 class _Head:
-    """What llhttp reports of one request head (the httptools callbacks)."""
+    """What llhttp reports of one request head (the httptools callbacks), and whether aiohttp would take the
+    request differently: those requests go to aiohttp (its request parser, aiohttp 3.x `_http_parser.pyx`, refuses a
+    repeated singleton header, a NUL in a value, more than 128 headers and an HTTP/1.1 request without Host, and
+    decompresses a Content-Encoding body)."""
 
-    __slots__ = ("complete", "content_length", "headers", "slow", "url")
+    __slots__ = ("complete", "content_length", "has_host", "headers", "seen", "slow", "url")
 
     def __init__(self) -> None:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
+        self.seen: set[bytes] = set()
         self.content_length = 0
+        self.has_host = False
         self.slow = False
         self.complete = False
 
@@ -72,20 +83,29 @@ class _Head:
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        value = value.rstrip(b" \t")  # llhttp strips the space before a value, aiohttp the space after it
         self.headers.append((name, value))
         lower = name.lower()
-        if lower in _SLOW_HEADERS:
+        if lower in _SINGLETON_HEADERS:
+            if lower in self.seen:
+                self.slow = True
+            self.seen.add(lower)
+            if lower == b"host":
+                self.has_host = True
+            elif lower == b"content-length":
+                self.content_length = int(value) if value.isdigit() else -1
+        if lower in _SLOW_HEADERS or b"\0" in value:
             self.slow = True
         elif lower == b"connection":
-            if value.strip().lower() != b"keep-alive":
+            if value.lower() != b"keep-alive":
                 self.slow = True
-        elif lower == b"content-length":
-            self.content_length = int(value) if value.isdigit() else -1
         elif lower == b"authorization" and value.startswith(b"AWS4-HMAC-SHA256"):
             self.slow = True  # possibly the AWS API: aiohttp's path tells the planes apart
 
     def on_headers_complete(self) -> None:
         self.complete = True
+        if not self.has_host or len(self.headers) > _MAX_HEADERS:
+            self.slow = True
 
 
 class FastConnection(asyncio.Protocol):
@@ -250,6 +270,31 @@ def response_bytes(method: str, status: int, body: bytes, headers: list[tuple[st
     answering an HTTP/1.1 keep-alive request, step by step as aiohttp 3.x takes them (Response._start,
     StreamResponse._prepare_headers, GatewayHttpResponse._write_headers); None where aiohttp refuses to write a
     header (a control character in it)."""
+    lines = [f"HTTP/1.1 {status} {REASON_PHRASES.get(status, '')}\r\n"]
+    texts = []  # names and values, checked at once
+    usual = status not in EMPTY_BODY_STATUS_CODES and method != "HEAD"
+    typed = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _SERVER_SET:
+            usual = False
+            break
+        typed = typed or lowered == "content-type"
+        lines.append(f"{name}: {value}\r\n")
+        texts.append(name)
+        texts.append(value)
+    if not usual:
+        return _response_bytes_in_full(method, status, body, headers)
+    # the usual response: none of the headers the server sets, a status and method with a body
+    if _FORBIDDEN_HEADER_CHARS_RE.search("".join(texts)) is not None:
+        return None
+    head = "".join(lines)
+    default_type = "" if typed or not body else "Content-Type: application/octet-stream\r\n"
+    return (f"{head}Content-Length: {len(body)}\r\n{default_type}Date: {rfc822_formatted_time()}\r\n"
+            "Connection: keep-alive\r\n\r\n").encode() + body
+
+
+def _response_bytes_in_full(method: str, status: int, body: bytes, headers: list[tuple[str, str]]) -> bytes | None:
     sent = CIMultiDict(framed_headers(headers))
     must_be_empty = status in EMPTY_BODY_STATUS_CODES or method == "HEAD"
     if status not in EMPTY_BODY_STATUS_CODES and (body or method != "HEAD"):
