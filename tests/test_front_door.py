@@ -260,7 +260,8 @@ _HEADER_VALUES = st.builds(lambda pad, value, trail: pad + value + trail, st.sam
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
-       path=st.sampled_from(["/prod/a", "/prod/a/b%20c", "/prod/x?q=1&q=2&r", "/prod/%E2%82%AC?e=%E2%82%AC"]),
+       path=st.sampled_from(["/prod/a", "/prod/a/b%20c", "/prod/x?q=1&q=2&r", "/prod/%E2%82%AC?e=%E2%82%AC",
+                             "/prod/\u20ac?e=\u20ac", "/prod/a#f", "/prod/a?b#f"]),
        headers=st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=4),
        body=st.binary(max_size=30))
 def test_the_function_gets_the_same_event_from_either_path(echo_stack: StackThread, method: str, path: str,

@@ -193,7 +193,7 @@ class FastConnection(asyncio.Protocol):
             self._hand_over()
             return
         method = parser.get_method().decode("ascii")
-        target = head.url.decode("latin-1")
+        target = head.url.decode("utf-8", "surrogateescape")  # as aiohttp decodes the request target
         path, _, query = target.partition("?")
         path = path.split("#", 1)[0]
         if path.startswith("/_lambda_canary/"):
