@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+import yarl
 from support import APP, with_service, write_config
 
 from emulator import aio
@@ -366,6 +367,20 @@ def test_runtime_api_next_carries_the_invocation() -> None:
         result = await task
         assert (result.payload, result.function_error) == (b'{"answer": 42}', None)
         assert result.request_id == request_id
+
+    with_runtime_api(body)
+
+
+def test_runtime_api_reads_the_path_of_a_url_with_a_query_or_escapes() -> None:
+    """A plain path is taken as it comes; one with a query or percent-escapes is still read as its decoded path."""
+
+    async def body(api: RuntimeApiSession) -> None:
+        task, headers, _ = await api.invoke(b"{}")
+        escaped = headers["Lambda-Runtime-Aws-Request-Id"].replace("-", "%2D")
+        url = yarl.URL(f"{api.base}/invocation/{escaped}/response?via=test", encoded=True)
+        async with api.http.post(url, data=b'"ok"') as response:
+            assert response.status == 202
+        assert (await task).payload == b'"ok"'
 
     with_runtime_api(body)
 

@@ -230,7 +230,7 @@ class EnvironmentPool:
             self._release()
 
     async def _invoke_once(self, invocation: Invocation) -> InvocationResult:
-        environment = await self._environment()
+        environment = self._take_idle() or await self._environment()  # a warm one at hand: no coroutine to run
         warm = environment is not None
         if environment is None:
             environment = ExecutionEnvironment(self.version, self._backend, self._sink, self._extra_variables,

@@ -48,15 +48,15 @@ class RuntimeApiPeer(Protocol):
     def report_error(self, invocation: Invocation, payload: bytes) -> None: ...
 
 
-Answer = tuple[int, bytes, list[tuple[str, str]]]  # status, body, extra headers (Content-Type is JSON)
+Answer = tuple[int, bytes, str]  # status, body, extra header lines, each ending in CRLF (Content-Type is JSON)
 
 
 def _error(status: int, error_type: str, message: str) -> Answer:
     body = json.dumps({"errorMessage": message, "errorType": error_type}, separators=(",", ":")).encode()
-    return status, body, []
+    return status, body, ""
 
 
-_ACCEPTED: Answer = (202, _OK, [])
+_ACCEPTED: Answer = (202, _OK, "")
 
 
 def error_body(payload: bytes | None, error_type_header: str | None) -> bytes:
@@ -73,17 +73,16 @@ def error_body(payload: bytes | None, error_type_header: str | None) -> bytes:
     return json.dumps({"errorType": error_type, "errorMessage": error_type}).encode()
 
 
-def invocation_headers(invocation: Invocation) -> list[tuple[str, str]]:
-    """Headers of a `/next` answer (besides Content-Type); optional ones only when they have a value."""
-    headers = [
-        ("Lambda-Runtime-Aws-Request-Id", invocation.request_id),
-        ("Lambda-Runtime-Deadline-Ms", str(invocation.deadline_ms)),
-        ("Lambda-Runtime-Invoked-Function-Arn", invocation.invoked_arn),
-        ("Lambda-Runtime-Trace-Id", invocation.trace_id),
-    ]
+def invocation_headers(invocation: Invocation) -> str:
+    """Header lines of a `/next` answer (besides Content-Type, Content-Length and Date), each ending in CRLF; optional
+    ones only when they have a value. One f-string: this runs once per invocation."""
+    head = (f"Lambda-Runtime-Aws-Request-Id: {invocation.request_id}\r\n"
+            f"Lambda-Runtime-Deadline-Ms: {invocation.deadline_ms}\r\n"
+            f"Lambda-Runtime-Invoked-Function-Arn: {invocation.invoked_arn}\r\n"
+            f"Lambda-Runtime-Trace-Id: {invocation.trace_id}\r\n")
     if invocation.client_context:
-        headers.append(("Lambda-Runtime-Client-Context", invocation.client_context))
-    return headers
+        head += f"Lambda-Runtime-Client-Context: {invocation.client_context}\r\n"
+    return head
 
 
 def _log(line: str) -> None:
@@ -245,7 +244,11 @@ class _Connection(asyncio.Protocol):
         request = self._request
         request.method = self._parser.get_method().decode("latin-1")
         request.keep_alive = self._parser.should_keep_alive()
-        path = httptools.parse_url(self._url).path.decode("latin-1")
+        url = self._url
+        if url[:1] == b"/" and b"?" not in url and b"#" not in url:  # the origin-form path a client sends
+            path = url.decode("latin-1")
+        else:
+            path = httptools.parse_url(url).path.decode("latin-1")
         request.path = unquote(path) if "%" in path else path
         self._url = b""
         if request.headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
@@ -330,13 +333,9 @@ class _Connection(asyncio.Protocol):
     @staticmethod
     def _encode(request: _Request, answer: Answer) -> bytes:
         status, body, headers = answer
-        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {_JSON}\r\n"
-                f"Content-Length: {len(body)}\r\nDate: {_Date.now()}\r\n")
-        for name, value in headers:
-            head += f"{name}: {value}\r\n"
-        if not request.keep_alive:
-            head += "Connection: close\r\n"
-        return head.encode("latin-1") + b"\r\n" + body
+        close = "" if request.keep_alive else "Connection: close\r\n"
+        return (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {_JSON}\r\n"
+                f"Content-Length: {len(body)}\r\nDate: {_Date.now()}\r\n{headers}{close}\r\n").encode("latin-1") + body
 
     def _fail(self, reason: str) -> None:
         """A request that is not HTTP: one log line, 400 and the connection closed (as aiohttp did)."""

@@ -243,8 +243,8 @@ class LambdaService:
     @staticmethod
     def check_invocable(resolved: Resolved) -> None:
         """ResourceConflictException when what `resolve` chose is not Active (Pending, Failed)."""
-        state = resolved.record.state(resolved.version.version)
-        if not state.invocable:
+        state = resolved.record.states.get(resolved.version.version)  # absent: Active (no object made per invoke)
+        if state is not None and not state.invocable:
             raise not_invocable(state)
 
     def pool_for(self, version: FunctionVersion, reserved: int | None = None) -> EnvironmentPool:
