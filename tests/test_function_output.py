@@ -5,6 +5,7 @@ prints hundreds of megabytes without a newline.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -33,6 +34,47 @@ exports.handler = async (event) => {
   return {written: event.megabytes};
 };
 """
+
+
+# ---- the stack's stderr -----------------------------------------------------------------------------------------
+class _Writes:
+    """A stand-in for sys.stderr that keeps each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+
+def test_stderr_lines_go_out_with_the_next_flush_or_on_their_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's START (logged while it waits for its function) leaves in the same write as its END, REPORT and
+    access line when the stack flushes after answering it; a line no flush takes along is written by the timer."""
+    from emulator import aio
+    from emulator.stack import StderrLines
+
+    out = _Writes()
+    monkeypatch.setattr(sys, "stderr", out)
+    log, later = StderrLines(), StderrLines()
+    log.FLUSH_AFTER_S = 3600.0  # its timer never fires here
+    later.FLUSH_AFTER_S = 0.001
+
+    async def main() -> None:
+        log("START RequestId: 1")
+        await asyncio.sleep(0)  # the request waits for its function
+        log("END RequestId: 1")
+        log("access 1")
+        log.flush()  # the stack, before the answer leaves
+        assert out.writes == ["START RequestId: 1\nEND RequestId: 1\naccess 1\n"]
+        later("a line of a function still running")
+        assert out.writes[1:] == []
+        await asyncio.sleep(0.01)  # a timer due after the flush's: the loop runs that one first
+        assert out.writes[1:] == ["a line of a function still running\n"]
+
+    aio.run(main())
+    log("outside a loop: at once")
+    assert out.writes[2:] == ["outside a loop: at once\n"]
 
 
 # ---- the splitter --------------------------------------------------------------------------------------------
