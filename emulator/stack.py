@@ -40,16 +40,19 @@ class StderrLines:
     A request logs START, END, REPORT and its access-log line (and the function's own lines); written one by one
     they were four system calls per request, 7% of the loop's time under load (issue 19's profile). Written at the
     end of the loop's turn, START still went out alone (the request then waits for its function): two writes per
-    request. Now a timer writes what no answered request took along, at most once per FLUSH_AFTER_S. Outside a
+    request. Now a timer writes what no answered request took along, at most once per FLUSH_AFTER_S, and more than
+    FLUSH_ABOVE characters pending are written at once (a function printing fast keeps no more). Outside a
     running loop a line is written at once; `flush()` writes what is pending (the stack calls it when it stops,
     and whatever is left is written at exit). Each stack has its own (one loop each); a lock keeps lines logged
     from other threads.
     """
 
     FLUSH_AFTER_S = 0.01
+    FLUSH_ABOVE = 1 << 20
 
     def __init__(self) -> None:
         self._lines: list[str] = []
+        self._pending = 0  # characters in _lines
         self._timer: asyncio.AbstractEventLoop | None = None  # the loop whose timer will flush
         self._lock = threading.Lock()
         _WRITERS.add(self)
@@ -61,11 +64,12 @@ class StderrLines:
             loop = None
         with self._lock:
             self._lines.append(line)
+            self._pending += len(line)
             if loop is None or self._timer is loop:
                 arm = False
             else:
                 self._timer, arm = loop, True
-        if loop is None:
+        if loop is None or self._pending > self.FLUSH_ABOVE:
             self.flush()
         elif arm:
             loop.call_later(self.FLUSH_AFTER_S, self._flush_later)
@@ -78,7 +82,7 @@ class StderrLines:
     def flush(self) -> None:
         """Write every pending line."""
         with self._lock:
-            lines, self._lines = self._lines, []
+            lines, self._lines, self._pending = self._lines, [], 0
         if lines:
             sys.stderr.write("\n".join(lines) + "\n")
 

@@ -50,7 +50,8 @@ class _Writes:
 
 def test_stderr_lines_go_out_with_the_next_flush_or_on_their_timer(monkeypatch: pytest.MonkeyPatch) -> None:
     """A request's START (logged while it waits for its function) leaves in the same write as its END, REPORT and
-    access line when the stack flushes after answering it; a line no flush takes along is written by the timer."""
+    access line when the stack flushes after answering it; a line no flush takes along is written by the timer, and
+    more than FLUSH_ABOVE characters pending at once."""
     from emulator import aio
     from emulator.stack import StderrLines
 
@@ -71,10 +72,13 @@ def test_stderr_lines_go_out_with_the_next_flush_or_on_their_timer(monkeypatch: 
         assert out.writes[1:] == []
         await asyncio.sleep(0.01)  # a timer due after the flush's: the loop runs that one first
         assert out.writes[1:] == ["a line of a function still running\n"]
+        log.FLUSH_ABOVE = 10  # a function printing fast: what is pending stays bounded
+        log("0123456789+")
+        assert out.writes[2:] == ["0123456789+\n"]
 
     aio.run(main())
     log("outside a loop: at once")
-    assert out.writes[2:] == ["outside a loop: at once\n"]
+    assert out.writes[3:] == ["outside a loop: at once\n"]
 
 
 # ---- the splitter --------------------------------------------------------------------------------------------
