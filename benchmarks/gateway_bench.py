@@ -165,10 +165,9 @@ def run(console: Console) -> dict[str, dict[str, float]]:
         raise SystemExit("benchmarks need wrk: apt-get install wrk")
     results: dict[str, dict[str, float]] = {}
     with _BareNode() as bare:
-        # the default placement beside --no-split-cpus (emulator/cpus.py): same run, interleaved
-        with _Serve(["--backend", "process"]) as serve, _Serve(["--backend", "process", "--no-split-cpus"]) as shared, \
-                _RelayFloor() as relay:
-            _interleaved({"process": serve, "process --no-split-cpus": shared, "relay floor": relay}, bare, results)
+        # beside the relay floor: how far serve is from what its design can do at all
+        with _Serve(["--backend", "process"]) as serve, _RelayFloor() as relay:
+            _interleaved({"process": serve, "relay floor": relay}, bare, results)
         docker = _docker_arguments(console)
         if docker is not None:
             with _Serve(docker) as serve:
