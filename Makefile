@@ -31,7 +31,7 @@ test-fast: runtimes
 
 PEERS ?= $(or $(BENCH_PEERS),0)
 
-bench: runtimes ## speed figures, side by side in one run; PEERS=1 adds serverless-offline (installed into the cache)
+bench: runtimes ## speed figures, side by side in one run; PEERS=1 adds serverless-offline and SAM CLI (installed into the cache)
 	BENCH_PEERS=$(PEERS) $(BIN)/python -m benchmarks.run
 
 lint: setup

@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in one run, so the figures sit side by side.
 
-`make bench PEERS=1` (BENCH_PEERS=1) adds benchmarks/peers_bench.py: serverless-offline beside lambda-canary; it
-installs the peers into the cache on first use and takes longer. Without it `make bench` stays under 2 minutes.
+`make bench PEERS=1` (BENCH_PEERS=1) adds benchmarks/peers_bench.py: serverless-offline and SAM CLI beside
+lambda-canary; it installs the peers into the cache on first use and takes longer. Without it `make bench` stays
+under 2 minutes.
 """
 
 from __future__ import annotations
