@@ -352,9 +352,10 @@ def run(console: Console) -> dict[str, dict[str, dict[str, float]]]:
         for name, by_c in medians.items():
             row = by_c[key]
             loads = " ".join(f"{s['load']:.1f}" for s in samples[name][connections])
-            ratios = [f"{medians[OURS][key]['rps'] / medians[peer][key]['rps']:.2f}x" if name == OURS else ""
-                      for peer in peers]
-            table.add_row(name, f"{row['rps']:.0f}", f"{row['p50_ms']:.3f}", f"{row['non_2xx']:.0f}", loads,
+            ratios = [f"{medians[OURS][key]['rps'] / medians[peer][key]['rps']:.2f}x"
+                      if name == OURS and medians[peer][key]["rps"] > 0 else "" for peer in peers]
+            rate = f"{row['rps']:.0f}" if row["rps"] >= 100 else f"{row['rps']:.1f}"
+            table.add_row(name, rate, f"{row['p50_ms']:.3f}", f"{row['non_2xx']:.0f}", loads,
                           f"{row['rps'] / floor:.3f}", *ratios)
         console.print(table)
     return medians
