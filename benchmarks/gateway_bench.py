@@ -86,7 +86,7 @@ class _Serve:
 
     def __enter__(self) -> _Serve:
         _wait_http(self.url, timeout=120)
-        wrk(self.url, 8, 3)  # warm: enough environments for the highest concurrency
+        wrk(self.url, 8, 2)  # warm: enough environments for the highest concurrency
         return self
 
     def __exit__(self, *exc: object) -> None:

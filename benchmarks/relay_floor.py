@@ -104,7 +104,7 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         assert self.transport is not None
         if self.relay.idle:
-            self.relay.idle.popleft().invoke(self.transport)
+            self.relay.idle.pop().invoke(self.transport)  # the environment idle last, as serve's pool takes
         else:
             self.relay.waiting.append(self.transport)
 
