@@ -53,7 +53,7 @@ class StderrLines:
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._pending = 0  # characters in _lines
-        self._timer: asyncio.AbstractEventLoop | None = None  # the loop whose timer will flush
+        self._armed_on: asyncio.AbstractEventLoop | None = None  # the loop whose timer will flush
         self._lock = threading.Lock()
         _WRITERS.add(self)
 
@@ -65,10 +65,10 @@ class StderrLines:
         with self._lock:
             self._lines.append(line)
             self._pending += len(line)
-            if loop is None or self._timer is loop:
+            if loop is None or self._armed_on is loop:
                 arm = False
             else:
-                self._timer, arm = loop, True
+                self._armed_on, arm = loop, True
         if loop is None or self._pending > self.FLUSH_ABOVE:
             self.flush()
         elif arm:
@@ -76,7 +76,7 @@ class StderrLines:
 
     def _flush_later(self) -> None:
         with self._lock:
-            self._timer = None
+            self._armed_on = None
         self.flush()
 
     def flush(self) -> None:

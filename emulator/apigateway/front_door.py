@@ -30,7 +30,7 @@ from multidict import CIMultiDict
 
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
-from emulator.apigateway.request import IncomingRequest
+from emulator.apigateway.request import IncomingRequest, split_target
 
 if TYPE_CHECKING:
     from emulator.apigateway.handler import ApiGateway
@@ -40,10 +40,10 @@ MAX_FAST_HEAD = 8190
 # pipelined bytes kept while a request is answered before reading pauses
 MAX_BUFFERED = 256 * 1024
 _HEAD_END = b"\r\n\r\n"
-# request headers that take a request off this path (lower-case)
+# response headers the server frames with itself (framed_headers), and those whose presence changes what it adds
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
-# response headers whose presence changes what the server adds (the general path handles them)
 _SERVER_SET = frozenset({"content-length", "transfer-encoding", "date", "server", "connection"})
+# request headers that take a request off this path (lower-case)
 _SLOW_HEADERS = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"x-amz-target", b"content-encoding"})
 # aiohttp's request parser: headers that may come once, and how many headers it takes
 _SINGLETON_HEADERS = frozenset({b"content-length", b"content-location", b"content-range", b"content-type", b"etag",
@@ -193,13 +193,10 @@ class FastConnection(asyncio.Protocol):
             self._hand_over()
             return
         method = parser.get_method().decode("ascii")
-        target = head.url.decode("utf-8", "surrogateescape")  # as aiohttp decodes the request target
-        path, _, query = target.partition("?")
-        path = path.split("#", 1)[0]
+        path, query = split_target(head.url.decode("utf-8", "surrogateescape"))  # decoded as aiohttp does
         if path.startswith("/_lambda_canary/"):
             self._hand_over()
             return
-        query = query.split("#", 1)[0]
         body = bytes(buffer[head_length:total])
         del buffer[:total]
         headers = [(name.decode("latin-1"), value.decode("utf-8", "replace")) for name, value in head.headers]
@@ -208,7 +205,7 @@ class FastConnection(asyncio.Protocol):
             if name.lower() == "host":
                 host = value
                 break
-        request = IncomingRequest(method, path, query or None, headers, body, self._source_ip, self._local_port, host)
+        request = IncomingRequest(method, path, query, headers, body, self._source_ip, self._local_port, host)
         self._busy = True
         asyncio.get_running_loop().create_task(self._answer(request))
 
@@ -226,7 +223,9 @@ class FastConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        if data is None:  # a header the function sent cannot be written (aiohttp refuses it too)
+        if data is None:  # a header with a control character (the chain answers 502 for a function's: never here)
+            self._front.log(f"lambda-canary: closed the connection of {request.method} {request.raw_path}: its "
+                            f"response has a header HTTP cannot carry")
             transport.close()
             return
         transport.write(data)

@@ -38,7 +38,12 @@ from emulator.apigateway.metrics import GatewayMetrics
 from emulator.apigateway.model import ApiGatewayState, Integration
 from emulator.apigateway.observability import DecisionRecord, GatewayStats
 from emulator.apigateway.proxy_event import build_event, parse_query
-from emulator.apigateway.proxy_response import MalformedProxyResponse, map_proxy_result
+from emulator.apigateway.proxy_response import (
+    HEADER_NAME,
+    UNSENDABLE_IN_VALUE,
+    MalformedProxyResponse,
+    map_proxy_result,
+)
 from emulator.apigateway.request import IncomingRequest
 from emulator.apigateway.request_parameters import (
     IntegrationParameters,
@@ -57,7 +62,6 @@ MAX_REQUEST_BODY = 10 * 1024 * 1024
 HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "host", "content-length",
                          "proxy-authorization", "proxy-authenticate", "trailer"})
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -117,10 +121,10 @@ class ApiGateway:
         return responses.internal_server_error(status, kind)
 
     def _wire_safe(self, exchange: Exchange, response: GatewayResponse) -> GatewayResponse:
-        """A function's header that HTTP cannot carry (a name that is not a token, a CR, LF or NUL in a value) is
+        """A function's header that HTTP cannot carry (a name that is not a token, a control character in a value) is
         a malformed proxy response: 502, as for any other malformed response (reference §4.2)."""
         for name, value in response.headers:
-            if not name or not _TOKEN.fullmatch(name) or any(char in value for char in "\r\n\0"):
+            if not HEADER_NAME.fullmatch(name) or UNSENDABLE_IN_VALUE.search(value):
                 self._log(exchange, f"lambda-canary: header {name!r}: {value!r} cannot be sent over HTTP")
                 return self._configuration_error(exchange, "Malformed Lambda proxy response", 502)
         return response

@@ -28,9 +28,11 @@ _REMAPPED = frozenset(name.lower() for name in (
     "Authorization", "Connection", "Content-Length", "Content-MD5", "Date", "Expect", "Host", "Max-Forwards",
     "Proxy-Authenticate", "Server", "Trailer", "Upgrade", "User-Agent", "WWW-Authenticate"))
 _DROPPED = frozenset({"transfer-encoding"})
-# RFC 9110 5.1: a field name is a token. A value may not hold CR, LF or NUL (RFC 9110 5.5). What API Gateway does
-# with either is not documented or recorded; lambda-canary answers as for any malformed proxy response (502).
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 5.1: a field name is a token. A value may not hold a control character but HTAB (RFC 9110 5.5: CR, LF,
+# NUL and the other CTLs; aiohttp refuses to write the same set). What API Gateway does with either is not documented
+# or recorded; lambda-canary answers as for any malformed proxy response (502).
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+UNSENDABLE_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class MalformedProxyResponse(ValueError):
@@ -91,7 +93,7 @@ def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
 @functools.lru_cache(maxsize=512)
 def _sent_name(name: str) -> str | None:
     """The name a function's header is sent on under: itself, remapped, or None (dropped); raises when invalid."""
-    if not _TOKEN.fullmatch(name):
+    if not HEADER_NAME.fullmatch(name):
         raise MalformedProxyResponse(f"header name {name!r} is not a valid HTTP header name")
     lower = name.lower()
     if lower in _REMAPPED:
@@ -105,8 +107,8 @@ def _as_sent(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for name, value in pairs:
         # short names are cached (the usual few, checked once); long ones are checked each time, never kept
         sent_name = _sent_name(name) if len(name) <= 64 else _sent_name.__wrapped__(name)
-        if "\r" in value or "\n" in value or "\0" in value:
-            raise MalformedProxyResponse(f"header {name}: the value holds a CR, LF or NUL character")
+        if UNSENDABLE_IN_VALUE.search(value):
+            raise MalformedProxyResponse(f"header {name}: the value holds a control character (CR, LF, NUL, ...)")
         if sent_name is not None:
             sent.append((sent_name, value))
     return sent

@@ -13,6 +13,13 @@ from emulator import ids
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def split_target(target: str) -> tuple[str, str | None]:
+    """A request target's raw path and raw query (None when empty), without a fragment."""
+    path, _, query = target.partition("?")
+    query = query.split("#", 1)[0]
+    return path.split("#", 1)[0], query or None
+
+
 @dataclass
 class IncomingRequest:
     """One client request: method, raw path (not decoded), raw query, headers in order and case, body."""

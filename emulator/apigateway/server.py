@@ -29,7 +29,7 @@ from emulator.apigateway.front_door import FastConnection, framed_headers
 from emulator.apigateway.handler import MAX_REQUEST_BODY, ApiGateway
 from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT
 from emulator.apigateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from emulator.apigateway.request import IncomingRequest
+from emulator.apigateway.request import IncomingRequest, split_target
 from emulator.errors import UserError
 
 ADMIN_PREFIX = "/_lambda_canary/"
@@ -55,15 +55,12 @@ async def to_incoming(request: web.BaseRequest, body_timeout: float = BODY_TIMEO
 
     The body is read up to one byte over API Gateway's 10 MB limit: enough for the chain to answer 413.
     """
-    target = request.raw_path
-    path, _, query = target.partition("?")
-    path = path.split("#", 1)[0]
-    query = query.split("#", 1)[0]
+    path, query = split_target(request.raw_path)
     headers = [(name.decode("latin-1"), value.decode("utf-8", "replace")) for name, value in request.raw_headers]
     body = await read_body(request, MAX_REQUEST_BODY + 1, body_timeout, keep=MAX_REQUEST_BODY + 1)
     peer = request.transport.get_extra_info("peername") if request.transport else None
     sock = request.transport.get_extra_info("sockname") if request.transport else None
-    return IncomingRequest(request.method, path, query or None, headers, body,
+    return IncomingRequest(request.method, path, query, headers, body,
                            peer[0] if peer else "127.0.0.1", sock[1] if sock else 0, request.host)
 
 
