@@ -391,6 +391,11 @@ def test_dry_run_and_event_invocations(lam: Any, shared_dir: Path) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         lam.invoke(FunctionName="background", Payload=b"not json")
     assert error_of(raised)[0] == "InvalidRequestContentException"
+    with pytest.raises(botocore.exceptions.ClientError) as raised:  # botocore's Invoke enum, case-sensitive
+        lam.invoke(FunctionName="background", InvocationType="event")
+    assert error_of(raised) == ("ValidationException", "1 validation error detected: Value 'event' at "
+                                "'invocationType' failed to satisfy constraint: Member must satisfy enum value "
+                                "set: [Event, RequestResponse, DryRun]", 400)
 
 
 def test_waiters(lam: Any) -> None:

@@ -276,6 +276,32 @@ def test_invocation_type_event_runs_the_function_in_the_background(stack: StackT
         assert json.loads(_wait_for_call(echo, name)["body"])["node"].startswith("v22.")
 
 
+def test_invocation_type_is_lambdas_own_header_dry_run_runs_nothing_and_an_unknown_type_is_a_500(
+        stack: StackThread, echo: str) -> None:
+    """The mapped X-Amz-Invocation-Type is Lambda Invoke's header, so only Invoke's enum runs (botocore lambda
+    2015-03-31 Invoke: InvocationType in [Event, RequestResponse, DryRun], case-sensitive): RequestResponse runs
+    synchronously; DryRun answers 204 without running the function, which the gateway maps as an empty answer;
+    anything else is Lambda's 400 ValidationException, which API Gateway answers with its 500 (a failed Lambda
+    invoke call; reference §4.3) instead of running the function synchronously."""
+    explicit = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
+                                                        ("InvocationType", "RequestResponse")], b"{}")
+    assert (explicit.status, explicit.json()["node"][:4]) == (200, "v22."), explicit.body
+    dry = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
+                                                   ("InvocationType", "DryRun")], b'{"call": "dry"}')
+    assert (dry.status, dry.body) == (200, b"")
+    for unknown in ("garbage", "event", "Event,Event"):
+        refused = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
+                                                           ("InvocationType", unknown)], b'{"call": "unknown"}')
+        assert (refused.status, refused.json()) == (500, {"message": "Internal server error"}), (unknown, refused)
+    # Had the DryRun or a refused call run the function, it would have called the endpoint before this later Event
+    # call's function does: the endpoint has the later call and neither of theirs.
+    call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"), ("InvocationType", "Event")],
+         b'{"call": "after-dry"}')
+    _wait_for_call(echo, "after-dry")
+    urls = {item["url"] for item in call(echo, "GET", "/_seen").json()}
+    assert not urls & {"/from-function/dry", "/from-function/unknown"}, urls
+
+
 def test_response_override_sets_the_status_and_a_header(stack: StackThread) -> None:
     """$context.responseOverride.status and .header.X in the response template (LocalStack's recorded
     test_integration_mock_with_response_override_in_request_template does it in a MOCK's)."""

@@ -54,6 +54,7 @@ from emulator.apigateway.request_parameters import (
 from emulator.apigateway.template_context import context_variables, render_for
 from emulator.apigateway.templates import BodyNotJson, TemplateError
 from emulator.apigateway.throttling import Throttles
+from emulator.lambda_service.errors import LambdaApiError, check_invocation_type
 from emulator.lambda_service.model import decode_client_context
 from emulator.lambda_service.service import LambdaService
 from emulator.stage_variables import UndefinedStageVariable, substitute
@@ -331,8 +332,16 @@ class ApiGateway:
                 client_context = decode_client_context(client_context)
             except ValueError as error:
                 return self._configuration_error(exchange, str(error))
-        if (parameters.header_value("X-Amz-Invocation-Type") or "").strip() == "Event":
-            self.lambda_step.invoke_later(exchange, function, payload.encode() or b"{}", client_context)
+        # Any other value is sent to Lambda as it is: DryRun answers 204 without running the function (selected as
+        # an empty answer, as Event's 202 is); a value outside Invoke's enum is Lambda's 400 ValidationException,
+        # which the gateway answers with its 500 (botocore lambda Invoke: InvocationType enum).
+        try:
+            invocation_type = check_invocation_type(parameters.header_value("X-Amz-Invocation-Type"))
+        except LambdaApiError as error:
+            return self.lambda_step.refused(exchange, error)
+        if invocation_type != "RequestResponse":
+            if invocation_type == "Event":
+                self.lambda_step.invoke_later(exchange, function, payload.encode() or b"{}", client_context)
             return self._integration_response(exchange, integration, "200", "", {}, context)
         result = await self.lambda_step.invoke(exchange, function, payload.encode() or b"{}",
                                                integration.timeout_in_millis, client_context=client_context)

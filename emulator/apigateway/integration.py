@@ -100,13 +100,17 @@ class LambdaStep:
         try:
             return invoke.result()
         except LambdaApiError as error:
-            self.log(exchange, f"Lambda invocation failed with status: {error.status}. Lambda request id: "
-                     f"{exchange.ids.request_id}")
-            return configuration_error(exchange, self.log, f"{error.code}: {error.message}")
+            return self.refused(exchange, error)
         except Exception as error:  # the platform failed (backend launch, image, Runtime API): Lambda's 500
             self.log(exchange, f"Lambda invocation failed with status: 500. Lambda request id: "
                      f"{exchange.ids.request_id}")
             return self.internal_error(exchange, error)
+
+    def refused(self, exchange: Exchange, error: LambdaApiError) -> GatewayResponse:
+        """Lambda refused the Invoke call (4xx/5xx from the Lambda API): API Gateway's 500 with AWS's log lines."""
+        self.log(exchange, f"Lambda invocation failed with status: {error.status}. Lambda request id: "
+                 f"{exchange.ids.request_id}")
+        return configuration_error(exchange, self.log, f"{error.code}: {error.message}")
 
     def invoke_later(self, exchange: Exchange, function: Function, payload: bytes,
                      client_context: str | None = None) -> None:

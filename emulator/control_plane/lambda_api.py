@@ -30,7 +30,7 @@ from emulator import code_tree
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
-from emulator.lambda_service.errors import LambdaApiError, function_not_found
+from emulator.lambda_service.errors import LambdaApiError, check_invocation_type, function_not_found
 from emulator.lambda_service.model import FunctionVersion, decode_client_context
 from emulator.lambda_service.service import (
     ANY_QUALIFIER,
@@ -586,7 +586,7 @@ class LambdaApi:
                          f"Could not parse request body into json: Could not parse payload into json: {error}") \
                 from None
         client_context = self._client_context(params.get("ClientContext"))
-        kind = params.get("InvocationType") or "RequestResponse"
+        kind = check_invocation_type(params.get("InvocationType"))
         if kind == "DryRun":
             return {"StatusCode": 204, "Payload": b""}
         if kind == "Event":
@@ -594,9 +594,6 @@ class LambdaApi:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return {"StatusCode": 202, "Payload": b""}
-        if kind != "RequestResponse":
-            raise _validation(kind, "invocationType",
-                              "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
         try:
             result = await self.service.invoke_resolved(resolved, payload, client_context=client_context)
         except UserError as error:  # e.g. the runtime's Node is not installed

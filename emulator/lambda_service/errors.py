@@ -27,3 +27,18 @@ def throttled(reserved: bool) -> LambdaApiError:
     """TooManyRequestsException as Lambda answers when concurrency runs out."""
     reason = "ReservedFunctionConcurrentInvocationLimitExceeded" if reserved else "ConcurrentInvocationLimitExceeded"
     return LambdaApiError("TooManyRequestsException", "Rate Exceeded.", 429, Reason=reason)
+
+
+INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
+
+
+def check_invocation_type(value: str | None) -> str:
+    """Invoke's InvocationType (the X-Amz-Invocation-Type header): RequestResponse when absent or empty; a value
+    outside botocore's enum (lambda 2015-03-31 InvocationType: Event, RequestResponse, DryRun, case-sensitive) is
+    Lambda's 400 ValidationException."""
+    kind = (value or "").strip() or "RequestResponse"
+    if kind not in INVOCATION_TYPES:
+        raise LambdaApiError("ValidationException",
+                             f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
+                             f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]")
+    return kind
