@@ -185,11 +185,32 @@ def test_http_integration_gets_every_kind_of_mapped_parameter(stack: StackThread
 
 def test_a_mapped_path_value_is_percent_encoded_into_its_segment(stack: StackThread) -> None:
     """A value mapped into `{item}` from the query string (decoded) cannot add a query or a fragment to the
-    integration URI, nor change its host: `?`, `#`, `@` and the like are percent-encoded (the client's aiohttp
-    leaves `=`, legal in a path, as it is)."""
+    integration URI, nor change its host: `?`, `#`, `@`, `=` and the like are percent-encoded, and sent so (the
+    gateway's HTTP client does not re-normalize the URL)."""
     reply = call(stack.url, "GET", "/prod/escape?to=a%2Fb%3Frole%3Droot%23x%40evil")
     assert reply.status == 200, reply.body
-    assert reply.json()["url"] == "/items/a/b%3Frole=root%23x@evil/end"
+    assert reply.json()["url"] == "/items/a/b%3Frole%3Droot%23x%40evil/end"
+
+
+@pytest.mark.parametrize(("target", "reached"), [
+    ("/prod/escape?to=../admin", "/items/%2E%2E/admin/end"),
+    ("/prod/escape?to=..", "/items/%2E%2E/end"),
+    ("/prod/escape?to=%2E%2E%2F.%2Fx", "/items/%2E%2E/%2E/x/end"),
+    ("/prod/escape?to=..%252F..", "/items/..%2F../end"),
+    ("/prod/mapped/..", "/items/%2E%2E"),
+    ("/prod/mapped/%2E%2E", "/items/%2E%2E"),
+    ("/prod/mapped/..%2F..%2Fadmin", "/items/..%2F..%2Fadmin"),
+    ("/prod/proxy/a/%2E%2E/%2e%2E/admin", "/behind/a/%2E%2E/%2E%2E/admin"),
+])
+def test_a_mapped_path_value_cannot_climb_out_of_the_integration_uri(stack: StackThread, target: str,
+                                                                      reached: str) -> None:
+    """A value mapped into the integration URI's path (from the query string, a path parameter or a greedy proxy
+    path) whose segment is `.` or `..`, spelled plainly or with `%2E`, reaches the endpoint as `%2E`s inside the
+    URI's path, never as a step up (before, the gateway's HTTP client removed them: `/items/../admin/end` went to
+    `/admin/end`); an escaped `/` stays escaped, inside its segment."""
+    reply = call(stack.url, "GET", target)
+    assert reply.status == 200, reply.body
+    assert reply.json()["url"].partition("?")[0] == reached
 
 
 def test_request_override_in_the_template_replaces_mapped_parameters(stack: StackThread) -> None:

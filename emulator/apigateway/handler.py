@@ -48,6 +48,7 @@ from emulator.apigateway.request import IncomingRequest
 from emulator.apigateway.request_parameters import (
     IntegrationParameters,
     MethodRequest,
+    endpoint_url,
     fill_uri,
     map_request_parameters,
 )
@@ -450,7 +451,7 @@ class ApiGateway:
         if self._http is None:
             self._http = aiohttp.ClientSession(auto_decompress=False)
         try:
-            async with self._http.request(exchange.request.method, url, headers=headers,
+            async with self._http.request(exchange.request.method, endpoint_url(url), headers=headers,
                                           data=exchange.request.body or None, allow_redirects=False,
                                           timeout=aiohttp.ClientTimeout(total=integration.timeout_in_millis / 1000)
                                           ) as upstream:
@@ -483,7 +484,8 @@ class ApiGateway:
         headers = [("Content-Type", content_type)] if parameters.header_value("Content-Type") is None else []
         headers += [(name, value) for name, value in parameters.header.items() if name.lower() not in _HOP_BY_HOP]
         try:
-            async with self._http.request((integration.http_method or exchange.request.method).upper(), url,
+            async with self._http.request((integration.http_method or exchange.request.method).upper(),
+                                          endpoint_url(url),
                                           headers=headers, data=payload.encode() or None,
                                           allow_redirects=False,
                                           timeout=aiohttp.ClientTimeout(total=integration.timeout_in_millis / 1000)

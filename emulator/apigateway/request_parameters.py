@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
+
+from yarl import URL
 
 from emulator.apigateway.templates import Input
 from emulator.integration_rules import REQUEST_PARAMETER_DESTINATION as DESTINATION
@@ -59,13 +61,34 @@ class IntegrationParameters:
 
 def fill_uri(uri: str, values: Mapping[str, str]) -> str:
     """`{name}` and `{name+}` in an integration URI replaced by their values, percent-encoded so that no value (a
-    mapped one may come from the query string or the body) can change the URI's host, query or fragment. `/` is
-    kept: the usual `{proxy}` mapping of a greedy path parameter carries its segments; escapes a value already holds
-    (a method request path parameter is not decoded) are kept as they are."""
+    mapped one may come from the query string or the body) can change the URI's host, query or fragment, nor climb
+    out of where it is put: a segment of the value that is `.` or `..` (also spelled with `%2E`) is sent as
+    `%2E`s, a path step no more (send the result with `endpoint_url`, which keeps it so). `/` is kept: the usual
+    `{proxy}` mapping of a greedy path parameter carries its segments; escapes a value already holds (a method
+    request path parameter is not decoded) are kept as they are, `%2F` too, so they stay inside their segment.
+
+    API Gateway URL-encodes a mapped path value (AWS, "Parameter mapping for REST APIs"); lambda-canary's own rule
+    for dot segments is that no request can make the integration request reach a path its URI does not name."""
     for name, value in values.items():
-        encoded = quote(value, safe="%/")
+        encoded = "/".join(_segment(part) for part in value.split("/"))
         uri = uri.replace(f"{{{name}+}}", encoded).replace(f"{{{name}}}", encoded)
     return uri
+
+
+def _segment(text: str) -> str:
+    if unquote(text) in (".", ".."):
+        return "%2E" * len(unquote(text))
+    return quote(text, safe="%")
+
+
+# RFC 3986's reserved characters: what a URL may hold as it is (with `%`, which starts the escapes kept)
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%"
+
+
+def endpoint_url(url: str) -> URL:
+    """The integration URL to send, as written: not normalized by the client (yarl would decode `%2E` and remove
+    the dot segments fill_uri kept as data); characters a request line cannot carry are percent-encoded."""
+    return URL(quote(url, safe=_URL_SAFE), encoded=True)
 
 
 def map_request_parameters(mapping: dict[str, str], request: MethodRequest, *, stage_variables: dict[str, str],
