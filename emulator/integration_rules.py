@@ -69,6 +69,50 @@ def mapping_problem(destination: str, source: str) -> str | None:
 
 def method_request_sources(mapping: dict[str, str]) -> dict[str, bool]:
     """The method request parameters a mapping reads (AWS refuses a mapping from an undeclared one), declared as
-    not required: `method.request.header.X` -> False."""
-    return {source: False for source in sorted(set(mapping.values()))
+    not required: `method.request.header.X` -> False; a multi-value source declares its single-value parameter
+    (PutMethod takes method.request.path|querystring|header.NAME only)."""
+    return {_declared_form(source): False for source in sorted(set(mapping.values()))
             if source.startswith("method.request.") and not source.startswith("method.request.body")}
+
+
+def _declared_form(source: str) -> str:
+    """`method.request.multivaluequerystring.x` -> `method.request.querystring.x` (and headers likewise)."""
+    return source.replace(".multivaluequerystring.", ".querystring.", 1).replace(".multivalueheader.", ".header.", 1)
+
+
+# PutIntegration's (and PutMethod's) refusal of a mapping expression, as AWS words it. Recorded against AWS:
+# LocalStack's AWS-validated tests/aws/services/apigateway/test_apigateway_api.py::TestApigatewayIntegration::
+# test_put_integration_request_parameter_bool_type, "put-method-request-param-wrong-type" (localstack/localstack
+# @8b9a79f): "...errors : [Invalid mapping expression specified: true]" for a key that is no expression. A source
+# naming a method request parameter the method does not declare is "[Invalid mapping expression parameter
+# specified: method.request.querystring.X-Some-Header-2]", as AWS answered it to hashicorp/terraform-provider-aws
+# (internal/service/apigateway/integration.go@0196297b, its comment on updating in two stages).
+_MAPPING_REFUSAL = "Invalid mapping expression specified: Validation Result: warnings : [], errors : [{}]"
+METHOD_REQUEST_PARAMETER = re.compile(r"^method\.request\.(?:path|querystring|header)\.[^\s]+$")
+
+
+def _invalid_expression(expression: object) -> str:
+    return _MAPPING_REFUSAL.format(f"Invalid mapping expression specified: {expression}")
+
+
+def method_parameter_error(declared: dict[str, object]) -> str | None:
+    """PutMethod's refusal of a requestParameters key that is not method.request.path|querystring|header.NAME."""
+    for key in declared:
+        if not METHOD_REQUEST_PARAMETER.match(str(key)):
+            return _invalid_expression(key)
+    return None
+
+
+def integration_parameters_error(mapping: dict[str, object], declared: dict[str, object]) -> str | None:
+    """PutIntegration's refusal of a requestParameters entry, or None: the key must be
+    integration.request.header|querystring|path.NAME, the value a source AWS maps from, and a method request
+    parameter it reads must be declared on the method (its multi-value form reads the declared single-value one)."""
+    for destination, source in mapping.items():
+        if not REQUEST_PARAMETER_DESTINATION.match(str(destination)):
+            return _invalid_expression(destination)
+        if not isinstance(source, str) or not REQUEST_PARAMETER_SOURCE.match(source):
+            return _invalid_expression(source)
+        if (source.startswith("method.request.") and not source.startswith("method.request.body")
+                and source not in declared and _declared_form(source) not in declared):
+            return _MAPPING_REFUSAL.format(f"Invalid mapping expression parameter specified: {source}")
+    return None

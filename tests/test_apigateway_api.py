@@ -3,6 +3,7 @@ errors (reference §1.1, §2.2, §2.5)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -210,6 +211,43 @@ def test_copy_to_a_path_aws_forbids(apigateway: Any, deployed: tuple[str, str]) 
         "BadRequestException", "Invalid copy operation with path: /canarySettings/stageVariableOverrides and from "
         "/variables. Valid copy:path are [/deploymentId, /variables] and valid copy:from are "
         "[/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]", 400)
+
+
+MAPPING_REFUSAL = "Invalid mapping expression specified: Validation Result: warnings : [], errors : [{}]"
+
+
+def test_mapping_expressions_aws_refuses(apigateway: Any) -> None:
+    """PutMethod and PutIntegration refuse a requestParameters entry that is no mapping expression, and a mapping
+    from a method request parameter the method does not declare, with AWS's messages (LocalStack's AWS-validated
+    test_put_integration_request_parameter_bool_type, localstack/localstack@8b9a79f; the undeclared parameter's
+    message as AWS answered hashicorp/terraform-provider-aws, internal/service/apigateway/integration.go)."""
+    api = apigateway.create_rest_api(name="mappings")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    assert error_of(apigateway.put_method, restApiId=api, resourceId=root, httpMethod="POST",
+                    authorizationType="NONE",
+                    requestParameters={"method.request.path.testPath": True, "true": True}) == (
+        "BadRequestException", MAPPING_REFUSAL.format("Invalid mapping expression specified: true"), 400)
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE",
+                          requestParameters={"method.request.header.x": False, "method.request.querystring.q": True})
+    put = functools.partial(apigateway.put_integration, restApiId=api, resourceId=root, httpMethod="GET",
+                            type="HTTP", integrationHttpMethod="GET", uri="http://example.com/{p}")
+    for destination, source, error in (
+            ("integration.request.header.x", "method.request.bogus.y",
+             "Invalid mapping expression specified: method.request.bogus.y"),
+            ("integration.request.bogus.x", "method.request.header.x",
+             "Invalid mapping expression specified: integration.request.bogus.x"),
+            ("integration.request.header.x", "method.request.header.undeclared",
+             "Invalid mapping expression parameter specified: method.request.header.undeclared"),
+            ("integration.request.path.p", "method.request.path.p",
+             "Invalid mapping expression parameter specified: method.request.path.p")):
+        assert error_of(put, requestParameters={destination: source}) == (
+            "BadRequestException", MAPPING_REFUSAL.format(error), 400), (destination, source)
+    mapping = {"integration.request.header.x": "method.request.header.x",
+               "integration.request.header.all": "method.request.multivalueheader.x",
+               "integration.request.querystring.q": "method.request.multivaluequerystring.q",
+               "integration.request.path.p": "method.request.body.id", "integration.request.header.s": "'static'",
+               "integration.request.header.v": "stageVariables.v", "integration.request.header.c": "context.stage"}
+    assert put(requestParameters=mapping)["requestParameters"] == mapping
 
 
 def test_promotion_with_no_canary(apigateway: Any, deployed: tuple[str, str]) -> None:

@@ -29,7 +29,12 @@ from emulator.apigateway.model import (
     now,
 )
 from emulator.control_plane.protocol import AwsError, RawResponse
-from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error
+from emulator.integration_rules import (
+    MISSING_CANARY_DEPLOYMENT,
+    integration_parameters_error,
+    integration_uri_error,
+    method_parameter_error,
+)
 from emulator.stage_variables import StageVariableError, name_error, validate_variables, value_error
 
 PASSTHROUGH_BEHAVIORS = ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER")
@@ -365,6 +370,9 @@ class ApiGatewayApi:
                                   "COGNITO_USER_POOLS requires a valid authorizer.")
         elif authorizer_id and authorization_type != "CUSTOM":
             authorizer_id = None  # AWS keeps no authorizer on a method that is not CUSTOM
+        problem = method_parameter_error(params.get("requestParameters") or {})
+        if problem:
+            raise bad_request(problem)
         method = Method(http_method, None, authorization_type, params.get("operationName"),
                         bool(params.get("apiKeyRequired", False)), dict(params.get("requestParameters") or {}),
                         authorizer_id=authorizer_id)
@@ -425,6 +433,9 @@ class ApiGatewayApi:
         passthrough = params.get("passthroughBehavior", "WHEN_NO_MATCH")
         if passthrough not in PASSTHROUGH_BEHAVIORS:
             raise bad_request(f"Invalid passthrough behavior specified: {passthrough}")
+        problem = integration_parameters_error(params.get("requestParameters") or {}, method.request_parameters)
+        if problem:
+            raise bad_request(problem)
         method.integration = Integration(
             type=kind, uri=None if kind == "MOCK" else uri,
             http_method=None if kind == "MOCK" else params.get("integrationHttpMethod"), timeout_in_millis=timeout,
