@@ -16,8 +16,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from emulator.apigateway.mapping_source import shared_source_values
 from emulator.apigateway.model import IntegrationResponse
-from emulator.apigateway.templates import Input
 
 
 @lru_cache(maxsize=1024)
@@ -96,23 +96,9 @@ def map_parameters(parameters: dict[str, str], *, body: str, headers: dict[str, 
 
 def _source_value(source: str, *, body: str, headers: dict[str, str], context: dict[str, Any],
                   stage_variables: dict[str, str]) -> str | None:
-    if len(source) >= 2 and source[0] == source[-1] == "'":
-        return source[1:-1]
     if source.startswith("integration.response.header."):
         wanted = source[len("integration.response.header."):].lower()
         return next((value for name, value in headers.items() if name.lower() == wanted), None)
-    if source == "integration.response.body":
-        return body
-    if source.startswith("integration.response.body."):
-        try:
-            return Input(body).json("$." + source[len("integration.response.body."):]).strip('"') or None
-        except Exception:
-            return None
-    if source.startswith("context."):
-        value: Any = context
-        for part in source[len("context."):].split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return None if value is None else str(value)
-    if source.startswith("stageVariables."):
-        return stage_variables.get(source[len("stageVariables."):])
-    return None
+    values = shared_source_values(source, body_source="integration.response.body", body=body,
+                                  stage_variables=stage_variables, context=context)
+    return values[-1] if values else None

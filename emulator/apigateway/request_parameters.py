@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 
 from yarl import URL
 
-from emulator.apigateway.templates import Input
+from emulator.apigateway.mapping_source import shared_source_values
 from emulator.integration_rules import REQUEST_PARAMETER_DESTINATION as DESTINATION
 
 
@@ -132,27 +132,10 @@ def _set_header(headers: dict[str, str], name: str, value: str) -> None:
 def _source_values(source: str, request: MethodRequest, stage_variables: dict[str, str],
                    context: dict[str, Any]) -> list[str]:
     """A source's values (several for multivalue sources), or [] when the request lacks it."""
-    if len(source) >= 2 and source[0] == source[-1] == "'":
-        return [source[1:-1]]
-    if source.startswith("stageVariables."):
-        value = stage_variables.get(source[len("stageVariables."):])
-        return [] if value is None else [value]
-    if source.startswith("context."):
-        found: Any = context
-        for part in source[len("context."):].split("."):
-            found = found.get(part) if isinstance(found, dict) else None
-        if found is None or isinstance(found, dict):
-            return []
-        return ["true" if found is True else "false" if found is False else str(found)]
-    if source == "method.request.body":
-        return [request.body] if request.body else []
-    if source.startswith("method.request.body."):
-        try:
-            value = Input(request.body).json("$." + source[len("method.request.body."):])
-        except Exception:
-            return []
-        value = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-        return [value] if value not in ("", "null") else []
+    shared = shared_source_values(source, body_source="method.request.body", body=request.body,
+                                  stage_variables=stage_variables, context=context)
+    if shared is not None:
+        return shared
     kind, _, name = source[len("method.request."):].partition(".")
     if kind == "path":
         value = request.path.get(name)
