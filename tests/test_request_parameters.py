@@ -56,6 +56,7 @@ server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 FUNCTION = """
 const http = require("http");
 exports.handler = async (event, context) => {
+  if (event.fail) throw new Error("failed on purpose");
   if (event.call) {  // invoked asynchronously: tell the endpoint, which the test reads back
     await new Promise((resolve, reject) => {
       const request = http.request(process.env.ECHO_URL + "/from-function/" + event.call, {method: "POST"},
@@ -155,8 +156,11 @@ def stack(echo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack
                                           "stages": {"prod": {"variables": {"env": "production"}}}}}}
     path = folder / "canary.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    with StackThread(path, StackOptions(port=0, seed=1, function_logs=False)) as running:
+    with StackThread(path, StackOptions(port=0, seed=1, function_logs=False), log=LOG.append) as running:
         yield running
+
+
+LOG: list[str] = []  # the stack's log lines (execution log included), for the tests that read them
 
 
 def _lower(headers: dict[str, str]) -> dict[str, str]:
@@ -314,6 +318,9 @@ def test_invocation_type_is_lambdas_own_header_dry_run_runs_nothing_and_an_unkno
         refused = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
                                                            ("InvocationType", unknown)], b'{"call": "unknown"}')
         assert (refused.status, refused.json()) == (500, {"message": "Internal server error"}), (unknown, refused)
+    assert any("Lambda invocation failed with status: 400" in line for line in LOG)
+    assert any("Execution failed due to configuration error: ValidationException: 1 validation error detected: "
+               "Value 'garbage' at 'invocationType'" in line for line in LOG)
     # Had the DryRun or a refused call run the function, it would have called the endpoint before this later Event
     # call's function does: the endpoint has the later call and neither of theirs.
     call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"), ("InvocationType", "Event")],
@@ -321,6 +328,20 @@ def test_invocation_type_is_lambdas_own_header_dry_run_runs_nothing_and_an_unkno
     _wait_for_call(echo, "after-dry")
     urls = {item["url"] for item in call(echo, "GET", "/_seen").json()}
     assert not urls & {"/from-function/dry", "/from-function/unknown"}, urls
+
+
+def test_an_event_invocation_that_fails_is_one_log_line(stack: StackThread) -> None:
+    """Nobody waits for an Event invocation's answer: its function error is one line of the stack's log (the rule
+    the Lambda API's Event invoke shares, LambdaService.invoke_later), and the client had its empty answer."""
+    reply = call(stack.url, "POST", "/prod/lambda", [("Content-Type", "application/json"),
+                                                     ("InvocationType", "Event")], b'{"fail": true}')
+    assert (reply.status, reply.body) == (200, b"")
+    deadline = time.monotonic() + 60
+    wanted = "lambda-canary: asynchronous invoke of arn:aws:lambda:us-east-1:123456789012:function:echo ended in a " \
+             "function error"
+    while not any(wanted in line for line in LOG) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(wanted in line for line in LOG), LOG[-5:]
 
 
 def test_response_override_sets_the_status_and_a_header(stack: StackThread) -> None:

@@ -48,7 +48,6 @@ class LambdaStep:
         self.lambdas = lambdas
         self.log = log
         self.internal_error = internal_error
-        self._background: set[asyncio.Future[None]] = set()  # Event invocations still running
 
     def resolve(self, exchange: Exchange, uri: str, source_arn: str, http_method: str | None = "POST", *,
                 credentials: str | None = None) -> Function | GatewayResponse:
@@ -115,21 +114,8 @@ class LambdaStep:
     def invoke_later(self, exchange: Exchange, function: Function, payload: bytes,
                      client_context: str | None = None) -> None:
         """An `Event` invocation: the function runs in the background; a failure is one log line."""
-        async def run() -> None:
-            try:
-                result = await self.lambdas.invoke_resolved(function.resolved, payload,
-                                                            trace_id=exchange.ids.trace_id,
-                                                            client_context=client_context)
-            except Exception as error:  # nobody waits for this answer
-                self.log(exchange, f"lambda-canary: asynchronous invocation failed: {error}")
-                return
-            if result.function_error:
-                self.log(exchange, f"lambda-canary: asynchronous invocation ended in a function error (request "
-                         f"{result.request_id})")
-
-        task = asyncio.ensure_future(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.lambdas.invoke_later(function.resolved, payload, lambda line: self.log(exchange, f"lambda-canary: {line}"),
+                                  trace_id=exchange.ids.trace_id, client_context=client_context)
 
 
 def _settle(settled: asyncio.Future[None]) -> None:

@@ -39,7 +39,6 @@ from emulator.lambda_service.service import (
     FunctionRecord,
     LambdaService,
     PolicyStatement,
-    Resolved,
     with_revision,
 )
 from emulator.lambda_service.states import (
@@ -238,7 +237,6 @@ class LambdaApi:
         self._today = today
         self._info: dict[str, dict[str, SnapshotInfo]] = {}
         self._next_version: dict[str, int] = {}
-        self._background: set[asyncio.Task[None]] = set()
         self._preparations: set[asyncio.Task[None]] = set()
         self.on_change: Callable[[], None] | None = None  # called after a state transition (to save the state)
         self._recent: dict[str, deque[str]] = {}
@@ -590,9 +588,7 @@ class LambdaApi:
         if kind == "DryRun":
             return {"StatusCode": 204, "Payload": b""}
         if kind == "Event":
-            task = asyncio.get_running_loop().create_task(self._invoke_later(resolved, payload, client_context))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.service.invoke_later(resolved, payload, self.warn, client_context=client_context)
             return {"StatusCode": 202, "Payload": b""}
         try:
             result = await self.service.invoke_resolved(resolved, payload, client_context=client_context)
@@ -607,16 +603,6 @@ class LambdaApi:
             if tail is not None:
                 output["LogResult"] = tail
         return output
-
-    async def _invoke_later(self, resolved: Resolved, payload: bytes, client_context: str | None) -> None:
-        try:
-            result = await self.service.invoke_resolved(resolved, payload, client_context=client_context)
-        except Exception as error:  # nobody waits for this answer: one warning line, never a stray traceback
-            self.warn(f"asynchronous invoke of {resolved.invoked_arn} failed: {error}")
-            return
-        if result.function_error:
-            self.warn(f"asynchronous invoke of {resolved.invoked_arn} ended in a function error "
-                      f"(request {result.request_id}); Lambda would retry it twice, lambda-canary does not")
 
     @staticmethod
     def _client_context(value: str | None) -> str | None:

@@ -138,6 +138,7 @@ class LambdaService:
         # variables added to one function's environments started from now on (e.g. a rollout's hook functions
         # get the local AWS endpoint and placeholder credentials); never the host's own credentials
         self.function_variables: dict[str, dict[str, str]] = {}
+        self._background: set[asyncio.Future[None]] = set()  # Event invocations still running
 
     # ---- functions ---------------------------------------------------------------------
     def put_function(self, record: FunctionRecord) -> None:
@@ -239,6 +240,25 @@ class LambdaService:
         for observer in self.invocation_observers:
             observer(resolved, invocation, result)
         return result
+
+    def invoke_later(self, resolved: Resolved, payload: bytes, report: Callable[[str], None], *,
+                     trace_id: str | None = None, client_context: str | None = None) -> None:
+        """An Event invocation (Invoke's, or an API Gateway integration's): the function runs in the background and
+        nobody waits for its answer, so a failure or a function error is one `report` line, never a traceback."""
+        async def run() -> None:
+            try:
+                result = await self.invoke_resolved(resolved, payload, trace_id=trace_id,
+                                                    client_context=client_context)
+            except Exception as error:
+                report(f"asynchronous invoke of {resolved.invoked_arn} failed: {error}")
+                return
+            if result.function_error:
+                report(f"asynchronous invoke of {resolved.invoked_arn} ended in a function error (request "
+                       f"{result.request_id}); Lambda would retry it twice, lambda-canary does not")
+
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     @staticmethod
     def check_invocable(resolved: Resolved) -> None:
