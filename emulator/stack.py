@@ -256,7 +256,7 @@ class Stack:
     def _render(self, touched: persistence.Touched) -> persistence.Rendered:
         assert self._document is not None
         return self._document.render(self.state, self._lambda_api.saved_functions(),  # type: ignore[attr-defined]
-                                     {}, touched)
+                                     touched)
 
     def save_state(self) -> None:
         """Write the account's state to the state folder now, synchronously (outside a running loop)."""

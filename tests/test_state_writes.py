@@ -130,7 +130,7 @@ def test_changes_handed_over_from_several_threads_are_each_durable_once_their_fu
         state.apis[api.id] = api
     document = persistence.StateDocument()
     writer = persistence.StateWriter(tmp_path)
-    writer.submit(document.render(state, {}, {}, persistence.Touched.everything())).result(30)
+    writer.submit(document.render(state, {}, persistence.Touched.everything())).result(30)
     order = threading.Lock()
     sequence = iter(range(1, 1_000))
 
@@ -139,7 +139,7 @@ def test_changes_handed_over_from_several_threads_are_each_durable_once_their_fu
             with order:  # changed and handed over in one order, as on the event loop
                 api = state.apis[f"api{(number + index) % 3}"]
                 api.description = expected = f"{next(sequence):06d}"
-                done = writer.submit(document.render(state, {}, {}, persistence.Touched({api.id}, set())))
+                done = writer.submit(document.render(state, {}, persistence.Touched({api.id}, set())))
             done.result(30)
             saved = persistence.read_document(tmp_path)
             assert saved is not None
@@ -149,6 +149,31 @@ def test_changes_handed_over_from_several_threads_are_each_durable_once_their_fu
         list(pool.map(change, range(4)))
     whole = json.loads(json.dumps(persistence._APIGATEWAY.dump_python(state, mode="json")))
     assert persistence.read_document(tmp_path)["apigateway"] == whole  # type: ignore[index]
-    asyncio.run(writer.close(document.render(state, {}, {}, persistence.Touched(set(), set()))))
+    asyncio.run(writer.close(document.render(state, {}, persistence.Touched(set(), set()))))
     assert json.loads(persistence.state_file(tmp_path).read_text())["apigateway"] == whole
     assert persistence.journal_file(tmp_path).stat().st_size == 0
+
+
+def test_a_journal_line_holds_what_changed_and_a_line_of_the_old_shape_still_replays(tmp_path: Path) -> None:
+    """A change line carries the API Gateway shell, the changed APIs and the changed functions (the Lambda part
+    holds only functions: no empty `"lambda": {}` member any more); a line written with it by an earlier version
+    is still replayed."""
+    from emulator.apigateway.model import ApiGatewayState, RestApi
+
+    state = ApiGatewayState()
+    api = RestApi("api0", "api-0", "", [])
+    api.add_resource_path("/")
+    state.apis[api.id] = api
+    rendered = persistence.StateDocument().render(state, {"fn": lambda: {"latest": {}}},
+                                                  persistence.Touched.everything())
+    line = json.loads(rendered.change(1))
+    assert set(line) == {"fold", "apigateway", "apis", "functions"}
+    assert set(line["apis"]) == {"api0"} and line["functions"] == {"fn": {"latest": {}}}
+    persistence.write_text(tmp_path, rendered.whole(1))
+    old_shape = {**line, "lambda": {}, "apis": {"api0": {**line["apis"]["api0"], "description": "replayed"}}}
+    persistence.journal_file(tmp_path).write_text(json.dumps(old_shape) + "\n" + rendered.change(1) + "\n")
+    document = persistence.read_document(tmp_path)
+    assert document is not None and document["lambda"] == {"functions": {"fn": {"latest": {}}}}
+    assert document["apigateway"]["apis"]["api0"]["description"] == ""  # the second line came after the first
+    persistence.journal_file(tmp_path).write_text(json.dumps(old_shape) + "\n")
+    assert persistence.read_document(tmp_path)["apigateway"]["apis"]["api0"]["description"] == "replayed"  # type: ignore[index]

@@ -199,7 +199,6 @@ def _replay(journal: Path, raw: dict[str, Any], fold: object) -> None:
         if not isinstance(apis, dict) or not isinstance(functions, dict):
             return  # the document's own check names what is wrong
         apigateway.update(change["apigateway"])
-        lambda_part.update(change["lambda"])
         for key, value in change["apis"].items():
             if value is None:
                 apis.pop(key, None)
@@ -214,7 +213,7 @@ def _replay(journal: Path, raw: dict[str, Any], fold: object) -> None:
 
 def _is_change(change: Any) -> bool:
     return isinstance(change, dict) and all(isinstance(change.get(key), dict)
-                                            for key in ("apigateway", "apis", "lambda", "functions"))
+                                            for key in ("apigateway", "apis", "functions"))
 
 
 def clean(state_dir: Path, code_dirs: Iterable[Path]) -> list[Path]:
@@ -352,7 +351,6 @@ class Rendered:
 
     shell: dict[str, Any]
     apis: dict[str, Encoded]
-    lambda_rest: dict[str, Any]
     functions: dict[str, Encoded]
     apis_changed: dict[str, Encoded | None]
     functions_changed: dict[str, Encoded | None]
@@ -361,14 +359,13 @@ class Rendered:
         """The journal line: the whole new value of each changed entity, null for a removed one, and the number of
         the fold of state.json it applies to."""
         return "".join([f'{{"fold": {fold}, "apigateway": ', json.dumps(self.shell),
-                        ', "lambda": ', json.dumps(self.lambda_rest),
                         ', "apis": ', *_encoded_object(self.apis_changed),
                         ', "functions": ', *_encoded_object(self.functions_changed), "}\n"])
 
     def whole(self, fold: int) -> list[str]:
         """The whole document, as fold number `fold`, as pieces of text to write one after the other."""
         return [f'{{"fold": {fold}, "format": {FORMAT}, "apigateway": ', *_object_with(self.shell, "apis", self.apis),
-                ', "lambda": ', *_object_with(self.lambda_rest, "functions", self.functions), "}"]
+                ', "lambda": ', *_object_with({}, "functions", self.functions), "}"]
 
 
 class StateDocument:
@@ -379,12 +376,12 @@ class StateDocument:
         self._functions: dict[str, Encoded] = {}
 
     def render(self, apigateway: ApiGatewayState, functions: dict[str, Callable[[], dict[str, Any]]],
-               lambda_rest: dict[str, Any], touched: Touched) -> Rendered:
+               touched: Touched) -> Rendered:
         """This change and the whole document's parts; only touched, new or never-saved entities are taken again
         (a REST API as JSON data, encoded later by the writer; a function encoded here).
 
-        `functions` maps each saved function's name to what makes its saved form; `lambda_rest` is the rest of
-        the Lambda part (everything but `functions`).
+        `functions` maps each saved function's name to what makes its saved form (the Lambda part holds nothing
+        else).
         """
         apis = apigateway.apis
         apis_changed: dict[str, Encoded | None] = {}
@@ -403,8 +400,7 @@ class StateDocument:
                 self._functions[key] = functions_changed[key] = Encoded(text=json.dumps(make()))
         shell = _APIGATEWAY.dump_python(replace(apigateway, apis={}), mode="json")
         shell.pop("apis", None)
-        rest = {key: value for key, value in lambda_rest.items() if key != "functions"}
-        return Rendered(shell, dict(self._apis), rest, dict(self._functions), apis_changed, functions_changed)
+        return Rendered(shell, dict(self._apis), dict(self._functions), apis_changed, functions_changed)
 
 
 def _object_with(members: dict[str, Any], key: str, encoded: dict[str, Encoded]) -> list[str]:
