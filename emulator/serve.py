@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emulator.backend_rules import requested_backend
 from emulator.errors import UserError
 
 if TYPE_CHECKING:
@@ -82,9 +83,9 @@ def read_and_listen(config_path: Path | None, stage: str | None, host: str, port
 
         translation = translate(config_path, stage=stage)
     data = translation.data if translation is not None else None
-    declared = data.get("backend", "auto") if isinstance(data, dict) else "auto"
+    declared = data.get("backend") if isinstance(data, dict) else None
     # a value the config model refuses is not "process": that file listens (as before) only once it is valid
-    return translation, listen_early(host, port) if (backend or declared) == "process" else None
+    return translation, listen_early(host, port) if requested_backend(backend, declared) == "process" else None
 
 
 async def serve(translation: Translation | None, options: StackOptions, console: Callable[[], Console]) -> None:

@@ -129,6 +129,7 @@ class Stack:
         now, so that it runs while the gateway is imported and built; `start()` waits for it."""
         from emulator.apigateway.loader import state_from_config
         from emulator.apigateway.model import ApiGatewayState
+        from emulator.backend_rules import requested_backend
         from emulator.lambda_service.backends.select import choose_backend
         from emulator.lambda_service.loader import records_from_config
         from emulator.lambda_service.service import LambdaService
@@ -144,9 +145,9 @@ class Stack:
 
             saved = persistence.load(options.state_dir)
         runtimes = sorted({function.runtime for function in config.functions.values()}) if config else []
-        backend, self.backend_reason = choose_backend(options.backend or (config.backend if config else "auto"),
-                                                      runtimes, say=log, runtime_client=options.runtime_client,
-                                                      **(options.docker_options or {}))
+        backend, self.backend_reason = choose_backend(
+            requested_backend(options.backend, config.backend if config else None), runtimes, say=log,
+            runtime_client=options.runtime_client, **(options.docker_options or {}))
         rng = random.Random(options.seed)
         region = config.region if config else "us-east-1"
         account = config.account_id if config else "123456789012"

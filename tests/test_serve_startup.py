@@ -184,3 +184,13 @@ def test_a_config_that_is_not_valid_releases_the_port_it_listened_on(tmp_path: P
     with socket.socket() as again:
         again.bind(("127.0.0.1", port))
         again.listen()
+
+
+def test_serve_and_the_stack_ask_for_the_backend_by_one_rule() -> None:
+    """--backend, else the config's `backend` key, else auto: what serve's early listen and the stack's choice of
+    backend both read (emulator/backend_rules.py)."""
+    from emulator.backend_rules import requested_backend
+
+    assert [requested_backend(option, declared) for option, declared in (
+        ("docker", "process"), (None, "process"), (None, None), (None, ""), (None, 7), ("process", None))] == [
+        "docker", "process", "auto", "auto", "auto", "process"]
