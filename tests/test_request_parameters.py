@@ -366,3 +366,20 @@ def test_config_refuses_a_mapping_aws_does_not_take(tmp_path: Path) -> None:
             load_config(path)
         assert expected in str(refused.value) and "requestParameters" in str(refused.value), refused.value
         assert "\n" not in str(refused.value).strip()
+
+
+def test_a_config_method_declares_the_parameters_its_mapping_reads(stack: StackThread) -> None:
+    """As `deploy` declares them on AWS, where PutIntegration refuses a mapping from an undeclared method request
+    parameter: GetMethod shows them (a multi-value source as its single-value parameter)."""
+    import boto3
+
+    apigateway = boto3.client("apigateway", endpoint_url=stack.url, region_name="us-east-1",
+                              aws_access_key_id="x", aws_secret_access_key="y")
+    api = next(item["id"] for item in apigateway.get_rest_apis()["items"] if item["name"] == "params-api")
+    resource = next(item["id"] for item in apigateway.get_resources(restApiId=api)["items"]
+                    if item["path"] == "/mapped/{id}")
+    method = apigateway.get_method(restApiId=api, resourceId=resource, httpMethod="GET")
+    assert method["requestParameters"] == {
+        "method.request.path.id": False, "method.request.querystring.search": False,
+        "method.request.querystring.m": False, "method.request.header.customHeader": False,
+        "method.request.header.NotSent": False}

@@ -19,6 +19,7 @@ from emulator.apigateway.model import (
     Stage,
 )
 from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+from emulator.integration_rules import method_request_sources
 
 CURRENT_DEPLOYMENT = "current"
 
@@ -75,6 +76,8 @@ def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resour
             resource.methods[http_method] = Method(
                 http_method, integration_from_config(method.integration),
                 "CUSTOM" if method.authorizer else method.authorization_type, method.operation_name,
+                # declared as deploy declares them on AWS, where PutIntegration needs them (GetMethod shows them)
+                request_parameters=method_request_sources(method.integration.request_parameters),
                 authorizer_id=authorizer_id(api_id, method.authorizer) if method.authorizer else None)
     return api.resources
 
