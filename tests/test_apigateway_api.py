@@ -250,6 +250,32 @@ def test_mapping_expressions_aws_refuses(apigateway: Any) -> None:
     assert put(requestParameters=mapping)["requestParameters"] == mapping
 
 
+def test_an_import_declares_the_parameters_its_operations_list_and_an_export_lists_them(apigateway: Any) -> None:
+    """OpenAPI `parameters` (the path item's and the operation's) become the method's request parameters, as
+    API Gateway's import makes them, so PutIntegration may map from them; the export lists them again."""
+    document = {"openapi": "3.0.1", "info": {"title": "declared"}, "paths": {"/items/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True}],
+        "get": {"parameters": [{"name": "q", "in": "query"}, {"name": "X-Who", "in": "header", "required": True},
+                               {"name": "session", "in": "cookie"}],
+                "responses": {"200": {"description": "ok"}}}}}}
+    api = apigateway.import_rest_api(body=json.dumps(document).encode())["id"]
+    resource = next(item["id"] for item in apigateway.get_resources(restApiId=api)["items"]
+                    if item["path"] == "/items/{id}")
+    declared = {"method.request.path.id": True, "method.request.querystring.q": False,
+                "method.request.header.X-Who": True}
+    assert apigateway.get_method(restApiId=api, resourceId=resource, httpMethod="GET")["requestParameters"] == declared
+    mapping = {"integration.request.path.id": "method.request.path.id",
+               "integration.request.querystring.q": "method.request.querystring.q",
+               "integration.request.header.who": "method.request.header.X-Who"}
+    apigateway.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", type="HTTP",
+                               integrationHttpMethod="GET", uri="http://example.com/{id}", requestParameters=mapping)
+    apigateway.create_deployment(restApiId=api, stageName="v1")
+    exported = json.loads(apigateway.get_export(restApiId=api, stageName="v1", exportType="oas30")["body"].read())
+    listed = exported["paths"]["/items/{id}"]["get"]["parameters"]
+    assert [(item["name"], item["in"], item["required"]) for item in listed] == [
+        ("id", "path", True), ("q", "query", False), ("X-Who", "header", True)]
+
+
 def test_promotion_with_no_canary(apigateway: Any, deployed: tuple[str, str]) -> None:
     api, _ = deployed
     assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[

@@ -143,8 +143,38 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
             resource.methods[method_name] = Method(method_name, integration,
                                                    "CUSTOM" if authorizer_name else "NONE",
                                                    operation_name=operation.get("operationId"),
+                                                   request_parameters=_declared_parameters(item, operation),
                                                    authorizer_id=ids.get(authorizer_name or ""))
     return api
+
+
+_LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
+
+
+def _declared_parameters(item: dict[str, Any], operation: dict[str, Any]) -> dict[str, bool]:
+    """The method request parameters an operation declares (its `parameters` and its path's), as API Gateway's
+    import makes them: `{"name": "q", "in": "query", "required": true}` -> `method.request.querystring.q: True`."""
+    declared: dict[str, bool] = {}
+    for parameter in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
+        if isinstance(parameter, dict) and parameter.get("in") in _LOCATIONS and parameter.get("name"):
+            key = f"method.request.{_LOCATIONS[parameter['in']]}.{parameter['name']}"
+            declared[key] = bool(parameter.get("required", False))
+    return declared
+
+
+def _parameters_out(resource_path: str, declared: dict[str, bool]) -> list[dict[str, Any]]:
+    """An operation's `parameters`: the resource path's, then the method's other declared ones."""
+    names = [part[1:-1].rstrip("+") for part in resource_path.split("/") if part.startswith("{")]
+    out: list[dict[str, Any]] = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                                 for name in names]
+    locations = {value: key for key, value in _LOCATIONS.items()}
+    for key, required in declared.items():
+        parts = key.split(".", 3)
+        kind, name = (parts[2], parts[3]) if len(parts) == 4 else ("", "")
+        if kind in locations and not (kind == "path" and name in names):
+            out.append({"name": name, "in": locations[kind], "required": bool(required),
+                        "schema": {"type": "string"}})
+    return out
 
 
 def _integration_extension(integration: Integration) -> dict[str, Any]:
@@ -178,12 +208,11 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
         if not resource.methods:
             continue
         item: dict[str, Any] = {}
-        parameters = [part[1:-1].rstrip("+") for part in resource.path.split("/") if part.startswith("{")]
         for name, method in resource.methods.items():
             operation: dict[str, Any] = {"responses": {"200": {"description": "200 response"}}}
+            parameters = _parameters_out(resource.path, method.request_parameters)
             if parameters:
-                operation["parameters"] = [{"name": parameter, "in": "path", "required": True,
-                                            "schema": {"type": "string"}} for parameter in parameters]
+                operation["parameters"] = parameters
             if method.operation_name:
                 operation["operationId"] = method.operation_name
             if with_integrations and method.integration is not None:
