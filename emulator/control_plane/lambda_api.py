@@ -30,7 +30,12 @@ from emulator import code_tree
 from emulator.control_plane.protocol import AwsError, RawResponse
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
-from emulator.lambda_service.errors import LambdaApiError, check_invocation_type, function_not_found
+from emulator.lambda_service.errors import (
+    LambdaApiError,
+    check_invocation_type,
+    function_not_found,
+    validation_error,
+)
 from emulator.lambda_service.model import FunctionVersion, decode_client_context
 from emulator.lambda_service.service import (
     ANY_QUALIFIER,
@@ -134,9 +139,8 @@ def _conflict(message: str) -> AwsError:
 
 
 def _validation(value: object, member: str, constraint: str) -> AwsError:
-    return _error("ValidationException",
-                  f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
-                  f"{constraint}")
+    error = validation_error(value, member, constraint)
+    return _error(error.code, error.message)
 
 
 def _operation(method: Operation) -> Operation:

@@ -29,6 +29,12 @@ def throttled(reserved: bool) -> LambdaApiError:
     return LambdaApiError("TooManyRequestsException", "Rate Exceeded.", 429, Reason=reason)
 
 
+def validation_error(value: object, member: str, constraint: str) -> LambdaApiError:
+    """ValidationException as Lambda words a request member outside its model's constraint."""
+    return LambdaApiError("ValidationException", f"1 validation error detected: Value '{value}' at '{member}' failed "
+                          f"to satisfy constraint: {constraint}")
+
+
 INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
 
 
@@ -38,7 +44,6 @@ def check_invocation_type(value: str | None) -> str:
     Lambda's 400 ValidationException."""
     kind = (value or "").strip() or "RequestResponse"
     if kind not in INVOCATION_TYPES:
-        raise LambdaApiError("ValidationException",
-                             f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
-                             f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]")
+        raise validation_error(kind, "invocationType",
+                               f"Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]")
     return kind
