@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 FUNCTIONS = 50
 CONNECTIONS = 8
 DURATION_S = 2
-WARM_S = 8
+WARM_S = 4
 ROUNDS = 2
 MB = 1024 * 1024
 

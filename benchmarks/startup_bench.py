@@ -81,7 +81,7 @@ def run(console: Console) -> dict[str, float]:
     split_s = time.monotonic() - started
     split_load = os.getloadavg()[0]
     with _BareNode() as bare:
-        floor_rps = wrk(bare.url, 8, 3)["rps"]
+        floor_rps = wrk(bare.url, 8, 2)["rps"]
     floor_s = SPLIT_REQUESTS / floor_rps
     results = {"listen_s": statistics.median(times[0] for times in serve_times),
                "node_listen_s": statistics.median(times[0] for times in node_times),
