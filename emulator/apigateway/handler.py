@@ -25,7 +25,7 @@ from emulator.apigateway.authorizer import LambdaAuthorizers
 from emulator.apigateway.canary import choose_variant
 from emulator.apigateway.exchange import Exchange
 from emulator.apigateway.gateway_responses import GatewayResponse
-from emulator.apigateway.integration import LambdaStep, configuration_error
+from emulator.apigateway.integration import Function, LambdaStep, configuration_error
 from emulator.apigateway.integration_request import UnsupportedMediaType, choose_request_template
 from emulator.apigateway.integration_response import (
     lambda_selection_value,
@@ -275,16 +275,22 @@ class ApiGateway:
         return (f"arn:aws:execute-api:{self.state.region}:{self.state.account_id}:{exchange.api.id}/"
                 f"{exchange.stage_name}/{method}{exchange.match.resource.path}")
 
+    def _integration_function(self, exchange: Exchange, integration: Integration) -> Function | GatewayResponse:
+        """The function a Lambda integration invokes for this request, recorded in the decision record."""
+        function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
+                                            integration.http_method, credentials=integration.credentials)
+        if not isinstance(function, GatewayResponse):
+            record, version = exchange.record, function.resolved.version
+            record.function, record.qualifier = function.target.function_name, function.target.qualifier
+            record.executed_version, record.runtime = version.version, version.runtime.name
+        return function
+
     async def _lambda_proxy(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         assert exchange.variant is not None and exchange.api is not None and exchange.match is not None
         record = exchange.record
-        function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
-                                            integration.http_method, credentials=integration.credentials)
+        function = self._integration_function(exchange, integration)
         if isinstance(function, GatewayResponse):
             return function
-        resolved = function.resolved
-        record.function, record.qualifier = function.target.function_name, function.target.qualifier
-        record.executed_version, record.runtime = resolved.version.version, resolved.version.runtime.name
         event = build_event(exchange.request, exchange.match, path=exchange.path, api_id=exchange.api.id,
                             account_id=self.state.account_id, stage=exchange.stage_name, variant=exchange.variant,
                             ids=exchange.ids, binary_media_types=exchange.api.binary_media_types,
@@ -316,13 +322,9 @@ class ApiGateway:
         payload = self._integration_request(exchange, integration, context)
         if isinstance(payload, GatewayResponse):
             return payload
-        function = self.lambda_step.resolve(exchange, integration.uri or "", self._source_arn(exchange),
-                                            integration.http_method, credentials=integration.credentials)
+        function = self._integration_function(exchange, integration)
         if isinstance(function, GatewayResponse):
             return function
-        resolved = function.resolved
-        record.function, record.qualifier = function.target.function_name, function.target.qualifier
-        record.executed_version, record.runtime = resolved.version.version, resolved.version.runtime.name
         parameters = self._integration_parameters(exchange, integration, context)
         # The Lambda Invoke request's own headers, as API Gateway sends the mapped ones (AWS: "Set up asynchronous
         # invocation of the backend Lambda function", set-up-lambda-integration-async.html; Lambda Invoke's
