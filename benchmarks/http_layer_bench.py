@@ -62,7 +62,7 @@ async def _load(url: str, requests: int, concurrency: int) -> float:
 
 
 def measure(target: str, concurrency: int) -> float:
-    """Requests per second of one server at one concurrency (after a warm-up)."""
+    """Requests per second of one server at one concurrency."""
     port = _port()
     process = multiprocessing.Process(target=_flask if target == "flask" else _aiohttp, args=(port,), daemon=True)
     process.start()
@@ -77,8 +77,7 @@ def measure(target: str, concurrency: int) -> float:
         if shutil.which("wrk"):  # the same load generator as gateway_bench
             from benchmarks.gateway_bench import wrk
 
-            wrk(url, concurrency, 1)  # warm-up
-            return wrk(url, concurrency, 1)["rps"]  # 1 s: the tenfold gap needs no more, make bench stays < 2 min
+            return wrk(url, concurrency, 1)["rps"]  # 1 s, unwarmed: the tenfold gap needs no more (< 2 min in all)
         asyncio.run(_load(url, 200, concurrency))
         return asyncio.run(_load(url, REQUESTS, concurrency))
     finally:
