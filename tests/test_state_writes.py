@@ -114,6 +114,33 @@ def test_a_change_that_cannot_be_saved_is_not_acknowledged(running: tuple[StackT
     assert persistence.read_document(state) == live_state(stack)  # the next write saves everything again
 
 
+def test_a_codedeploy_change_that_cannot_be_saved_gets_its_protocols_internal_failure(
+        running: tuple[StackThread, Any, Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CodeDeploy call (JSON protocol, X-Amz-Target) is saved like the others; a failed save is its
+    InternalFailure, read by botocore, not an exception out of the server."""
+    stack, _apigateway, state, _lines = running
+    api = stack.stack.control_plane.services["codedeploy"].implementation
+    execution = stack.call(_opened(api))
+    codedeploy = boto3.client("codedeploy", endpoint_url=stack.url, config=ONE_TRY, **CREDENTIALS)
+
+    def failing(self: Any, *args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence._Journal, "commit", failing)
+    with pytest.raises(ClientError) as caught:
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId=execution.deployment_id, lifecycleEventHookExecutionId=execution.execution_id,
+            status="Succeeded")
+    monkeypatch.undo()
+    error = caught.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (500, "InternalFailure")
+    assert f"saving the state in {state} failed" in error["Error"]["Message"]
+
+
+async def _opened(api: Any) -> Any:
+    return api.open(api.new_deployment_id())
+
+
 def test_changes_handed_over_from_several_threads_are_each_durable_once_their_future_completes(
         tmp_path: Path) -> None:
     """`submit` is thread-safe: 4 threads change and hand over 25 changes each (in one order, as the event loop

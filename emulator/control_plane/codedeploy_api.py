@@ -96,6 +96,7 @@ class JsonTargetService:
         self.implementation = implementation
         self.target_prefix = target_prefix
         self.report: Report = report or (lambda context, error: None)
+        self.internal_error = internal_failure  # as RestJsonService's: the stack answers a failed save with it
 
     @cached_property
     def model(self) -> ServiceModel:
@@ -152,7 +153,7 @@ class JsonTargetService:
             return self.error_response(error)
         except Exception as error:  # a bug: InternalFailure, one log line
             self.report(f"{self.model.service_name} {name} failed", error)
-            return self.error_response(internal_failure(failures.describe(error)))
+            return self.error_response(self.internal_error(failures.describe(error)))
 
     def error_response(self, error: AwsError) -> web.Response:
         """The JSON protocol's error: `__type` names the error, botocore reads it from there."""
