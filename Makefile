@@ -34,8 +34,9 @@ PEERS ?= $(or $(BENCH_PEERS),0)
 bench: runtimes ## speed figures, side by side in one run; PEERS=1 adds serverless-offline and SAM CLI (installed into the cache)
 	BENCH_PEERS=$(PEERS) $(BIN)/python -m benchmarks.run
 
-lint: setup
+lint: setup ## ruff, and mypy's type check of emulator/
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

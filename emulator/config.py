@@ -601,7 +601,8 @@ def ordered_errors(error: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors with unknown keys first (a typo such as `runtme` also makes `runtime` missing; the typo is
     the cause), each unknown key carrying the missing sibling it most likely meant as `did_you_mean`."""
     errors: list[dict[str, Any]] = [dict(item) for item in error.errors()]
-    missing = {tuple(item["loc"][:-1]): [] for item in errors if item["type"] == "missing"}
+    missing: dict[tuple[Any, ...], list[str]] = {tuple(item["loc"][:-1]): [] for item in errors
+                                                 if item["type"] == "missing"}
     for item in errors:
         if item["type"] == "missing":
             missing[tuple(item["loc"][:-1])].append(str(item["loc"][-1]))

@@ -253,6 +253,16 @@ def test_generated_requests_find_the_difference_behind_one_query_value_and_save_
     assert run("diff", str(PLANTED / "canary.yaml"), "--requests-file", str(other)).returncode == 0
 
 
+def test_an_operation_schemathesis_cannot_read_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text((PLANTED / "openapi.yaml").read_text().replace(
+        "      parameters:\n", "      parameters:\n        - {$ref: '#/components/parameters/nowhere'}\n", 1))
+    result = run("diff", str(PLANTED / "canary.yaml"), "--openapi", str(broken), "--generate", "--max-examples", "5")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{broken}: an operation schemathesis cannot read" in result.stderr
+    assert "Traceback" not in result.stderr and "has no attribute" not in result.stderr
+
+
 def test_generate_needs_an_openapi_document() -> None:
     result = run("diff", str(PING), "--generate")
     assert result.returncode == 2 and "--openapi FILE" in result.stderr

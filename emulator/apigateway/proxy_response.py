@@ -86,7 +86,7 @@ def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
     for name, value in (single or {}).items():
         text = _scalar(value)
         if (name.lower(), text) not in seen:
-            pairs.append((spelled.get(name.lower(), name), text))
+            pairs.append((spelled.get(name.lower()) or name, text))
     return pairs
 
 

@@ -13,11 +13,17 @@ from typing import Any, Protocol
 
 
 class Resource(Protocol):
-    """What routing reads of a resource (emulator.apigateway.model.Resource; the model imports this module, so
-    this module does not import the model): its full path and its methods by HTTP method."""
+    """What routing and the steps after it read of a resource (emulator.apigateway.model.Resource; the model imports
+    this module, so this module does not import the model): its id, its full path and its methods by HTTP method."""
 
-    path: str
-    methods: Mapping[str, Any]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def methods(self) -> Mapping[str, Any]: ...
 
 
 Method = Any  # emulator.apigateway.model.Method, passed through untouched

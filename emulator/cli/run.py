@@ -19,6 +19,10 @@ from emulator.cli.common import (
 )
 
 
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 @click.command()
 @click.argument("function")
 @click.option("--event", "-e", help="Event JSON file, or - for stdin (default: {}).")
@@ -35,7 +39,7 @@ def invoke(function: str, event: str | None, config_path: Path, qualifier: str |
 
     payload = read_event(event)
     result = aio.run(invoke_once(config_path, function, payload, qualifier, backend,
-                                 lambda line: sys.stderr.write(line + "\n"),
+                                 _to_stderr,
                                  docker_options(docker_base, docker_network, code_mode), runtime_client))
     sys.stdout.buffer.write(result.payload + b"\n")
     sys.stdout.flush()

@@ -94,7 +94,7 @@ class MethodSpec:
     authorization_type: str
     operation_name: str | None
     integration: dict[str, Any]
-    integration_responses: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    integration_responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # templates, parameters, pattern
     authorizer: str | None = None  # the name of one of the API's authorizers (authorizationType CUSTOM)
 
     @property

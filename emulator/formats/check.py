@@ -266,7 +266,7 @@ class _Checker:
         """Every request and response template must parse: one that does not answers 500 on every request."""
         for api_name, api in _mapping(self.data.get("restApis")).items():
             api = _mapping(api)
-            blocks = [(("restApis", api_name, "resources"), api.get("resources"))]
+            blocks: list[tuple[tuple[str, ...], Any]] = [(("restApis", api_name, "resources"), api.get("resources"))]
             blocks += [(("restApis", api_name, "deployments", deployment_id, "resources"),
                         _mapping(deployment).get("resources"))
                        for deployment_id, deployment in _mapping(api.get("deployments")).items()]
@@ -275,7 +275,8 @@ class _Checker:
                     for verb, method in _mapping(verbs).items():
                         integration = _mapping(_mapping(method).get("integration"))
                         where = (*base, route, verb, "integration")
-                        templates = [(("requestTemplates", key), "request", key, text) for key, text
+                        templates: list[tuple[tuple[str, ...], str, str, Any]] = [
+                            (("requestTemplates", key), "request", key, text) for key, text
                                      in _mapping(integration.get("requestTemplates")).items()]
                         for status, response in _mapping(integration.get("integrationResponses")).items():
                             templates += [(("integrationResponses", status, "responseTemplates", key),
@@ -570,7 +571,8 @@ class _Checker:
         base = self.t.source.resolve().parent
         for name, function in self.functions.items():
             function = _mapping(function)
-            entries = [(("functions", name), function.get("code", "."), function.get("handler"), name)]
+            entries: list[tuple[tuple[str, ...], Any, Any, str]] = [
+                (("functions", name), function.get("code", "."), function.get("handler"), name)]
             entries += [(("functions", name, "versions", number), _mapping(version).get("code"),
                          _mapping(version).get("handler") or function.get("handler"), f"{name}:{number}")
                         for number, version in _mapping(function.get("versions")).items()

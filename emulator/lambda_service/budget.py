@@ -85,7 +85,7 @@ class WarmBudget:
 
     def used(self, environments: Iterable[ExecutionEnvironment]) -> int:
         """What `environments` take: their private pages, plus each shared binary's pages once."""
-        private, shared = 0, {}
+        private, shared = 0, dict[str, int]()
         for environment in environments:
             reading = self.sample(environment)
             private += reading.private

@@ -16,14 +16,14 @@ from typing import Protocol
 class LogSink(Protocol):
     """Receives every log line of every function, in order per environment."""
 
-    def __call__(self, function_name: str, line: str) -> None: ...
+    def __call__(self, function_name: str, line: str, /) -> None: ...
 
 
 class LineObserver(Protocol):
     """Receives every line with its environment: the environment's id and the request id of the invocation that
     started it (its init lines belong to that one), e.g. `diff` giving each request its own lines."""
 
-    def __call__(self, environment_id: str, started_for: str, line: str) -> None: ...
+    def __call__(self, environment_id: str, started_for: str, line: str, /) -> None: ...
 
 
 def start_line(request_id: str, version: str) -> str:

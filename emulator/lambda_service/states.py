@@ -87,8 +87,8 @@ class FunctionState:
     @classmethod
     def from_dict(cls, data: dict[str, str | None]) -> FunctionState:
         """Back from `to_dict`."""
-        return cls(**{key: data.get(key) for key in ("state", "reason", "reason_code", "last_update",
-                                                     "last_update_reason", "last_update_reason_code")})
+        return cls(data.get("state") or ACTIVE, data.get("reason"), data.get("reason_code"), data.get("last_update"),
+                   data.get("last_update_reason"), data.get("last_update_reason_code"))
 
 
 # ---- transitions ------------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ async def send(url: str, requests: int, concurrency: int, on_response: ResponseC
     """Send `requests` GETs to an `http://` URL with `concurrency` keep-alive connections (the same contract as
     `split.send`): `on_response(status, headers, body, latency_ms)` for each answer."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
+    hostname = parts.hostname
+    if parts.scheme != "http" or not hostname:
         raise ValueError(f"not a plain http URL: {url}")
     port = parts.port or 80
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -95,7 +96,7 @@ async def send(url: str, requests: int, concurrency: int, on_response: ResponseC
     remaining = iter(range(requests))
 
     async def connect() -> _Connection:
-        _transport, connection = await loop.create_connection(_Connection, parts.hostname, port)
+        _transport, connection = await loop.create_connection(_Connection, hostname, port)
         return connection
 
     async def worker() -> None:

@@ -85,7 +85,8 @@ class LoadCheck:
         """Every init error found, by version index, once all the check processes have ended."""
         found: dict[int, dict[str, object]] = {}
         for answer in self._answers:
-            found.update(await asyncio.wrap_future(answer))
+            errors: dict[int, dict[str, object]] = await asyncio.wrap_future(answer)
+            found.update(errors)
         return found
 
 
@@ -237,7 +238,7 @@ class ProcessBackend(Backend):
         check = LoadCheck()
         if self.runtime_client != "lambda-canary":
             return check
-        groups: dict[tuple[str, str], list[int]] = {}
+        groups: dict[tuple[str, object], list[int]] = {}
         for index, version in enumerate(versions):
             key = (version.runtime.name, version.pool_key if self.containment.users else "")
             groups.setdefault(key, []).append(index)

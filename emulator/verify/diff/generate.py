@@ -34,12 +34,17 @@ class Generated:
 def _strategy(openapi: Path) -> Any:
     import schemathesis
     from hypothesis import strategies as st
+    from schemathesis.core.result import Ok
 
     try:
         schema = schemathesis.openapi.from_path(str(openapi))
-        operations = [result.ok() for result in schema.get_all_operations()]
+        results = list(schema.get_all_operations())
     except Exception as error:  # schemathesis reports a bad document with its own exception types
         raise UserError(f"{openapi}: not an OpenAPI document schemathesis can read ({error})") from None
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
+    unreadable = [result.err() for result in results if not isinstance(result, Ok)]
+    if unreadable:  # an operation schemathesis cannot build requests for (e.g. a $ref to nothing)
+        raise UserError(f"{openapi}: an operation schemathesis cannot read ({unreadable[0]})")
     if not operations:
         raise UserError(f"{openapi}: no operations in it")
     return st.one_of(*(operation.as_strategy() for operation in operations))

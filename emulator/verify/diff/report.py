@@ -76,8 +76,8 @@ class DiffResult:
     def metrics(self) -> dict[str, dict[str, float | None]]:
         """Per side: latency p50/p99, function duration p50, first Init Duration, Max Memory Used; and ratios."""
         figures = {"base": _figures(self.base.observations), "canary": _figures(self.canary.observations)}
-        figures["ratio"] = {name: (figures["canary"][name] / value if value and figures["canary"][name] is not None
-                                   else None)
+        canary = figures["canary"]
+        figures["ratio"] = {name: (ratio / value if value and (ratio := canary[name]) is not None else None)
                             for name, value in figures["base"].items()}
         return figures
 

@@ -207,8 +207,8 @@ class SideRunner:
                 index = self._owners.get(console.group(1), owner) if console else owner
                 if index is not None and index < len(segments):
                     segments[index].append(line)
-        for observation, lines in zip(self.observations, segments, strict=True):
-            observation.read_logs(lines)
+        for observation, segment in zip(self.observations, segments, strict=True):
+            observation.read_logs(segment)
 
     def reset(self) -> None:
         """Forget every request and line (LiveSides: one request at a time)."""

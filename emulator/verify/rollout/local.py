@@ -23,6 +23,7 @@ import aiohttp
 
 from emulator.apigateway.observability import DecisionRecord
 from emulator.config import HooksConfig, LoadedConfig
+from emulator.control_plane.codedeploy_api import CodeDeployApi
 from emulator.errors import UserError
 from emulator.verify.diff.corpus import DiffRequest, load_any
 from emulator.verify.rollout.gates import GateSettings, Judgement, Sample, enough, judge
@@ -150,21 +151,23 @@ class RolloutReport:
             if hook.hook == POST_TRAFFIC:
                 out.append(f"{'pass' if hook.passed else 'FAIL'} {hook.hook} hook {hook.function}: {hook.detail}")
         failure = self.failure
-        hook = self.hook_failure
-        if hook is not None:
-            when = "before any traffic moved" if hook.hook == PRE_TRAFFIC else "after all traffic had moved"
-            undone = ("the alias points at its previous version again" if self.alias and hook.hook == POST_TRAFFIC
+        stopped_by = self.hook_failure
+        if stopped_by is not None:
+            when = "before any traffic moved" if stopped_by.hook == PRE_TRAFFIC else "after all traffic had moved"
+            after = stopped_by.hook == POST_TRAFFIC
+            undone = ("the alias points at its previous version again" if self.alias and after
                       else "the alias's weights are cleared" if self.alias
-                      else "the stage's previous deployment and variables are back" if hook.hook == POST_TRAFFIC
+                      else "the stage's previous deployment and variables are back" if after
                       else "the canary is removed")
-            out.append(f"rolled back {when}: the {hook.hook} hook {hook.function} failed ({hook.detail}); {undone}")
+            out.append(f"rolled back {when}: the {stopped_by.hook} hook {stopped_by.function} failed "
+                       f"({stopped_by.detail}); {undone}")
         elif failure is None:
             out.append("promoted: every gate passed; " + (
                 "the alias points at the new version now" if self.alias
                 else "the canary's deployment and overrides are the stage's now"))
         else:
-            step, judgement = failure
-            what = f"the {judgement.metric} gate failed" if judgement else "too few requests to judge"
+            step, failed_gate = failure
+            what = f"the {failed_gate.metric} gate failed" if failed_gate else "too few requests to judge"
             undone = "the alias's weights are cleared" if self.alias else "the canary is removed"
             out.append(f"rolled back at step {step.index} ({step.percent:g}%): {what}; {undone}")
         return out
@@ -339,7 +342,7 @@ def run_local(loaded: LoadedConfig, *, stage_name: str | None, schedule: str, st
         clock = 0.0
         stack = running.stack
         if hooks is not None and (hooks.pre_traffic or hooks.post_traffic):
-            report.deployment_id = stack.control_plane.services["codedeploy"].implementation.new_deployment_id()
+            report.deployment_id = CodeDeployApi.new_deployment_id()
 
         def hook_passes(hook: str, function: str | None) -> bool:
             if function is None:
