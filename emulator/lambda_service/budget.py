@@ -85,7 +85,8 @@ class WarmBudget:
 
     def used(self, environments: Iterable[ExecutionEnvironment]) -> int:
         """What `environments` take: their private pages, plus each shared binary's pages once."""
-        private, shared = 0, dict[str, int]()
+        private = 0
+        shared: dict[str, int] = {}  # each binary's pages, once
         for environment in environments:
             reading = self.sample(environment)
             private += reading.private
