@@ -4,6 +4,7 @@ config loader so all three refuse what AWS refuses, with AWS's message."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # CreateStage / UpdateStage naming a canary deployment that does not exist (recorded: LocalStack's AWS-validated
 # test_apigateway_canary.py::TestStageCrudCanary::test_create_canary_deployment and
@@ -103,7 +104,7 @@ def method_parameter_error(declared: dict[str, object]) -> str | None:
     return None
 
 
-def integration_parameters_error(mapping: dict[str, object], declared: dict[str, object]) -> str | None:
+def integration_parameters_error(mapping: Mapping[str, object], declared: Mapping[str, object]) -> str | None:
     """PutIntegration's refusal of a requestParameters entry, or None: the key must be
     integration.request.header|querystring|path.NAME, the value a source AWS maps from, and a method request
     parameter it reads must be declared on the method (its multi-value form reads the declared single-value one)."""

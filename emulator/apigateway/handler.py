@@ -493,13 +493,13 @@ class ApiGateway:
                                           timeout=aiohttp.ClientTimeout(total=integration.timeout_in_millis / 1000)
                                           ) as upstream:
                 body = (await upstream.read()).decode("utf-8", "replace")
-                headers = {name: value for name, value in upstream.headers.items()}
+                answered = {name: value for name, value in upstream.headers.items()}
                 status = upstream.status
         except TimeoutError:
             return responses.integration_timeout()
         except (aiohttp.ClientError, ValueError) as error:
             return self._configuration_error(exchange, f"Execution failed: {error}", 502)
-        return self._integration_response(exchange, integration, str(status), body, headers, context)
+        return self._integration_response(exchange, integration, str(status), body, answered, context)
 
     def _mock(self, exchange: Exchange, integration: Integration) -> GatewayResponse:
         """MOCK: the request template's `statusCode` selects the integration response, whose template answers."""

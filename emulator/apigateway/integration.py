@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.exchange import Exchange
@@ -123,7 +124,7 @@ def _settle(settled: asyncio.Future[None]) -> None:
         settled.set_result(None)
 
 
-def _consume(task: asyncio.Future[object]) -> None:
+def _consume(task: asyncio.Future[Any]) -> None:
     """Retrieve a late result so asyncio does not warn about it."""
     if not task.cancelled():
         task.exception()
