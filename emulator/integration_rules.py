@@ -96,7 +96,7 @@ def _invalid_expression(expression: object) -> str:
     return _MAPPING_REFUSAL.format(f"Invalid mapping expression specified: {expression}")
 
 
-def method_parameter_error(declared: dict[str, object]) -> str | None:
+def method_parameter_error(declared: Mapping[str, object]) -> str | None:
     """PutMethod's refusal of a requestParameters key that is not method.request.path|querystring|header.NAME."""
     for key in declared:
         if not METHOD_REQUEST_PARAMETER.match(str(key)):

@@ -250,6 +250,133 @@ def test_mapping_expressions_aws_refuses(apigateway: Any) -> None:
     assert put(requestParameters=mapping)["requestParameters"] == mapping
 
 
+def _method_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+
+
+def test_update_method_as_aws_recorded(apigateway: Any) -> None:
+    """UpdateMethod's patch paths answer what AWS answered (LocalStack's AWS-validated
+    TestApiGatewayApiMethod::test_update_method, tests/aws/services/apigateway/test_apigateway_api.snapshot.json,
+    localstack/localstack@8b9a79f, recorded 15-04-2024)."""
+    api = apigateway.create_rest_api(name="update-method")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    update = functools.partial(apigateway.update_method, restApiId=api, resourceId=root, httpMethod="ANY")
+    assert _method_answer(apigateway.put_method(restApiId=api, resourceId=root, httpMethod="ANY",
+                                                authorizationType="NONE")) == {
+        "apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY"}
+    added = update(patchOperations=[
+        {"op": "add", "path": "/requestParameters/method.request.querystring.optional", "value": "true"},
+        {"op": "add", "path": "/requestModels/application~1json", "value": "Empty"}])
+    assert _method_answer(added) == {
+        "apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY",
+        "requestModels": {"application/json": "Empty"},
+        "requestParameters": {"method.request.querystring.optional": True}}
+    replaced = update(patchOperations=[
+        {"op": "replace", "path": "/operationName", "value": "ReplacedOperationName"},
+        {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+        {"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"},
+        {"op": "replace", "path": "/requestParameters/method.request.querystring.optional", "value": "false"}])
+    assert _method_answer(replaced) == {
+        "apiKeyRequired": True, "authorizationType": "AWS_IAM", "httpMethod": "ANY",
+        "operationName": "ReplacedOperationName", "requestModels": {"application/json": "Empty"},
+        "requestParameters": {"method.request.querystring.optional": False}}
+    authorizer = apigateway.create_authorizer(
+        restApiId=api, name="authorizer-test", type="TOKEN",
+        authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:{REGION}:"
+                      f"{ACCOUNT}:function:myApiAuthorizer/invocations",
+        identitySource="method.request.header.Authorization")["id"]
+    custom = update(patchOperations=[{"op": "replace", "path": "/authorizerId", "value": authorizer},
+                                     {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"}])
+    assert _method_answer(custom) == {**_method_answer(replaced), "authorizationType": "CUSTOM",
+                                      "authorizerId": authorizer}
+    removed = update(patchOperations=[
+        {"op": "remove", "path": "/requestParameters/method.request.querystring.optional", "value": "true"},
+        {"op": "remove", "path": "/requestModels/application~1json", "value": "Empty"}])
+    assert _method_answer(removed) == {
+        "apiKeyRequired": True, "authorizationType": "CUSTOM", "authorizerId": authorizer, "httpMethod": "ANY",
+        "operationName": "ReplacedOperationName"}
+    assert _method_answer(apigateway.get_method(restApiId=api, resourceId=root, httpMethod="ANY")) == \
+        _method_answer(removed)
+
+
+def test_update_method_refusals_as_aws_recorded(apigateway: Any) -> None:
+    """UpdateMethod's refusals, and the values it takes without refusing, as AWS answered them (LocalStack's
+    AWS-validated TestApiGatewayApiMethod::test_update_method_validation, localstack/localstack@8b9a79f). A
+    refused patch changes nothing, not even its operations before the refused one."""
+    api = apigateway.create_rest_api(name="update-method-validation")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    missing = "NotFoundException", "Invalid Resource identifier specified", 404
+    assert error_of(apigateway.update_method, restApiId="fake-api", resourceId=root, httpMethod="ANY",
+                    patchOperations=[]) == missing
+    assert error_of(apigateway.update_method, restApiId=api, resourceId="fake-resource-id", httpMethod="ANY",
+                    patchOperations=[]) == missing
+    assert error_of(apigateway.update_method, restApiId=api, resourceId=root, httpMethod="GET", patchOperations=[
+        {"op": "replace", "path": "/operationName", "value": "methodDoesNotExist"}]) == (
+        "NotFoundException", "Invalid Method identifier specified", 404)
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="ANY", authorizationType="NONE",
+                          apiKeyRequired=True)
+    update = functools.partial(apigateway.update_method, restApiId=api, resourceId=root, httpMethod="ANY")
+    only_replace = "BadRequestException", "Invalid patch operation specified. Must be one of: [replace]", 400
+    assert error_of(update, patchOperations=[{"op": "add", "path": "/operationName", "value": "x"}]) == only_replace
+    assert error_of(update, patchOperations=[{"op": "add", "path": "/requestValidatorId", "value": "x"}]) == \
+        only_replace
+    for path in ("/httpMethod", "/requestParameters", "/requestModels/application/json"):
+        op = "replace" if path == "/requestParameters" else "add"
+        assert error_of(update, patchOperations=[{"op": op, "path": path, "value": "x"}]) == (
+            "BadRequestException", f"Invalid patch path {path}", 400), path
+    assert error_of(update, patchOperations=[
+        {"op": "replace", "path": "/operationName", "value": "never"},
+        {"op": "replace", "path": "/requestValidatorId", "value": "fake-id"}]) == (
+        "BadRequestException", "Invalid Request Validator identifier specified", 400)
+    assert "operationName" not in apigateway.get_method(restApiId=api, resourceId=root, httpMethod="ANY")
+    assert _method_answer(update(patchOperations=[
+        {"op": "replace", "path": "/apiKeyRequired", "value": "whatever"}])) == {
+        "apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY"}
+    invalid_authorizer = ("BadRequestException", "Invalid authorizer ID specified. Setting the authorization type to "
+                          "CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.", 400)
+    assert error_of(update, patchOperations=[
+        {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"}]) == invalid_authorizer
+    assert _method_answer(update(patchOperations=[
+        {"op": "replace", "path": "/authorizerId", "value": "abc123"}])) == {
+        "apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY"}
+    assert error_of(update, patchOperations=[
+        {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+        {"op": "replace", "path": "/authorizerId", "value": "abc123"}]) == invalid_authorizer
+
+
+def test_update_integration_maps_a_parameter_the_method_declares_and_refuses_one_it_does_not(
+        apigateway: Any) -> None:
+    """UpdateIntegration adds, replaces and removes requestParameters and requestTemplates entries (AWS-validated
+    test_apigateway_sqs adds integration.request.header.Accept this way, localstack/localstack@8b9a79f), checked
+    as PutIntegration checks them; a refused patch changes nothing."""
+    api = apigateway.create_rest_api(name="update-integration")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    where = {"restApiId": api, "resourceId": root, "httpMethod": "GET"}
+    apigateway.put_method(**where, authorizationType="NONE")
+    apigateway.put_integration(**where, type="HTTP", integrationHttpMethod="GET", uri="http://example.com/")
+    header = "/requestParameters/integration.request.header.X-Who"
+    assert error_of(apigateway.update_integration, **where, patchOperations=[
+        {"op": "replace", "path": "/timeoutInMillis", "value": "1000"},
+        {"op": "add", "path": header, "value": "method.request.header.who"}]) == (
+        "BadRequestException", MAPPING_REFUSAL.format(
+            "Invalid mapping expression parameter specified: method.request.header.who"), 400)
+    unchanged = apigateway.get_integration(**where)
+    assert unchanged["timeoutInMillis"] == 29000 and "requestParameters" not in unchanged
+    apigateway.update_method(**where, patchOperations=[
+        {"op": "add", "path": "/requestParameters/method.request.header.who", "value": "false"}])
+    updated = apigateway.update_integration(**where, patchOperations=[
+        {"op": "add", "path": header, "value": "method.request.header.who"},
+        {"op": "add", "path": "/requestParameters/integration.request.header.Accept", "value": "'application/xml'"},
+        {"op": "add", "path": "/requestTemplates/application~1json", "value": "{}"}])
+    assert updated["requestParameters"] == {"integration.request.header.X-Who": "method.request.header.who",
+                                            "integration.request.header.Accept": "'application/xml'"}
+    assert updated["requestTemplates"] == {"application/json": "{}"}
+    removed = apigateway.update_integration(**where, patchOperations=[
+        {"op": "remove", "path": header}, {"op": "remove", "path": "/requestTemplates/application~1json"}])
+    assert removed["requestParameters"] == {"integration.request.header.Accept": "'application/xml'"}
+    assert "requestTemplates" not in removed or not removed["requestTemplates"]
+
+
 def test_an_import_declares_the_parameters_its_operations_list_and_an_export_lists_them(apigateway: Any) -> None:
     """OpenAPI `parameters` (the path item's and the operation's) become the method's request parameters, as
     API Gateway's import makes them, so PutIntegration may map from them; the export lists them again."""

@@ -67,6 +67,7 @@ class Method:
     request_parameters: dict[str, bool] = field(default_factory=dict)
     method_responses: dict[str, dict[str, object]] = field(default_factory=dict)
     authorizer_id: str | None = None
+    request_models: dict[str, str] = field(default_factory=dict)  # content type -> model name (kept, not applied)
 
 
 @dataclass
