@@ -377,6 +377,53 @@ def test_update_integration_maps_a_parameter_the_method_declares_and_refuses_one
     assert "requestTemplates" not in removed or not removed["requestTemplates"]
 
 
+def test_update_method_response_as_aws_recorded(apigateway: Any) -> None:
+    """UpdateMethodResponse answers what AWS answered (LocalStack's AWS-validated test_update_method_response,
+    ::test_update_method_wrong_param_names, ::test_update_method_lack_response_parameters_and_models and
+    ::test_update_method_response_negative_tests, localstack/localstack@8b9a79f, recorded 30-06 and 01-07-2025)."""
+    api = apigateway.create_rest_api(name="update-method-response")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    where = {"restApiId": api, "resourceId": root, "httpMethod": "GET"}
+    apigateway.put_method(**where, authorizationType="NONE")
+    apigateway.put_integration(**where, type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_method_response(**where, statusCode="200",
+                                   responseParameters={"method.response.header.my-header": False},
+                                   responseModels={"application/json": "Empty"})
+    update = functools.partial(apigateway.update_method_response, **where, statusCode="200")
+    parameter, model = "/responseParameters/method.response.header.my-header", "/responseModels/application~1json"
+    no_parameter = "NotFoundException", "Invalid parameter name specified", 404
+    no_model = "NotFoundException", "Content-Type specified was not found", 404
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/responseParameters/wrong",
+                                              "value": "true"}]) == no_parameter
+    assert error_of(update, patchOperations=[{"op": "remove", "path": "/responseParameters/wrong"}]) == no_parameter
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/responseModels/wrong",
+                                              "value": "Empty"}]) == no_model
+    assert error_of(update, patchOperations=[{"op": "remove", "path": "/responseModels/wrong"}]) == no_model
+    removed = update(patchOperations=[{"op": "remove", "path": parameter, "value": "true"},
+                                      {"op": "remove", "path": model, "value": "Empty"}])
+    assert _method_answer(removed) == {"statusCode": "200"}
+    assert error_of(update, patchOperations=[{"op": "remove", "path": parameter}]) == no_parameter
+    assert error_of(update, patchOperations=[{"op": "remove", "path": model}]) == no_model
+    assert error_of(update, patchOperations=[{"op": "remove", "path": "/wrong/method.response.header.my-header"}]) == (
+        "BadRequestException", "Invalid patch path /wrong/method.response.header.my-header", 400)
+    added = update(patchOperations=[{"op": "add", "path": parameter, "value": "true"},
+                                    {"op": "add", "path": model, "value": "Empty"}])
+    assert _method_answer(added) == {"responseModels": {"application/json": "Empty"},
+                                     "responseParameters": {"method.response.header.my-header": True},
+                                     "statusCode": "200"}
+    assert error_of(update, patchOperations=[{"op": "replace", "path": parameter, "value": "false"},
+                                             {"op": "remove", "path": "/responseModels/wrong"}]) == no_model
+    assert _method_answer(apigateway.get_method_response(**where, statusCode="200")) == _method_answer(added)
+    assert error_of(apigateway.update_method_response, **where, statusCode="201", patchOperations=[]) == (
+        "NotFoundException", "Invalid Response status code specified", 404)
+    assert error_of(apigateway.update_method_response, restApiId=api, resourceId="wrong", httpMethod="GET",
+                    statusCode="200", patchOperations=[]) == (
+        "NotFoundException", "Invalid Resource identifier specified", 404)
+    assert error_of(apigateway.update_method_response, restApiId=api, resourceId=root, httpMethod="POST",
+                    statusCode="200", patchOperations=[]) == (
+        "NotFoundException", "Invalid Method identifier specified", 404)
+
+
 def test_an_import_declares_the_parameters_its_operations_list_and_an_export_lists_them(apigateway: Any) -> None:
     """OpenAPI `parameters` (the path item's and the operation's) become the method's request parameters, as
     API Gateway's import makes them, so PutIntegration may map from them; the export lists them again."""

@@ -616,6 +616,39 @@ class ApiGatewayApi:
         self._changed()
         return integration_response_out(response)
 
+    def UpdateMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
+        """add, replace or remove /responseParameters/{name} and /responseModels/{type}, answering AWS's recorded
+        answers (LocalStack's AWS-validated test_update_method_response, ::test_update_method_wrong_param_names and
+        ::test_update_method_lack_response_parameters_and_models, localstack/localstack@8b9a79f): replacing or
+        removing an entry that is not there is a 404. All operations apply, or none."""
+        method = self._method(params)
+        current = method.method_responses.get(params["statusCode"])
+        if current is None:
+            raise not_found("Invalid Response status code specified")
+        response = copy.deepcopy(current)
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path") or "", operation.get("value")
+            group, slash, name = path[1:].partition("/")
+            if group not in ("responseParameters", "responseModels") or not slash:
+                raise bad_request(f"Invalid patch path {path}")
+            name = _unescape(name)
+            entries: dict[str, Any] = dict(response.get(group) or {})  # type: ignore[call-overload]
+            entry = str(value).lower() == "true" if group == "responseParameters" else value or ""
+            if op in ("replace", "remove") and name not in entries:
+                raise not_found("Invalid parameter name specified" if group == "responseParameters"
+                                else "Content-Type specified was not found")
+            if op in ("add", "replace"):
+                entries[name] = entry
+            elif op == "remove":
+                del entries[name]
+            else:
+                raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for path "
+                                  f"{path}")
+            response[group] = entries or None
+        method.method_responses[params["statusCode"]] = response
+        self._changed()
+        return response
+
     def GetMethodResponse(self, params: dict[str, Any]) -> dict[str, Any]:
         response = self._method(params).method_responses.get(params["statusCode"])
         if response is None:
