@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from scipy.stats import binom
 
@@ -252,6 +253,24 @@ def test_mapping_expressions_aws_refuses(apigateway: Any) -> None:
 
 def _method_answer(answer: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+
+
+def test_a_boolean_where_a_string_belongs_is_the_serialization_error_aws_recorded(emulator: StackThread) -> None:
+    """API Gateway's deserializer refuses a JSON boolean in a string map before anything else (LocalStack's
+    AWS-validated test_put_integration_request_parameter_bool_type, "put-integration-request-param-wrong-type" and
+    "put-integration-request-param-bool-value", localstack/localstack@8b9a79f); the same boolean as a method
+    request parameter's `required` flag is what PutMethod takes ("bool-method")."""
+    unvalidated = boto3.client("apigateway", endpoint_url=emulator.url, region_name=REGION, aws_access_key_id="x",
+                               aws_secret_access_key="y", config=Config(parameter_validation=False))
+    api = unvalidated.create_rest_api(name="booleans")["id"]
+    root = unvalidated.get_resources(restApiId=api)["items"][0]["id"]
+    declared = unvalidated.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE",
+                                      requestParameters={"method.request.path.testPath": True})
+    assert declared["requestParameters"] == {"method.request.path.testPath": True}
+    for mapping in ({True: True}, {"integration.request.path.testPath": True}):
+        assert error_of(unvalidated.put_integration, restApiId=api, resourceId=root, httpMethod="GET",
+                        type="HTTP_PROXY", requestParameters=mapping) == (
+            "SerializationException", "class java.lang.Boolean can not be converted to an String", 400), mapping
 
 
 def test_update_method_as_aws_recorded(apigateway: Any) -> None:

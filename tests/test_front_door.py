@@ -171,6 +171,21 @@ def test_a_connection_moves_to_aiohttp_for_the_admin_api_and_keeps_answering(run
     assert later[1][0].startswith(b"HTTP/1.1 200 OK") and b'"message":"pong"' in later[1][1]
 
 
+def test_an_escaped_admin_path_is_the_admin_api_on_either_front_door(running: StackThread) -> None:
+    """aiohttp tells the admin API apart on the decoded path, so /%5Flambda_canary/health is the admin API whether
+    the request arrived whole (this front door) or in pieces (aiohttp's)."""
+    request = b"GET /%5Flambda_canary/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    with _connect(running) as sock:
+        sock.sendall(request)
+        whole = _responses_on(sock, 1)
+    with _connect(running) as sock:
+        sock.sendall(request[:10])
+        sock.sendall(request[10:])
+        pieces = _responses_on(sock, 1)
+    assert [head.split(b"\r\n", 1)[0] for head, _ in whole + pieces] == [b"HTTP/1.1 200 OK"] * 2
+    assert b'"status": "ok"' in whole[0][1] and b'"status": "ok"' in pieces[0][1]
+
+
 def test_a_head_and_a_body_sent_in_pieces_are_read_whole(running: StackThread) -> None:
     """A partial head or body moves the connection to aiohttp, which reads the rest (its deadlines apply)."""
     request = (b"POST /prod/ping HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"

@@ -20,6 +20,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, cast
+from urllib.parse import unquote
 
 import httptools
 from aiohttp.helpers import EMPTY_BODY_STATUS_CODES, rfc822_formatted_time
@@ -35,6 +36,7 @@ from emulator.apigateway.request import IncomingRequest, split_target
 if TYPE_CHECKING:
     from emulator.apigateway.handler import ApiGateway
 
+ADMIN_PREFIX = "/_lambda_canary/"  # the admin API's paths (served by aiohttp: apigateway/server.py)
 # a head longer than aiohttp's longest line goes to aiohttp, which applies its own limits (and answers as it does)
 MAX_FAST_HEAD = 8190
 # pipelined bytes kept while a request is answered before reading pauses
@@ -194,8 +196,8 @@ class FastConnection(asyncio.Protocol):
             return
         method = parser.get_method().decode("ascii")
         path, query = split_target(head.url.decode("utf-8", "surrogateescape"))  # decoded as aiohttp does
-        if path.startswith("/_lambda_canary/"):
-            self._hand_over()
+        if path.startswith(ADMIN_PREFIX) or ("%" in path and unquote(path).startswith(ADMIN_PREFIX)):
+            self._hand_over()  # aiohttp tells the planes apart on the decoded path: /%5Flambda_canary/ is admin too
             return
         body = bytes(buffer[head_length:total])
         del buffer[:total]

@@ -25,14 +25,13 @@ from multidict import CIMultiDict
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.body import BodyTimeout, read_body
-from emulator.apigateway.front_door import FastConnection, framed_headers
+from emulator.apigateway.front_door import ADMIN_PREFIX, FastConnection, framed_headers
 from emulator.apigateway.handler import MAX_REQUEST_BODY, ApiGateway
 from emulator.apigateway.limits import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT
 from emulator.apigateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from emulator.apigateway.request import IncomingRequest, split_target
 from emulator.errors import UserError
 
-ADMIN_PREFIX = "/_lambda_canary/"
 # aiohttp's own limit, never reached: the data plane reads at most 10 MB + 1 byte itself (413 from the chain, as
 # AWS does) and the control plane reads its own AWS limit (RequestEntityTooLargeException).
 MAX_BODY = 1 << 40

@@ -101,6 +101,31 @@ def not_found(message: str) -> AwsError:
 _METHOD_SCALARS = ("/operationName", "/apiKeyRequired", "/authorizationType", "/authorizerId", "/requestValidatorId")
 
 
+def _method_authorizer(api: RestApi, authorization_type: str, authorizer_id: str | None) -> str | None:
+    """The authorizer a method keeps: CUSTOM and COGNITO_USER_POOLS need one of the API's, any other type keeps
+    none (both recorded: LocalStack's AWS-validated test_update_method_validation, localstack/localstack@8b9a79f)."""
+    if authorization_type not in ("CUSTOM", "COGNITO_USER_POOLS"):
+        return None
+    if authorizer_id not in api.authorizers:
+        raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                          "COGNITO_USER_POOLS requires a valid authorizer.")
+    return authorizer_id
+
+
+def _patch_entry(entries: dict[str, Any], op: str | None, name: str, path: str, value: Any,
+                 missing: AwsError | None = None) -> None:
+    """One patch operation on an entry of a map member (`/requestParameters/{name}` and the like): add or replace
+    sets it, remove deletes it; with `missing`, replacing or removing an entry that is not there raises that."""
+    if missing is not None and op in ("replace", "remove") and name not in entries:
+        raise missing
+    if op in ("add", "replace"):
+        entries[name] = value
+    elif op == "remove":
+        entries.pop(name, None)
+    else:
+        raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for path {path}")
+
+
 def _unescape(segment: str) -> str:
     """JSON-pointer unescaping used in patch paths (`~1` is `/`, `~0` is `~`)."""
     return segment.replace("~1", "/").replace("~0", "~")
@@ -364,16 +389,7 @@ class ApiGatewayApi:
         if http_method in resource.methods:
             raise AwsError("ConflictException", "Method already exists for this resource", 409)
         authorization_type = params.get("authorizationType", "NONE")
-        authorizer_id = params.get("authorizerId")
-        if authorization_type == "CUSTOM":
-            if not authorizer_id:
-                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
-                                  "COGNITO_USER_POOLS requires a valid authorizer.")
-            if authorizer_id not in api.authorizers:
-                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
-                                  "COGNITO_USER_POOLS requires a valid authorizer.")
-        elif authorizer_id and authorization_type != "CUSTOM":
-            authorizer_id = None  # AWS keeps no authorizer on a method that is not CUSTOM
+        authorizer_id = _method_authorizer(api, authorization_type, params.get("authorizerId"))
         problem = method_parameter_error(params.get("requestParameters") or {})
         if problem:
             raise bad_request(problem)
@@ -398,16 +414,10 @@ class ApiGatewayApi:
             op, path, value = operation.get("op"), operation.get("path") or "", operation.get("value")
             group, slash, name = path[1:].partition("/")
             if group in ("requestParameters", "requestModels") and slash and "/" not in name:
-                name = _unescape(name)
                 target: dict[str, Any] = (method.request_parameters if group == "requestParameters"
                                           else method.request_models)
-                if op in ("add", "replace"):
-                    target[name] = str(value).lower() == "true" if group == "requestParameters" else value or ""
-                elif op == "remove":
-                    target.pop(name, None)
-                else:
-                    raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for "
-                                      f"path {path}")
+                _patch_entry(target, op, _unescape(name), path,
+                             str(value).lower() == "true" if group == "requestParameters" else value or "")
                 continue
             if path not in _METHOD_SCALARS:
                 raise bad_request(f"Invalid patch path {path}")
@@ -423,12 +433,7 @@ class ApiGatewayApi:
                 method.authorizer_id = value or None
             elif value:  # /requestValidatorId: lambda-canary keeps no request validators
                 raise bad_request("Invalid Request Validator identifier specified")
-        if method.authorization_type in ("CUSTOM", "COGNITO_USER_POOLS"):
-            if method.authorizer_id not in api.authorizers:
-                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
-                                  "COGNITO_USER_POOLS requires a valid authorizer.")
-        else:
-            method.authorizer_id = None  # AWS keeps no authorizer on a method that is not CUSTOM (recorded)
+        method.authorizer_id = _method_authorizer(api, method.authorization_type, method.authorizer_id)
         problem = method_parameter_error(method.request_parameters)
         if problem:
             raise bad_request(problem)
@@ -524,16 +529,9 @@ class ApiGatewayApi:
             if group in ("requestParameters", "requestTemplates") and slash:
                 target = integration.request_parameters if group == "requestParameters" else \
                     integration.request_templates
-                if op in ("add", "replace"):
-                    target[_unescape(name)] = value or ""
-                    if group == "requestParameters":
-                        mapped[_unescape(name)] = value
-                elif op == "remove":
-                    target.pop(_unescape(name), None)
-                    mapped.pop(_unescape(name), None)
-                else:
-                    raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for "
-                                      f"path {path}")
+                _patch_entry(target, op, _unescape(name), path, value or "")
+                if group == "requestParameters":
+                    _patch_entry(mapped, op, _unescape(name), path, value)
                 continue
             if op != "replace":
                 raise bad_request(f"Invalid patch operation specified. Must be one of: [replace] for path {path}")
@@ -602,14 +600,7 @@ class ApiGatewayApi:
             elif path.startswith(("/responseTemplates/", "/responseParameters/")):
                 group, _, name = path[1:].partition("/")
                 target = response.response_templates if group == "responseTemplates" else response.response_parameters
-                name = _unescape(name)
-                if op in ("add", "replace"):
-                    target[name] = value or ""
-                elif op == "remove":
-                    target.pop(name, None)
-                else:
-                    raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for path "
-                                      f"{path}")
+                _patch_entry(target, op, _unescape(name), path, value or "")
             else:
                 raise bad_request(f"Invalid patch path {path}")
         self._integration(params).integration_responses[params["statusCode"]] = response
@@ -631,19 +622,11 @@ class ApiGatewayApi:
             group, slash, name = path[1:].partition("/")
             if group not in ("responseParameters", "responseModels") or not slash:
                 raise bad_request(f"Invalid patch path {path}")
-            name = _unescape(name)
             entries: dict[str, Any] = dict(response.get(group) or {})  # type: ignore[call-overload]
-            entry = str(value).lower() == "true" if group == "responseParameters" else value or ""
-            if op in ("replace", "remove") and name not in entries:
-                raise not_found("Invalid parameter name specified" if group == "responseParameters"
-                                else "Content-Type specified was not found")
-            if op in ("add", "replace"):
-                entries[name] = entry
-            elif op == "remove":
-                del entries[name]
-            else:
-                raise bad_request(f"Invalid patch operation specified. Must be 'add'|'remove'|'replace' for path "
-                                  f"{path}")
+            _patch_entry(entries, op, _unescape(name), path,
+                         str(value).lower() == "true" if group == "responseParameters" else value or "",
+                         missing=not_found("Invalid parameter name specified" if group == "responseParameters"
+                                           else "Content-Type specified was not found"))
             response[group] = entries or None
         method.method_responses[params["statusCode"]] = response
         self._changed()

@@ -108,6 +108,19 @@ def _group(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
+# API Gateway's answer to a JSON boolean where a string belongs (recorded: LocalStack's AWS-validated
+# test_apigateway_api.py::TestApigatewayIntegration::test_put_integration_request_parameter_bool_type,
+# "put-integration-request-param-wrong-type" and "-bool-value", localstack/localstack@8b9a79f).
+BOOLEAN_FOR_STRING = "class java.lang.Boolean can not be converted to an String"
+
+
+def _boolean_for_string(report: Any) -> bool:
+    """Does botocore's validation report hold a boolean given where the model wants a string?"""
+    return any(kind == "invalid type" and isinstance(details.get("param"), bool)
+               and details.get("valid_types") == ["<class 'str'>"]
+               for kind, _name, details in getattr(report, "_errors", []))  # botocore's ValidationErrors
+
+
 class RestJsonService:
     """One AWS service (by botocore name) served from its model and an object with one method per operation.
 
@@ -117,10 +130,13 @@ class RestJsonService:
 
     def __init__(self, service_name: str, implementation: object, *, validation_error: str,
                  internal_error: Callable[[str], AwsError] = internal_failure,
-                 request_limits: dict[str, tuple[int, str]] | None = None, report: Report | None = None) -> None:
+                 request_limits: dict[str, tuple[int, str]] | None = None, report: Report | None = None,
+                 booleans_are_not_strings: bool = False) -> None:
         self.service_name = service_name
         self.implementation = implementation
         self.validation_error = validation_error
+        # the service's deserializer refuses a JSON boolean where its model wants a string, before any other check
+        self.booleans_are_not_strings = booleans_are_not_strings
         self.internal_error = internal_error
         self.request_limits = request_limits or {}  # operation -> (bytes, the name AWS's message gives it)
         self.report: Report = report or (lambda context, error: None)
@@ -191,10 +207,12 @@ class RestJsonService:
         operation = route.operation
         try:
             params = self._parse(operation, request, labels, await request.read() if body is None else body)
+            report = self._validator.validate(params, operation.input_shape)
+            if self.booleans_are_not_strings and _boolean_for_string(report):
+                raise AwsError("SerializationException", BOOLEAN_FOR_STRING, 400)
             broken = constraints.violations(self.model.service_name, operation.input_shape, params)
             if broken:
                 raise AwsError("ValidationException", constraints.message(broken), 400)
-            report = self._validator.validate(params, operation.input_shape)
             if report.has_errors():
                 raise AwsError(self.validation_error, report.generate_report().replace("\n", " "), 400)
             result = getattr(self.implementation, operation.name)(params)

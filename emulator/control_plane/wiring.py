@@ -64,6 +64,7 @@ def build_control_plane(lambdas: LambdaService, state: ApiGatewayState, log: Cal
             raise
     else:
         services["apigateway"] = RestJsonService("apigateway", ApiGatewayApi(state, lambdas),
-                                                 validation_error="BadRequestException", report=report)
+                                                 validation_error="BadRequestException", report=report,
+                                                 booleans_are_not_strings=True)
     services["codedeploy"] = JsonTargetService("codedeploy", CodeDeployApi(), TARGET_PREFIX, report=report)
     return ControlPlane(services)
