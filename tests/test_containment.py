@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError
 from conftest import free_port
 from support import with_service, write_config
 
+from emulator.lambda_service.backends import containment
 from emulator.lambda_service.backends.containment import UID_BASE, UID_COUNT, Containment
 from emulator.lambda_service.backends.process import ProcessBackend
 from emulator.lambda_service.model import InvocationResult
@@ -50,6 +51,24 @@ def memory_modes() -> list[str]:
 
 
 # ---- memorySize -------------------------------------------------------------------------------------
+def test_the_watch_reports_an_invocations_peak_that_came_between_its_samples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where memory is watched by sampling, REPORT's Max Memory Used still holds what the invocation touched: the
+    watch samples once more when the invocation ends (a cold start used to end before the next sample, so REPORT
+    gave the few MB the process had at launch)."""
+    monkeypatch.setattr(containment, "_WATCH_INTERVAL_S", 3600.0)  # one sample at launch, none after it
+    config = write_config(tmp_path, {"hog": hostile("alloc", memory_size=128)})
+    lines: list[str] = []
+
+    async def body(service: LambdaService) -> InvocationResult:
+        return await service.invoke("hog", b'{"mb": 16}')
+
+    result = with_service(config, body, lines, ProcessBackend(memory="watch"))
+    assert body_of(result) == {"allocated": 16 * 1024 * 1024}
+    [report] = [line for line in lines if line.startswith("REPORT")]
+    assert 16 <= int(report.split("Max Memory Used: ")[1].split()[0]) < 128
+
+
 @pytest.mark.parametrize("memory", memory_modes())
 def test_a_1gb_allocation_on_a_128mb_function_is_out_of_memory_then_a_fresh_environment_answers(
         tmp_path: Path, memory: str) -> None:

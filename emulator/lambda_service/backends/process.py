@@ -134,6 +134,7 @@ class NodeProcess(RunningRuntime):
         if self.out_of_memory:
             return self._memory_mb
         if self._watch is not None:
+            self._watch.sample()  # the invocation's own peak: it may have ended before the watch's next sample
             peak = self._watch.peak
         else:
             assert self._cgroups is not None
