@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import binom, norm
+from scipy.stats import binom, binomtest, norm
 
 from emulator.errors import UserError
 from emulator.verify.stats import (
     SplitVerdict,
     VariantStats,
+    binomial,
     binomial_acceptance_bounds,
     exact_binomial_test,
     verdict,
@@ -195,6 +196,45 @@ def test_acceptance_bounds_are_the_tightest_equal_tailed_interval(n: int, p: flo
     assert binom.cdf(lo, n, p) + binom.sf(hi, n, p) <= 1  # sanity
     assert lo == n or binom.cdf(lo, n, p) > tail  # lo + 1 would leave more than ff/2 below
     assert hi == 0 or binom.sf(hi - 1, n, p) > tail  # hi - 1 would leave more than ff/2 above
+
+
+# --- the same numbers as scipy.stats, without importing it ---------------------------------------
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(n=st.integers(1, 200_000), data=st.data(),
+       p=st.one_of(st.sampled_from([0.0, 0.001, 0.05, 0.1, 0.5, 0.9, 1.0]), st.floats(0, 1)),
+       confidence=st.floats(0.5, 1 - 1e-9))
+def test_the_binomial_functions_are_scipy_stats_own(n: int, data: st.DataObject, p: float,
+                                                     confidence: float) -> None:
+    """`binomial` answers exactly what scipy.stats answers: pmf, cdf, sf (also off the support), ppf, isf, the
+    two-sided exact test's p-value, Wilson's interval and the normal quantile. False-failure: 0 (no randomness)."""
+    k = data.draw(st.integers(0, n))
+    q = data.draw(st.floats(1e-12, 1 - 1e-12))
+    for x in (k, k - 1, k + 1, -1, n, n + 1):
+        assert binomial.pmf(x, n, p) == binom.pmf(x, n, p)
+        assert binomial.cdf(x, n, p) == binom.cdf(x, n, p)
+        assert binomial.sf(x, n, p) == binom.sf(x, n, p)
+    if 0 < p < 1:
+        assert binomial.ppf(q, n, p) == binom.ppf(q, n, p)
+        assert binomial.isf(q, n, p) == binom.isf(q, n, p)
+    assert binomial.two_sided_p_value(k, n, p) == binomtest(k, n, p).pvalue
+    interval = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    assert binomial.wilson(k, n, confidence) == (interval.low, interval.high)
+    assert binomial.normal_isf(q) == norm.isf(q)
+
+
+def test_the_split_verdict_does_not_import_scipy_stats() -> None:
+    """`split` and the pytest plugin judge a split without scipy.stats, whose import takes about 0.9 s (issue 19:
+    `split` starting). False-failure: 0."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from emulator.verify import report; report.split_verdict; "
+            "from emulator.verify.stats import verdict; verdict(102, 1000, 10.0, 1e-6); "
+            "print(sorted(name for name in sys.modules if name.startswith('scipy.stats')))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
 
 
 # --- known values ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Each request goes to the canary independently with probability p = percentTraffic / 100, so the
 number of canary picks among n requests is Binomial(n, p). These pure functions test an observed
-count against that model (scipy's exact binomial test and Wilson interval) and give the
-acceptance bounds a test harness can assert against.
+count against that model (scipy's exact binomial test and Wilson interval, computed as `binomial` says,
+without importing scipy.stats) and give the acceptance bounds a test harness can assert against.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import binom, binomtest, norm
+
+from emulator.verify.stats import binomial
 
 __all__ = [
     "SplitVerdict",
@@ -44,8 +45,7 @@ def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, f
     """Wilson score interval for a binomial proportion at the given two-sided confidence."""
     _check_count(successes, n)
     _check_probability("confidence", confidence, open_interval=True)
-    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    return binomial.wilson(successes, n, confidence)
 
 
 def wilson_band(
@@ -57,7 +57,7 @@ def wilson_band(
     m = np.asarray(n, dtype=float)
     if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
         raise ValueError("need 1 <= n and 0 <= successes <= n elementwise")
-    z2 = float(norm.isf((1.0 - confidence) / 2.0)) ** 2
+    z2 = binomial.normal_isf((1.0 - confidence) / 2.0) ** 2
     centre = (k + z2 / 2.0) / (m + z2)
     half = math.sqrt(z2) / (m + z2) * np.sqrt(k * (m - k) / m + z2 / 4.0)
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
@@ -67,7 +67,7 @@ def exact_binomial_test(successes: int, n: int, expected_p: float) -> float:
     """Two-sided exact binomial test of H0: p = expected_p; returns the p-value."""
     _check_count(successes, n)
     _check_probability("expected_p", expected_p)
-    return float(binomtest(successes, n, expected_p, alternative="two-sided").pvalue)
+    return binomial.two_sided_p_value(successes, n, expected_p)
 
 
 @dataclass(frozen=True)
@@ -169,16 +169,16 @@ def binomial_acceptance_bounds(n: int, p: float, false_failure: float) -> tuple[
         return n, n
     tail = false_failure / 2.0
 
-    lo = int(binom.ppf(tail, n, p))
-    while lo > 0 and binom.cdf(lo - 1, n, p) > tail:  # P(X < lo) must not exceed the tail budget
+    lo = int(binomial.ppf(tail, n, p))
+    while lo > 0 and binomial.cdf(lo - 1, n, p) > tail:  # P(X < lo) must not exceed the tail budget
         lo -= 1
-    while lo < n and binom.cdf(lo, n, p) <= tail:  # ... and lo as large as the budget allows
+    while lo < n and binomial.cdf(lo, n, p) <= tail:  # ... and lo as large as the budget allows
         lo += 1
 
-    hi = int(binom.isf(tail, n, p))
-    while hi < n and binom.sf(hi, n, p) > tail:  # P(X > hi) must not exceed the tail budget
+    hi = int(binomial.isf(tail, n, p))
+    while hi < n and binomial.sf(hi, n, p) > tail:  # P(X > hi) must not exceed the tail budget
         hi += 1
-    while hi > 0 and binom.sf(hi - 1, n, p) <= tail:  # ... and hi as small as the budget allows
+    while hi > 0 and binomial.sf(hi - 1, n, p) <= tail:  # ... and hi as small as the budget allows
         hi -= 1
     return lo, hi
 
