@@ -469,6 +469,33 @@ def test_an_import_declares_the_parameters_its_operations_list_and_an_export_lis
         ("id", "path", True), ("q", "query", False), ("X-Who", "header", True)]
 
 
+def test_an_import_mapping_a_parameter_its_operation_does_not_declare_fails_as_aws_answered(apigateway: Any) -> None:
+    """An integration reading method.request.header.Authorization that the operation does not list fails the whole
+    import (ImportRestApi and PutRestApi), in the words AWS answered it (quoted in Testlio/lambda-tools issue 56),
+    and nothing is created or changed; once the operation declares the header, the same document imports."""
+    def document(parameters: list[dict[str, Any]]) -> bytes:
+        return json.dumps({"swagger": "2.0", "info": {"title": "undeclared"}, "paths": {"/": {"get": {
+            "parameters": parameters, "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "http", "httpMethod": "GET", "uri": "http://example.com/",
+                "requestParameters": {
+                    "integration.request.header.Authorization": "method.request.header.Authorization"},
+                "responses": {"default": {"statusCode": "200"}}}}}}}).encode()
+
+    before = {api["id"] for api in apigateway.get_rest_apis()["items"]}
+    expected = ("BadRequestException", "Errors found during import:\n\tUnable to put integration on 'GET' for resource "
+                "at path '/': Invalid mapping expression specified: Validation Result: warnings : [], errors : "
+                "[Invalid mapping expression parameter specified: method.request.header.Authorization]", 400)
+    assert error_of(apigateway.import_rest_api, body=document([])) == expected
+    assert {api["id"] for api in apigateway.get_rest_apis()["items"]} == before
+    declared = document([{"name": "Authorization", "in": "header", "required": False}])
+    api = apigateway.import_rest_api(body=declared)["id"]
+    assert error_of(apigateway.put_rest_api, restApiId=api, mode="overwrite", body=document([])) == expected
+    root = next(item["id"] for item in apigateway.get_resources(restApiId=api)["items"] if item["path"] == "/")
+    assert apigateway.get_integration(restApiId=api, resourceId=root, httpMethod="GET")["requestParameters"] == {
+        "integration.request.header.Authorization": "method.request.header.Authorization"}
+
+
 def test_promotion_with_no_canary(apigateway: Any, deployed: tuple[str, str]) -> None:
     api, _ = deployed
     assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[

@@ -10,6 +10,7 @@ import yaml
 
 from emulator.apigateway.model import Authorizer, Integration, IntegrationResponse, Method, Resource, RestApi
 from emulator.gateway_response_rules import RESPONSE_TYPES, status_code_error
+from emulator.integration_rules import integration_parameters_error
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
@@ -108,7 +109,11 @@ def operation_authorizer(document: dict[str, Any], operation: dict[str, Any],
 
 
 def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str]) -> RestApi:
-    """Build a RestApi (resources, methods, integrations, binary media types) from a document."""
+    """Build a RestApi (resources, methods, integrations, binary media types) from a document. An integration
+    mapping a method request parameter its operation does not declare fails the import, in AWS's words (answered
+    to Testlio/lambda-tools issue 56: "Errors found during import: Unable to put integration on 'GET' for resource
+    at path '/': Invalid mapping expression specified: ... [Invalid mapping expression parameter specified:
+    method.request.header.Authorization]")."""
     info = document.get("info") or {}
     api = RestApi(id_factory(), str(info.get("title", "imported")), str(info.get("description", "")),
                   list(document.get(BINARY_TYPES) or []))
@@ -140,10 +145,16 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
             extension = operation.get(INTEGRATION)
             integration = integration_from_extension(extension, f"paths.{path}.{key}") if extension else None
             authorizer_name = operation_authorizer(document, operation, declared)
+            parameters = _declared_parameters(item, operation)
+            problem = integration_parameters_error(integration.request_parameters, parameters) if integration \
+                else None
+            if problem is not None:  # the whole import fails, as PutIntegration would have refused the method
+                raise OpenApiError(f"Errors found during import:\n\tUnable to put integration on '{method_name}' for "
+                                   f"resource at path '{resource.path}': {problem}")
             resource.methods[method_name] = Method(method_name, integration,
                                                    "CUSTOM" if authorizer_name else "NONE",
                                                    operation_name=operation.get("operationId"),
-                                                   request_parameters=_declared_parameters(item, operation),
+                                                   request_parameters=parameters,
                                                    authorizer_id=ids.get(authorizer_name or ""))
     return api
 
