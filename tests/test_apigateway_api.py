@@ -496,6 +496,58 @@ def test_an_import_mapping_a_parameter_its_operation_does_not_declare_fails_as_a
         "integration.request.header.Authorization": "method.request.header.Authorization"}
 
 
+def test_update_resource_moves_a_subtree_and_refuses_as_aws_recorded(apigateway: Any) -> None:
+    """UpdateResource, step by step as LocalStack's AWS-validated TestApiGatewayApiResource::
+    test_update_resource_behaviour and test_update_resource_on_root recorded AWS's answers (localstack/localstack
+    @8b9a79f, tests/aws/services/apigateway/test_apigateway_api.snapshot.json); moving a resource moves the paths
+    under it, and a refused patch changes nothing."""
+    api = apigateway.create_rest_api(name="update-resource")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    pets = apigateway.create_resource(restApiId=api, parentId=root, pathPart="pets")["id"]
+
+    def refused(resource: str, *operations: dict[str, str]) -> tuple[str, str, int]:
+        return error_of(apigateway.update_resource, restApiId=api, resourceId=resource,
+                        patchOperations=list(operations))
+
+    replace_part = {"op": "replace", "path": "/pathPart", "value": "dogs"}
+    assert refused("fake-resource", replace_part) == ("NotFoundException", "Invalid Resource identifier specified", 404)
+    assert refused(pets, {"op": "replace", "path": "/invalid", "value": "dogs"}) == (
+        "BadRequestException", "Invalid patch path  '/invalid' specified for op 'replace'. Must be one of: "
+        "[/parentId, /pathPart]", 400)
+    assert refused(pets, {"op": "replace", "path": "/parentId", "value": "fake-parent-id"}) == (
+        "NotFoundException", "Invalid Resource identifier specified", 404)
+    subpets = apigateway.create_resource(restApiId=api, parentId=pets, pathPart="subpets")["id"]
+    child = apigateway.create_resource(restApiId=api, parentId=subpets, pathPart="pets")
+    assert child["path"] == "/pets/subpets/pets"
+    to_root = {"op": "replace", "path": "/parentId", "value": root}
+    assert refused(child["id"], to_root) == (
+        "ConflictException", "Another resource with the same parent already has this name: pets", 409)
+    assert refused(pets, {"op": "replace", "path": "/parentId", "value": subpets}) == (
+        "BadRequestException", "Resources cannot be cyclical.", 400)
+    assert refused(pets, replace_part, {"op": "replace", "path": "/parentId", "value": subpets})[2] == 400
+    assert apigateway.get_resource(restApiId=api, resourceId=pets)["path"] == "/pets"  # all or nothing
+
+    moved = apigateway.update_resource(restApiId=api, resourceId=subpets, patchOperations=[to_root])
+    assert {key: moved[key] for key in ("id", "parentId", "path", "pathPart")} == {
+        "id": subpets, "parentId": root, "path": "/subpets", "pathPart": "subpets"}
+    assert apigateway.get_resource(restApiId=api, resourceId=child["id"])["path"] == "/subpets/pets"
+    assert refused(subpets, {"op": "replace", "path": "/pathPart", "value": "pets"}) == (
+        "ConflictException", "Another resource with the same parent already has this name: pets", 409)
+    apigateway.delete_resource(restApiId=api, resourceId=pets)
+    assert sorted(item["path"] for item in apigateway.get_resources(restApiId=api)["items"]) == [
+        "/", "/subpets", "/subpets/pets"]
+    for op in ("remove", "add"):
+        assert refused(subpets, {"op": op, "path": "/pathPart", "value": "added-pets"}) == (
+            "BadRequestException", f"Invalid patch path  '/pathPart' specified for op '{op}'. Please choose "
+            "supported operations", 400)
+    assert refused(root, replace_part) == ("BadRequestException", "Root resource cannot update its pathPart.", 400)
+    assert refused(root, to_root) == ("BadRequestException", "Root resource cannot update its parentId.", 400)
+    renamed = apigateway.update_resource(restApiId=api, resourceId=subpets, patchOperations=[
+        {"op": "replace", "path": "/pathPart", "value": "{kind}"}])
+    assert renamed["path"] == "/{kind}"
+    assert apigateway.get_resource(restApiId=api, resourceId=child["id"])["path"] == "/{kind}/pets"
+
+
 def test_promotion_with_no_canary(apigateway: Any, deployed: tuple[str, str]) -> None:
     api, _ = deployed
     assert error_of(apigateway.update_stage, restApiId=api, stageName="live", patchOperations=[
