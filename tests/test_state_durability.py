@@ -282,7 +282,8 @@ def test_the_journal_is_folded_into_the_state_file_when_it_outgrows_it(tmp_path:
                 assert persistence.read_document(state) == live_state(stack)
         client.delete_rest_api(restApiId=ids[0])
         assert persistence.read_document(state) == live_state(stack)
-    assert max(sizes) <= 20_000 and 0 < sizes[1] - sizes[0] < 3_000  # one API's line (not all three, 7.5 KB)
+    # one API's line, 3.2 KB with AWS's default models Empty and Error (all three APIs would be 9.5 KB)
+    assert max(sizes) <= 20_000 and 0 < sizes[1] - sizes[0] < 4_000
     assert any(after < before for before, after in itertools.pairwise(sizes))  # folded at least once
 
 

@@ -67,7 +67,8 @@ class Method:
     request_parameters: dict[str, bool] = field(default_factory=dict)
     method_responses: dict[str, dict[str, object]] = field(default_factory=dict)
     authorizer_id: str | None = None
-    request_models: dict[str, str] = field(default_factory=dict)  # content type -> model name (kept, not applied)
+    request_models: dict[str, str] = field(default_factory=dict)  # content type (or `$default`) -> model name
+    request_validator_id: str | None = None  # one of the API's request validators (method_request.py applies it)
 
 
 @dataclass
@@ -84,6 +85,44 @@ class Authorizer:
     authorizer_credentials: str | None = None
     provider_arns: list[str] = field(default_factory=list)
     auth_type: str | None = None
+
+
+@dataclass
+class Model:
+    """A data model (a JSON Schema draft 4 document, kept as the text it was given) of a REST API."""
+
+    id: str
+    name: str
+    content_type: str
+    schema: str
+    description: str | None = None
+
+
+@dataclass
+class RequestValidator:
+    """What a method's request validator checks: its required parameters, its body against its model, or both."""
+
+    id: str
+    name: str
+    validate_request_body: bool = False
+    validate_request_parameters: bool = False
+
+
+# The two models AWS creates with every REST API (CreateRestApi, not ImportRestApi), recorded: LocalStack's
+# AWS-validated test_apigateway_api.py::TestApiGatewayApiModels::test_model_lifecycle and
+# test_apigateway_common.py::test_api_gateway_request_validator_with_ref_models (localstack/localstack@8b9a79f).
+EMPTY_MODEL_SCHEMA = ('{"$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", '
+                      '"type": "object"}')
+ERROR_MODEL_SCHEMA = ('{"$schema": "http://json-schema.org/draft-04/schema#", "title": "Error Schema", '
+                      '"type": "object", "properties": {"message": {"type": "string"}}}')
+
+
+def default_models() -> dict[str, Model]:
+    """`Empty` and `Error`, as CreateRestApi makes them."""
+    return {"Empty": Model(new_id(6), "Empty", "application/json", EMPTY_MODEL_SCHEMA,
+                           "This is a default empty schema model"),
+            "Error": Model(new_id(6), "Error", "application/json", ERROR_MODEL_SCHEMA,
+                           "This is a default error schema model")}
 
 
 @dataclass
@@ -106,11 +145,18 @@ class Deployment:
     description: str = ""
     created_date: dt.datetime = field(default_factory=now)
     gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # as deployed (PutGatewayResponse)
+    models: dict[str, Model] = field(default_factory=dict)  # as deployed: name -> model
+    request_validators: dict[str, RequestValidator] = field(default_factory=dict)  # as deployed: id -> validator
 
     @cached_property
     def routes(self) -> RouteTable:
         """The frozen resources compiled for matching (built once)."""
         return RouteTable.build(self.resources.values())
+
+    @cached_property
+    def compiled(self) -> dict[str, Any]:
+        """What the data plane builds once from this frozen deployment (method_request.py's schema checkers)."""
+        return {}
 
 
 @dataclass
@@ -160,6 +206,8 @@ class RestApi:
     gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
     documentation_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     documentation_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    models: dict[str, Model] = field(default_factory=dict)  # name -> model
+    request_validators: dict[str, RequestValidator] = field(default_factory=dict)  # id -> validator
 
     @property
     def root(self) -> Resource:
@@ -171,9 +219,11 @@ class RestApi:
         return next((resource for resource in self.resources.values() if resource.path == path), None)
 
     def snapshot(self, deployment_id: str, description: str = "") -> Deployment:
-        """Freeze the current resources into a deployment (not yet added)."""
+        """Freeze the current resources, gateway responses, models and request validators into a deployment (not
+        yet added): a stage serves what its deployment captured, as on AWS."""
         return Deployment(deployment_id, copy.deepcopy(self.resources), description,
-                          gateway_responses=copy.deepcopy(self.gateway_responses))
+                          gateway_responses=copy.deepcopy(self.gateway_responses),
+                          models=copy.deepcopy(self.models), request_validators=copy.deepcopy(self.request_validators))
 
     def add_resource_path(self, path: str, id_factory=new_id) -> Resource:  # type: ignore[no-untyped-def]
         """Create `path` and any missing parents; returns the resource for `path`."""

@@ -22,9 +22,12 @@ from emulator.apigateway.model import (
     Integration,
     IntegrationResponse,
     Method,
+    Model,
+    RequestValidator,
     Resource,
     RestApi,
     Stage,
+    default_models,
     new_id,
     now,
 )
@@ -85,6 +88,8 @@ def method_setting_target(path: str) -> tuple[str, str | None] | None:
     return None
 
 
+# CreateModel's and UpdateModel's answer to a missing or empty schema (recorded: test_model_validation).
+EMPTY_SCHEMA = "Model schema must have at least 1 property or array items defined"
 COPY_PAIRS = {"/canarySettings/stageVariableOverrides": "/variables", "/canarySettings/deploymentId": "/deploymentId"}
 
 
@@ -110,6 +115,20 @@ def _method_authorizer(api: RestApi, authorization_type: str, authorizer_id: str
         raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
                           "COGNITO_USER_POOLS requires a valid authorizer.")
     return authorizer_id
+
+
+def _check_validator(api: RestApi, validator_id: str | None) -> None:
+    """A method's requestValidatorId names one of the API's request validators (recorded: LocalStack's AWS-validated
+    test_update_method_validation, "wrong-req-validator-id", localstack/localstack@8b9a79f)."""
+    if validator_id is not None and validator_id not in api.request_validators:
+        raise bad_request("Invalid Request Validator identifier specified")
+
+
+def _check_model(api: RestApi, model_name: Any) -> None:
+    """A method's requestModels name models of the API (AWS's answer as LocalStack's provider gives it for
+    test_put_method_model's models, localstack/localstack@8b9a79f)."""
+    if model_name not in api.models:
+        raise bad_request(f"Invalid model identifier specified: {model_name}")
 
 
 def _patch_entry(entries: dict[str, Any], op: str | None, name: str, path: str, value: Any,
@@ -174,6 +193,7 @@ def method_out(method: Method) -> dict[str, Any]:
         "httpMethod": method.http_method, "authorizationType": method.authorization_type,
         "authorizerId": method.authorizer_id,
         "apiKeyRequired": method.api_key_required, "operationName": method.operation_name,
+        "requestValidatorId": method.request_validator_id,
         "requestParameters": method.request_parameters or None,
         "requestModels": method.request_models or None,
         "methodResponses": method.method_responses or None,
@@ -186,6 +206,18 @@ def _check_path_part(part: str) -> None:
     if "{" in part and not (part.startswith("{") and part.endswith("}")):
         raise bad_request("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and "
                           "the end and an optional plus sign before the closing brace.")
+
+
+def model_out(model: Model) -> dict[str, Any]:
+    """Model as AWS returns it (no description when it is empty: recorded, test_put_method_model)."""
+    return {"id": model.id, "name": model.name, "contentType": model.content_type, "schema": model.schema,
+            "description": model.description or None}
+
+
+def request_validator_out(validator: RequestValidator) -> dict[str, Any]:
+    """RequestValidator as AWS returns it."""
+    return {"id": validator.id, "name": validator.name, "validateRequestBody": validator.validate_request_body,
+            "validateRequestParameters": validator.validate_request_parameters}
 
 
 def resource_out(resource: Resource, embed_methods: bool = False) -> dict[str, Any]:
@@ -295,6 +327,7 @@ class ApiGatewayApi:
         if types:
             api.endpoint_types = list(types)
         api.add_resource_path("/")
+        api.models = default_models()  # AWS's Empty and Error (ImportRestApi makes none)
         self.state.apis[api.id] = api
         self._changed()
         return rest_api_out(api)
@@ -435,12 +468,17 @@ class ApiGatewayApi:
             raise AwsError("ConflictException", "Method already exists for this resource", 409)
         authorization_type = params.get("authorizationType", "NONE")
         authorizer_id = _method_authorizer(api, authorization_type, params.get("authorizerId"))
+        validator_id = params.get("requestValidatorId") or None
+        _check_validator(api, validator_id)
+        for model_name in (params.get("requestModels") or {}).values():
+            _check_model(api, model_name)
         problem = method_parameter_error(params.get("requestParameters") or {})
         if problem:
             raise bad_request(problem)
         method = Method(http_method, None, authorization_type, params.get("operationName"),
                         bool(params.get("apiKeyRequired", False)), dict(params.get("requestParameters") or {}),
-                        authorizer_id=authorizer_id, request_models=dict(params.get("requestModels") or {}))
+                        authorizer_id=authorizer_id, request_models=dict(params.get("requestModels") or {}),
+                        request_validator_id=validator_id)
         resource.methods[http_method] = method
         self._changed()
         return method_out(method)
@@ -452,7 +490,7 @@ class ApiGatewayApi:
         """Patch paths (AWS's recorded answers: LocalStack's AWS-validated test_update_method and
         test_update_method_validation, localstack/localstack@8b9a79f): replace /operationName, /apiKeyRequired,
         /authorizationType, /authorizerId, /requestValidatorId; add, replace or remove /requestParameters/{name}
-        and /requestModels/{type}. All operations apply, or none."""
+        and /requestModels/{type} (naming one of the API's models). All operations apply, or none."""
         method = copy.deepcopy(self._integration_method(params))  # a missing API is a missing resource here too
         api = self._api(params)
         for operation in params.get("patchOperations") or []:
@@ -461,6 +499,8 @@ class ApiGatewayApi:
             if group in ("requestParameters", "requestModels") and slash and "/" not in name:
                 target: dict[str, Any] = (method.request_parameters if group == "requestParameters"
                                           else method.request_models)
+                if group == "requestModels" and op in ("add", "replace"):
+                    _check_model(api, value)
                 _patch_entry(target, op, _unescape(name), path,
                              str(value).lower() == "true" if group == "requestParameters" else value or "")
                 continue
@@ -476,8 +516,9 @@ class ApiGatewayApi:
                 method.authorization_type = value or "NONE"
             elif path == "/authorizerId":
                 method.authorizer_id = value or None
-            elif value:  # /requestValidatorId: lambda-canary keeps no request validators
-                raise bad_request("Invalid Request Validator identifier specified")
+            else:  # /requestValidatorId: an empty value removes it (recorded: test_update_method_validation)
+                _check_validator(api, value or None)
+                method.request_validator_id = value or None
         method.authorizer_id = _method_authorizer(api, method.authorization_type, method.authorizer_id)
         problem = method_parameter_error(method.request_parameters)
         if problem:
@@ -758,6 +799,135 @@ class ApiGatewayApi:
                 raise bad_request(f"Invalid patch path {path}")
         self._changed()
         return authorizer_out(authorizer)
+
+    # ---- Models --------------------------------------------------------------------------
+    # AWS's answers recorded in LocalStack's AWS-validated test_apigateway_api.py::TestApiGatewayApiModels
+    # (test_model_lifecycle, test_model_validation, test_update_model) and TestApiGatewayApiMethod::
+    # test_put_method_model, localstack/localstack@8b9a79f.
+    def _model(self, params: dict[str, Any]) -> tuple[RestApi, Model]:
+        """The named model; a missing API is answered as a missing model."""
+        api = self.state.apis.get(params["restApiId"])
+        model = api.models.get(params["modelName"]) if api is not None else None
+        if api is None or model is None:
+            raise not_found(f"Invalid model name specified: {params['modelName']}")
+        return api, model
+
+    def CreateModel(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self._api(params)
+        name = params.get("name") or ""
+        if not name:
+            raise bad_request("Model name must be non-empty")
+        if name in api.models:
+            raise AwsError("ConflictException", "Model name already exists for this REST API", 409)
+        if not params.get("schema"):
+            raise bad_request(EMPTY_SCHEMA)
+        model = Model(new_id(6), name, params.get("contentType") or "", params["schema"],
+                      params.get("description") or None)
+        api.models[name] = model
+        self._changed()
+        return model_out(model)
+
+    def GetModel(self, params: dict[str, Any]) -> dict[str, Any]:
+        return model_out(self._model(params)[1])
+
+    def GetModels(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [model_out(model) for model in self._api(params).models.values()]}
+
+    def UpdateModel(self, params: dict[str, Any]) -> dict[str, Any]:
+        """replace /schema or /description; all operations apply, or none."""
+        _, model = self._model(params)
+        working = copy.deepcopy(model)
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+            if op != "replace":
+                raise bad_request(f"Invalid patch path  '{path}' specified for op '{op}'. Please choose supported "
+                                  "operations")
+            if path == "/schema":
+                if not value:
+                    raise bad_request(EMPTY_SCHEMA)
+                working.schema = value
+            elif path == "/description":
+                working.description = value or None
+            else:
+                raise bad_request(f"Invalid patch path  '{path}' specified for op 'replace'. Must be one of: "
+                                  "[/description, /schema]")
+        model.schema, model.description = working.schema, working.description
+        self._changed()
+        return model_out(model)
+
+    def DeleteModel(self, params: dict[str, Any]) -> dict[str, Any]:
+        api, model = self._model(params)
+        for resource in reversed(api.resources.values()):  # AWS named the method added last (recorded)
+            for method in resource.methods.values():
+                if model.name in method.request_models.values():
+                    raise AwsError("ConflictException", f"Cannot delete model '{model.name}', is referenced in "
+                                   f"method request: {resource.path}/{method.http_method}", 409)
+        del api.models[model.name]
+        self._changed()
+        return {}
+
+    # ---- Request validators ----------------------------------------------------------------
+    # AWS's answers recorded in LocalStack's AWS-validated test_apigateway_api.py::TestApiGatewayApiRequestValidator
+    # (test_validators_crud_no_api, test_request_validator_lifecycle, test_invalid_get_request_validator(s),
+    # test_invalid_delete_request_validator, test_create_request_validator_invalid_api_id,
+    # test_invalid_update_request_validator_operations), localstack/localstack@8b9a79f.
+    def _request_validator(self, params: dict[str, Any]) -> tuple[RestApi, RequestValidator]:
+        """The request validator; a missing API is answered as a missing validator."""
+        api = self.state.apis.get(params["restApiId"])
+        validator = api.request_validators.get(params["requestValidatorId"]) if api is not None else None
+        if api is None or validator is None:
+            raise not_found("Invalid Request Validator identifier specified")
+        return api, validator
+
+    def CreateRequestValidator(self, params: dict[str, Any]) -> dict[str, Any]:
+        api = self.state.apis.get(params["restApiId"])
+        if api is None:
+            raise bad_request("Invalid REST API identifier specified")
+        validator = RequestValidator(new_id(6), params.get("name") or "", bool(params.get("validateRequestBody")),
+                                     bool(params.get("validateRequestParameters")))
+        api.request_validators[validator.id] = validator
+        self._changed()
+        return request_validator_out(validator)
+
+    def GetRequestValidator(self, params: dict[str, Any]) -> dict[str, Any]:
+        return request_validator_out(self._request_validator(params)[1])
+
+    def GetRequestValidators(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [request_validator_out(validator)
+                          for validator in self._api(params).request_validators.values()]}
+
+    def UpdateRequestValidator(self, params: dict[str, Any]) -> dict[str, Any]:
+        """replace /name, /validateRequestBody or /validateRequestParameters (a flag without a value is false);
+        all operations apply, or none."""
+        _, validator = self._request_validator(params)
+        working = copy.deepcopy(validator)
+        for operation in params.get("patchOperations") or []:
+            op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+            if op != "replace":
+                raise bad_request(f"Invalid patch path  '{path}' specified for op '{op}'. Please choose supported "
+                                  "operations")
+            if path == "/name":
+                if not value:
+                    raise bad_request("Request Validator name cannot be blank")
+                working.name = value
+            elif path == "/validateRequestBody":
+                working.validate_request_body = str(value).lower() == "true"
+            elif path == "/validateRequestParameters":
+                working.validate_request_parameters = str(value).lower() == "true"
+            else:
+                raise bad_request(f"Invalid patch path  '{path}' specified for op 'replace'. Must be one of: "
+                                  "[/name, /validateRequestParameters, /validateRequestBody]")
+        validator.name = working.name
+        validator.validate_request_body = working.validate_request_body
+        validator.validate_request_parameters = working.validate_request_parameters
+        self._changed()
+        return request_validator_out(validator)
+
+    def DeleteRequestValidator(self, params: dict[str, Any]) -> dict[str, Any]:
+        api, validator = self._request_validator(params)
+        del api.request_validators[validator.id]
+        self._changed()
+        return {}
 
     # ---- Gateway responses ---------------------------------------------------------------
     def _response_type(self, params: dict[str, Any]) -> tuple[RestApi, str]:

@@ -1,0 +1,313 @@
+"""Models and request validators through the AWS API (boto3), answering what AWS answered.
+
+Every expected answer is AWS's, recorded in LocalStack's AWS-validated tests (localstack/localstack@8b9a79f,
+tests/aws/services/apigateway/test_apigateway_api.py and its .snapshot.json); each test names the one it follows.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.control_plane import persistence
+from emulator.stack import StackOptions
+from emulator.testing import StackThread
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+EMPTY_SCHEMA = "Model schema must have at least 1 property or array items defined"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[StackThread]:
+    with StackThread(None, StackOptions(port=0, seed=11, backend="process", access_log=False,
+                                        function_logs=False)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def apigateway(emulator: StackThread) -> Any:
+    return boto3.client("apigateway", endpoint_url=emulator.url, region_name=REGION, aws_access_key_id="x",
+                        aws_secret_access_key="y")
+
+
+def error_of(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response
+    return error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def answer(response: dict[str, Any]) -> dict[str, Any]:
+    """A response without its metadata, with a model's schema text parsed (as the recordings show it)."""
+    out = {key: value for key, value in response.items() if key != "ResponseMetadata"}
+    if isinstance(out.get("schema"), str):
+        out["schema"] = json.loads(out["schema"])
+    return out
+
+
+def new_api(apigateway: Any, name: str) -> tuple[str, str]:
+    created = apigateway.create_rest_api(name=name)
+    return created["id"], created["rootResourceId"]
+
+
+# ---- models -------------------------------------------------------------------------------------------------
+CALC_SCHEMA = ('{\n\t"title": "Calc output",\n\t"type": "object",\n\t"properties": {\n\t\t"a": {\n\t\t\t"type": '
+               '"number"\n\t\t},\n\t\t"b": {\n\t\t\t"type": "number"\n\t\t},\n\t\t"op": {\n\t\t\t"description": '
+               '"operation of +, -, * or /",\n\t\t\t"type": "string"\n\t\t},\n\t\t"c": {\n\t\t    "type": "number"'
+               '\n\t\t}\n\t},\n\t"required": ["a", "b", "op"]\n}\n')
+
+
+def test_model_lifecycle_with_the_default_models(apigateway: Any) -> None:
+    """TestApiGatewayApiModels::test_model_lifecycle (recorded 15-04-2024): CreateRestApi makes `Empty` and
+    `Error`; a model is created (201), listed, read and deleted (202)."""
+    api, _ = new_api(apigateway, "model-lifecycle")
+    created = apigateway.create_model(name="CalcOutput", restApiId=api, contentType="application/json",
+                                      description="Calc output model", schema=CALC_SCHEMA)
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    expected = {"contentType": "application/json", "description": "Calc output model", "id": created["id"],
+                "name": "CalcOutput", "schema": json.loads(CALC_SCHEMA)}
+    assert answer(created) == expected
+    assert created["schema"] == CALC_SCHEMA  # kept as the text it was given
+    models = sorted(apigateway.get_models(restApiId=api)["items"], key=lambda model: model["name"])
+    assert [answer(model) for model in models] == [expected, {
+        "contentType": "application/json", "description": "This is a default empty schema model",
+        "id": models[1]["id"], "name": "Empty",
+        "schema": {"$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", "type": "object"}},
+        {"contentType": "application/json", "description": "This is a default error schema model",
+         "id": models[2]["id"], "name": "Error",
+         "schema": {"$schema": "http://json-schema.org/draft-04/schema#", "title": "Error Schema", "type": "object",
+                    "properties": {"message": {"type": "string"}}}}]
+    assert answer(apigateway.get_model(restApiId=api, modelName="CalcOutput")) == expected
+    deleted = apigateway.delete_model(restApiId=api, modelName="CalcOutput")
+    assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert [model["name"] for model in apigateway.get_models(restApiId=api)["items"]] == ["Empty", "Error"]
+
+
+def test_model_validation(apigateway: Any) -> None:
+    """TestApiGatewayApiModels::test_model_validation (recorded 15-04-2024)."""
+    api, _ = new_api(apigateway, "model-validation")
+    schema = json.dumps({"title": "MySchema", "type": "object"})
+    wrong_api = "NotFoundException", f"Invalid API identifier specified {ACCOUNT}:abcde0", 404
+    assert error_of(apigateway.create_model, name="MySchema", restApiId="abcde0", contentType="application/json",
+                    description="Test model", schema=schema) == wrong_api
+    assert error_of(apigateway.get_models, restApiId="abcde0") == wrong_api
+    wrong_name = "NotFoundException", "Invalid model name specified: MySchema", 404
+    assert error_of(apigateway.get_model, restApiId="abcde0", modelName="MySchema") == wrong_name
+    assert error_of(apigateway.delete_model, restApiId="abcde0", modelName="MySchema") == wrong_name
+    created = apigateway.create_model(name="MySchema", restApiId=api, contentType="application/json",
+                                      description="", schema=schema)
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    create = functools.partial(apigateway.create_model, restApiId=api, contentType="application/json",
+                               description="")
+    assert error_of(create, name="MySchema", schema=schema) == (
+        "ConflictException", "Model name already exists for this REST API", 409)
+    assert error_of(create, name="", schema=schema) == ("BadRequestException", "Model name must be non-empty", 400)
+    empty = "BadRequestException", EMPTY_SCHEMA, 400
+    assert error_of(create, name="MyEmptySchema", schema="") == empty
+    assert error_of(create, name="MyEmptySchema") == empty
+    assert error_of(apigateway.create_model, restApiId=api, name="MyEmptySchemaXml", contentType="application/xml",
+                    description="") == empty
+    assert [model["name"] for model in apigateway.get_models(restApiId=api)["items"]] == ["Empty", "Error",
+                                                                                          "MySchema"]
+
+
+def test_update_model(apigateway: Any) -> None:
+    """TestApiGatewayApiModels::test_update_model (recorded 15-04-2024); a refused patch changes nothing."""
+    api, _ = new_api(apigateway, "update-model")
+    updated_schema = json.dumps({"title": "Updated schema", "type": "object"})
+    patch = [{"op": "replace", "path": "/schema", "value": updated_schema},
+             {"op": "replace", "path": "/description", "value": ""}]
+    assert error_of(apigateway.update_model, restApiId="abcde0", modelName="mySchema", patchOperations=patch) == (
+        "NotFoundException", "Invalid model name specified: mySchema", 404)
+    created = apigateway.create_model(name="MySchema", restApiId=api, contentType="application/json",
+                                      description="first", schema=json.dumps({"title": "MySchema", "type": "object"}))
+    updated = apigateway.update_model(restApiId=api, modelName="MySchema", patchOperations=patch)
+    assert answer(updated) == {"contentType": "application/json", "id": created["id"], "name": "MySchema",
+                               "schema": {"title": "Updated schema", "type": "object"}}
+    update = functools.partial(apigateway.update_model, restApiId=api, modelName="MySchema")
+    assert error_of(update, patchOperations=[{"op": "add", "path": "/wrong-path", "value": "not supported op"}]) == (
+        "BadRequestException", "Invalid patch path  '/wrong-path' specified for op 'add'. Please choose supported "
+        "operations", 400)
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/name", "value": "invalid"}]) == (
+        "BadRequestException", "Invalid patch path  '/name' specified for op 'replace'. Must be one of: "
+        "[/description, /schema]", 400)
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/description", "value": "never"},
+                                             {"op": "replace", "path": "/schema", "value": ""}]) == (
+        "BadRequestException", EMPTY_SCHEMA, 400)
+    assert answer(apigateway.get_model(restApiId=api, modelName="MySchema")) == answer(updated)
+
+
+def test_put_method_model(apigateway: Any) -> None:
+    """TestApiGatewayApiMethod::test_put_method_model (recorded 15-04-2024): a model a method request uses cannot
+    be deleted (409 naming `{resource path}/{method}`); a method names only existing models."""
+    api, root = new_api(apigateway, "put-method-model")
+    for name in ("MySchema", "MySchemaTwo"):
+        apigateway.create_model(name=name, restApiId=api, contentType="application/json", description="",
+                                schema=json.dumps({"title": name, "type": "object"}))
+    put = apigateway.put_method(restApiId=api, resourceId=root, httpMethod="ANY", authorizationType="NONE",
+                                requestModels={"application/json": "MySchema"})
+    assert put["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert answer(put) == {"apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY",
+                           "requestModels": {"application/json": "MySchema"}}
+
+    def in_use(name: str, where: str) -> tuple[str, str, int]:
+        return "ConflictException", f"Cannot delete model '{name}', is referenced in method request: {where}", 409
+
+    assert error_of(apigateway.delete_model, restApiId=api, modelName="MySchema") == in_use("MySchema", "//ANY")
+    updated = apigateway.update_method(restApiId=api, resourceId=root, httpMethod="ANY", patchOperations=[
+        {"op": "replace", "path": "/requestModels/application~1json", "value": "MySchemaTwo"}])
+    assert answer(updated) == {"apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY",
+                               "requestModels": {"application/json": "MySchemaTwo"}}
+    assert apigateway.delete_model(restApiId=api, modelName="MySchema")["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert error_of(apigateway.delete_model, restApiId=api, modelName="MySchemaTwo") == \
+        in_use("MySchemaTwo", "//ANY")
+    test = apigateway.create_resource(restApiId=api, parentId=root, pathPart="test")["id"]
+    apigateway.put_method(restApiId=api, resourceId=test, httpMethod="ANY", authorizationType="NONE",
+                          requestModels={"application/json": "MySchemaTwo"})
+    assert error_of(apigateway.delete_model, restApiId=api, modelName="MySchemaTwo") == \
+        in_use("MySchemaTwo", "/test/ANY")
+    removed = apigateway.update_method(restApiId=api, resourceId=test, httpMethod="ANY", patchOperations=[
+        {"op": "remove", "path": "/requestModels/application~1json", "value": "MySchemaTwo"}])
+    assert answer(removed) == {"apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "ANY"}
+    assert error_of(apigateway.delete_model, restApiId=api, modelName="MySchemaTwo") == \
+        in_use("MySchemaTwo", "//ANY")
+    assert apigateway.delete_method(restApiId=api, resourceId=root,
+                                    httpMethod="ANY")["ResponseMetadata"]["HTTPStatusCode"] == 204
+    apigateway.delete_model(restApiId=api, modelName="MySchemaTwo")
+    # A model that does not exist: what AWS answers (LocalStack's provider, put_method / update_method).
+    missing = "BadRequestException", "Invalid model identifier specified: MySchemaTwo", 400
+    assert error_of(apigateway.put_method, restApiId=api, resourceId=root, httpMethod="GET",
+                    authorizationType="NONE", requestModels={"application/json": "MySchemaTwo"}) == missing
+    assert error_of(apigateway.update_method, restApiId=api, resourceId=test, httpMethod="ANY", patchOperations=[
+        {"op": "add", "path": "/requestModels/application~1json", "value": "MySchemaTwo"}]) == missing
+    assert "GET" not in apigateway.get_resource(restApiId=api, resourceId=root).get("resourceMethods", {})
+
+
+# ---- request validators -------------------------------------------------------------------------------------
+def test_validators_crud_no_api(apigateway: Any) -> None:
+    """TestApiGatewayApiRequestValidator::test_validators_crud_no_api, test_create_request_validator_invalid_api_id
+    and test_invalid_get_request_validators (recorded 15-04-2024): creating on a missing API is a 400, listing a
+    404."""
+    assert error_of(apigateway.create_request_validator, restApiId="test-fake-rest-id", name="test-validator",
+                    validateRequestBody=True, validateRequestParameters=False) == (
+        "BadRequestException", "Invalid REST API identifier specified", 400)
+    assert error_of(apigateway.get_request_validators, restApiId="test-fake-rest-id") == (
+        "NotFoundException", f"Invalid API identifier specified {ACCOUNT}:test-fake-rest-id", 404)
+    assert error_of(apigateway.get_request_validators, restApiId="api_id") == (
+        "NotFoundException", f"Invalid API identifier specified {ACCOUNT}:api_id", 404)
+
+
+def test_request_validator_lifecycle(apigateway: Any) -> None:
+    """TestApiGatewayApiRequestValidator::test_request_validator_lifecycle (recorded 02-07-2025): a flag replaced
+    without a value is false."""
+    api, _ = new_api(apigateway, "validator-lifecycle")
+    created = apigateway.create_request_validator(restApiId=api, name="test-validator-1")
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    validator = {"id": created["id"], "name": "test-validator-1", "validateRequestBody": False,
+                 "validateRequestParameters": False}
+    assert answer(created) == validator
+    ids = {"restApiId": api, "requestValidatorId": created["id"]}
+    assert answer(apigateway.get_request_validator(**ids)) == validator
+    assert [answer(item) for item in apigateway.get_request_validators(restApiId=api)["items"]] == [validator]
+    assert answer(apigateway.update_request_validator(**ids, patchOperations=[
+        {"op": "replace", "path": "/validateRequestBody", "value": "true"}])) == {
+        **validator, "validateRequestBody": True}
+    assert answer(apigateway.update_request_validator(**ids, patchOperations=[
+        {"op": "replace", "path": "/validateRequestBody"}])) == validator
+    assert answer(apigateway.get_request_validator(**ids)) == validator
+    assert apigateway.delete_request_validator(**ids)["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert error_of(apigateway.get_request_validator, **ids) == (
+        "NotFoundException", "Invalid Request Validator identifier specified", 404)
+    assert apigateway.get_request_validators(restApiId=api)["items"] == []
+
+
+def test_invalid_get_and_delete_request_validator(apigateway: Any) -> None:
+    """TestApiGatewayApiRequestValidator::test_invalid_get_request_validator and
+    test_invalid_delete_request_validator (recorded 15-04-2024): a missing API is a missing validator."""
+    api, _ = new_api(apigateway, "validator-invalid")
+    validator = apigateway.create_request_validator(restApiId=api, name="test-validator")["id"]
+    missing = "NotFoundException", "Invalid Request Validator identifier specified", 404
+    for call in (apigateway.get_request_validator, apigateway.delete_request_validator):
+        assert error_of(call, restApiId="api_id", requestValidatorId=validator) == missing
+        assert error_of(call, restApiId=api, requestValidatorId="validator_id") == missing
+    assert apigateway.get_request_validator(restApiId=api, requestValidatorId=validator)["id"] == validator
+
+
+def test_invalid_update_request_validator_operations(apigateway: Any) -> None:
+    """TestApiGatewayApiRequestValidator::test_invalid_update_request_validator_operations (recorded
+    02-07-2025); a refused patch changes nothing."""
+    api, _ = new_api(apigateway, "validator-update")
+    validator = apigateway.create_request_validator(restApiId=api, name="test-validator")["id"]
+    update = functools.partial(apigateway.update_request_validator, restApiId=api, requestValidatorId=validator)
+    for op in ("add", "remove"):
+        assert error_of(update, patchOperations=[{"op": op, "path": "/validateRequestBody", "value": "true"}]) == (
+            "BadRequestException", f"Invalid patch path  '/validateRequestBody' specified for op '{op}'. Please "
+            "choose supported operations", 400)
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/invalidPath", "value": "true"}]) == (
+        "BadRequestException", "Invalid patch path  '/invalidPath' specified for op 'replace'. Must be one of: "
+        "[/name, /validateRequestParameters, /validateRequestBody]", 400)
+    assert error_of(update, patchOperations=[{"op": "replace", "path": "/validateRequestBody", "value": "true"},
+                                             {"op": "replace", "path": "/name"}]) == (
+        "BadRequestException", "Request Validator name cannot be blank", 400)
+    assert answer(apigateway.get_request_validator(restApiId=api, requestValidatorId=validator)) == {
+        "id": validator, "name": "test-validator", "validateRequestBody": False, "validateRequestParameters": False}
+    assert error_of(apigateway.update_request_validator, restApiId=api, requestValidatorId="nope", patchOperations=[
+        {"op": "replace", "path": "/name", "value": "x"}]) == (
+        "NotFoundException", "Invalid Request Validator identifier specified", 404)
+
+
+def test_a_method_names_an_existing_request_validator(apigateway: Any) -> None:
+    """PutMethod and UpdateMethod take a requestValidatorId of the API's validators and refuse another with AWS's
+    answer (TestApiGatewayApiMethod::test_update_method_validation, "wrong-req-validator-id", recorded
+    15-04-2024); an empty value removes it (LocalStack's provider, update_method)."""
+    api, root = new_api(apigateway, "method-validator")
+    validator = apigateway.create_request_validator(restApiId=api, name="v", validateRequestParameters=True)["id"]
+    invalid = "BadRequestException", "Invalid Request Validator identifier specified", 400
+    assert error_of(apigateway.put_method, restApiId=api, resourceId=root, httpMethod="GET",
+                    authorizationType="NONE", requestValidatorId="fake-id") == invalid
+    put = apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE",
+                                requestValidatorId=validator)
+    assert answer(put) == {"apiKeyRequired": False, "authorizationType": "NONE", "httpMethod": "GET",
+                           "requestValidatorId": validator}
+    update = functools.partial(apigateway.update_method, restApiId=api, resourceId=root, httpMethod="GET")
+    assert error_of(update, patchOperations=[
+        {"op": "replace", "path": "/requestValidatorId", "value": "fake-id"}]) == invalid
+    assert apigateway.get_method(restApiId=api, resourceId=root, httpMethod="GET")["requestValidatorId"] == validator
+    assert "requestValidatorId" not in update(patchOperations=[
+        {"op": "replace", "path": "/requestValidatorId", "value": ""}])
+    assert update(patchOperations=[{"op": "replace", "path": "/requestValidatorId",
+                                    "value": validator}])["requestValidatorId"] == validator
+
+
+def test_models_and_validators_survive_a_restart(tmp_path: Path) -> None:
+    """`serve --state-dir` keeps models, request validators and the methods naming them."""
+    def start() -> StackThread:
+        return StackThread(None, StackOptions(port=0, seed=1, backend="process", access_log=False,
+                                              function_logs=False, state_dir=tmp_path))
+
+    with start() as first:
+        client = boto3.client("apigateway", endpoint_url=first.url, region_name=REGION, aws_access_key_id="x",
+                              aws_secret_access_key="y")
+        api, root = new_api(client, "kept")
+        client.create_model(restApiId=api, name="Body", contentType="application/json",
+                            schema='{"type": "object", "required": ["a"]}')
+        validator = client.create_request_validator(restApiId=api, name="both", validateRequestBody=True,
+                                                    validateRequestParameters=True)["id"]
+        client.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="NONE",
+                          requestValidatorId=validator, requestModels={"application/json": "Body"})
+    with start() as second:
+        client = boto3.client("apigateway", endpoint_url=second.url, region_name=REGION, aws_access_key_id="x",
+                              aws_secret_access_key="y")
+        assert [model["name"] for model in client.get_models(restApiId=api)["items"]] == ["Empty", "Error", "Body"]
+        assert answer(client.get_request_validator(restApiId=api, requestValidatorId=validator)) == {
+            "id": validator, "name": "both", "validateRequestBody": True, "validateRequestParameters": True}
+        method = client.get_method(restApiId=api, resourceId=root, httpMethod="POST")
+        assert (method["requestValidatorId"], method["requestModels"]) == (validator, {"application/json": "Body"})
+    assert persistence.state_file(tmp_path).exists()
