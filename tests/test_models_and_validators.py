@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from support import Reply, call
 
 from emulator.control_plane import persistence
 from emulator.stack import StackOptions
@@ -234,9 +235,9 @@ def test_invalid_get_and_delete_request_validator(apigateway: Any) -> None:
     api, _ = new_api(apigateway, "validator-invalid")
     validator = apigateway.create_request_validator(restApiId=api, name="test-validator")["id"]
     missing = "NotFoundException", "Invalid Request Validator identifier specified", 404
-    for call in (apigateway.get_request_validator, apigateway.delete_request_validator):
-        assert error_of(call, restApiId="api_id", requestValidatorId=validator) == missing
-        assert error_of(call, restApiId=api, requestValidatorId="validator_id") == missing
+    for operation in (apigateway.get_request_validator, apigateway.delete_request_validator):
+        assert error_of(operation, restApiId="api_id", requestValidatorId=validator) == missing
+        assert error_of(operation, restApiId=api, requestValidatorId="validator_id") == missing
     assert apigateway.get_request_validator(restApiId=api, requestValidatorId=validator)["id"] == validator
 
 
@@ -311,3 +312,221 @@ def test_models_and_validators_survive_a_restart(tmp_path: Path) -> None:
         method = client.get_method(restApiId=api, resourceId=root, httpMethod="POST")
         assert (method["requestValidatorId"], method["requestModels"]) == (validator, {"application/json": "Body"})
     assert persistence.state_file(tmp_path).exists()
+
+
+# ---- the data plane: request validation over real HTTP --------------------------------------------------------
+def send(emulator: StackThread, api: str, method: str, path: str, *, json_body: Any = None, body: bytes = b"",
+         headers: list[tuple[str, str]] | None = None) -> Reply:
+    """One request to the API's stage `local` (a JSON body is sent as application/json, as `requests` sends it)."""
+    headers = [("Host", f"{api}.execute-api.localhost"), *(headers or [])]
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers.append(("Content-Type", "application/json"))
+    return call(emulator.url, method, f"/local{path}", headers, body)
+
+
+def mock_method(apigateway: Any, api: str, resource: str, http_method: str, **method: Any) -> None:
+    """A method answered by a MOCK integration with `{"data": "ok"}`, as the recorded tests set it up."""
+    apigateway.put_method(restApiId=api, resourceId=resource, httpMethod=http_method, authorizationType="NONE",
+                          **method)
+    apigateway.put_method_response(restApiId=api, resourceId=resource, httpMethod=http_method, statusCode="200")
+    apigateway.put_integration(restApiId=api, resourceId=resource, httpMethod=http_method, type="MOCK",
+                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_integration_response(restApiId=api, resourceId=resource, httpMethod=http_method,
+                                        statusCode="200", selectionPattern="",
+                                        responseTemplates={"application/json": json.dumps({"data": "ok"})})
+
+
+def rejected(reply: Reply) -> tuple[int, Any, str | None]:
+    return reply.status, reply.json(), reply.header("x-amzn-ErrorType")
+
+
+TEST_SCHEMA = {"$schema": "http://json-schema.org/draft-04/schema#", "title": "testSchema", "type": "object",
+               "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}
+
+
+def test_api_gateway_request_validator(emulator: StackThread, apigateway: Any) -> None:
+    """TestApiGatewayCommon::test_api_gateway_request_validator (test_apigateway_common.py, recorded 10-01-2024),
+    with a MOCK integration for the Lambda function: required parameters are checked before the body, and a
+    method, validator or model change reaches the stage only when it is deployed again."""
+    api, root = new_api(apigateway, "aws lambda api")
+    nested = apigateway.create_resource(restApiId=api, parentId=root, pathPart="nested")["id"]
+    resource = apigateway.create_resource(restApiId=api, parentId=nested, pathPart="{test}")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="test-validator",
+                                                    validateRequestParameters=True, validateRequestBody=True)["id"]
+    apigateway.create_model(restApiId=api, name="testSchema", contentType="application/json",
+                            schema=json.dumps(TEST_SCHEMA))
+    for http_method in ("GET", "POST"):
+        mock_method(apigateway, api, resource, http_method, requestValidatorId=validator, requestParameters={
+            "method.request.path.test": True, "method.request.querystring.qs1": True,
+            "method.request.header.x-header-param": True}, requestModels={"application/json": "testSchema"})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    params = "/nested/value?qs1=test"
+    header = [("x-header-param", "test")]
+    assert send(emulator, api, "POST", params, json_body={"a": 1, "b": 2}, headers=header).json() == {"data": "ok"}
+    invalid_body = 400, {"message": "Invalid request body"}, "BadRequestException"
+    assert rejected(send(emulator, api, "GET", params, headers=header)) == invalid_body  # no body: `{}`
+
+    changed = apigateway.update_method(restApiId=api, resourceId=resource, httpMethod="POST", patchOperations=[
+        {"op": "add", "path": "/requestParameters/method.request.path.issuer", "value": "true"},
+        {"op": "remove", "path": "/requestParameters/method.request.path.test", "value": "true"}])
+    assert (changed["requestParameters"], changed["requestValidatorId"]) == ({
+        "method.request.header.x-header-param": True, "method.request.path.issuer": True,
+        "method.request.querystring.qs1": True}, validator)
+
+    def missing(names: str) -> tuple[int, Any, str]:
+        return 400, {"message": f"Missing required request parameters: [{names}]"}, "BadRequestException"
+
+    # not deployed yet: the stage still serves the method as deployed
+    assert rejected(send(emulator, api, "POST", "/nested/value", json_body={"test": "test"})) == \
+        missing("x-header-param, qs1")
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    answered = send(emulator, api, "POST", "/nested/value", json_body={"test": "test"})
+    assert rejected(answered) == missing("x-header-param, issuer, qs1")
+    assert (answered.header("Content-Type"), answered.body) == (
+        "application/json", b'{"message":"Missing required request parameters: [x-header-param, issuer, qs1]"}')
+    assert rejected(send(emulator, api, "GET", "/nested/value?qs1=test")) == missing("x-header-param")
+    assert rejected(send(emulator, api, "GET", "/nested/value", headers=header)) == missing("qs1")
+    # "included and not blank" (AWS's guide): an empty value is missing
+    assert rejected(send(emulator, api, "GET", "/nested/value?qs1=", headers=header)) == missing("qs1")
+
+    apigateway.update_method(restApiId=api, resourceId=resource, httpMethod="POST", patchOperations=[
+        {"op": "add", "path": "/requestParameters/method.request.path.test", "value": "true"},
+        {"op": "remove", "path": "/requestParameters/method.request.path.issuer", "value": "true"}])
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    assert send(emulator, api, "POST", params, json_body={"a": 1, "b": 2}, headers=header).status == 200
+    assert rejected(send(emulator, api, "POST", params, json_body={"test": "test"}, headers=header)) == invalid_body
+    assert rejected(send(emulator, api, "POST", params, json_body={"a": 1, "b": "2"}, headers=header)) == \
+        invalid_body
+    assert rejected(send(emulator, api, "POST", params, body=b'{"a": 1,', headers=[
+        *header, ("Content-Type", "application/json")])) == invalid_body
+    assert rejected(send(emulator, api, "GET", params, headers=header)) == invalid_body
+    assert rejected(send(emulator, api, "GET", params, headers=[
+        *header, ("Content-Type", "application/json")])) == invalid_body
+
+    disabled = apigateway.update_request_validator(restApiId=api, requestValidatorId=validator, patchOperations=[
+        {"op": "replace", "path": "/validateRequestBody", "value": "false"},
+        {"op": "replace", "path": "/validateRequestParameters", "value": "false"}])
+    assert answer(disabled) == {"id": validator, "name": "test-validator", "validateRequestBody": False,
+                                "validateRequestParameters": False}
+    assert send(emulator, api, "POST", "/nested/value", json_body={"test": "test"}).status == 400  # not deployed
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    assert send(emulator, api, "POST", "/nested/value", json_body={"test": "test"}).json() == {"data": "ok"}
+    assert send(emulator, api, "GET", "/nested/value").status == 200
+
+
+def test_api_gateway_request_validator_with_ref_models(emulator: StackThread, apigateway: Any) -> None:
+    """TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_models (recorded 28-10-2024): a model
+    refers to another by its URL."""
+    api, root = new_api(apigateway, "test ref models")
+    resource = apigateway.create_resource(restApiId=api, parentId=root, pathPart="path")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="test-validator",
+                                                    validateRequestParameters=True, validateRequestBody=True)["id"]
+    apigateway.create_model(restApiId=api, name="testSchema", contentType="application/json",
+                            schema=json.dumps(TEST_SCHEMA))
+    apigateway.create_model(restApiId=api, name="testSchemaList", contentType="application/json", schema=json.dumps(
+        {"type": "array",
+         "items": {"$ref": f"https://apigateway.amazonaws.com/restapis/{api}/models/testSchema"}}))
+    models = apigateway.get_models(restApiId=api)["items"]
+    assert [(model["name"], model.get("description")) for model in models] == [
+        ("Empty", "This is a default empty schema model"), ("Error", "This is a default error schema model"),
+        ("testSchema", None), ("testSchemaList", None)]
+    mock_method(apigateway, api, resource, "POST", requestValidatorId=validator,
+                requestModels={"application/json": "testSchemaList"})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    assert send(emulator, api, "POST", "/path", json_body=[{"a": 1, "b": 2}]).json() == {"data": "ok"}
+    invalid_body = 400, {"message": "Invalid request body"}, "BadRequestException"
+    assert rejected(send(emulator, api, "POST", "/path")) == invalid_body
+    assert rejected(send(emulator, api, "POST", "/path", json_body=[{"a": 1}])) == invalid_body  # the $ref applies
+
+
+def test_api_gateway_request_validator_with_ref_one_of_models(emulator: StackThread, apigateway: Any) -> None:
+    """TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_one_ofmodels (recorded 28-10-2024)."""
+    api, root = new_api(apigateway, "test oneOf ref models")
+    resource = apigateway.create_resource(restApiId=api, parentId=root, pathPart="path")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="test-validator",
+                                                    validateRequestParameters=True, validateRequestBody=True)["id"]
+    apigateway.create_model(restApiId=api, name="StatusModel", contentType="application/json", schema=json.dumps(
+        {"type": "object", "properties": {"Status": {"type": "string"}, "Order": {"type": "integer"}},
+         "required": ["Status", "Order"]}))
+    apigateway.create_model(restApiId=api, name="TestModel", contentType="application/json", schema=json.dumps(
+        {"type": "object", "properties": {"status": {"oneOf": [
+            {"type": "null"}, {"$ref": f"https://apigateway.amazonaws.com/restapis/{api}/models/StatusModel"}]}},
+         "required": ["status"]}))
+    mock_method(apigateway, api, resource, "POST", requestValidatorId=validator,
+                requestModels={"application/json": "TestModel"})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    assert send(emulator, api, "POST", "/path", json_body={"status": None}).json() == {"data": "ok"}
+    assert send(emulator, api, "POST", "/path", json_body={"status": {"Status": "works", "Order": 1}}).json() == \
+        {"data": "ok"}
+    invalid_body = 400, {"message": "Invalid request body"}, "BadRequestException"
+    assert rejected(send(emulator, api, "POST", "/path")) == invalid_body
+    assert rejected(send(emulator, api, "POST", "/path", json_body={"badFormat": "bla"})) == invalid_body
+    assert rejected(send(emulator, api, "POST", "/path", json_body={"status": {"Status": "works"}})) == invalid_body
+
+
+def test_the_model_is_chosen_by_content_type_and_the_responses_are_customizable(emulator: StackThread,
+                                                                                apigateway: Any) -> None:
+    """AWS's guide (api-gateway-method-request-validation.html): the body is checked against the model of its
+    content type, `$default` standing for any; with no model for the content type it is not checked. The failures
+    are the gateway responses BAD_REQUEST_BODY and BAD_REQUEST_PARAMETERS, which PutGatewayResponse (or
+    DEFAULT_4XX) reshapes once deployed."""
+    api, root = new_api(apigateway, "content types")
+    json_only = apigateway.create_resource(restApiId=api, parentId=root, pathPart="json")["id"]
+    any_type = apigateway.create_resource(restApiId=api, parentId=root, pathPart="any")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="both", validateRequestParameters=True,
+                                                    validateRequestBody=True)["id"]
+    apigateway.create_model(restApiId=api, name="testSchema", contentType="application/json",
+                            schema=json.dumps(TEST_SCHEMA))
+    mock_method(apigateway, api, json_only, "POST", requestValidatorId=validator,
+                requestModels={"application/json": "testSchema"},
+                requestParameters={"method.request.header.x-required": True,
+                                   "method.request.querystring.optional": False})
+    mock_method(apigateway, api, any_type, "POST", requestValidatorId=validator,
+                requestModels={"$default": "testSchema"})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    required = [("x-required", "1")]
+    text = [*required, ("Content-Type", "text/plain")]
+    assert send(emulator, api, "POST", "/json", body=b"not json", headers=text).status == 200
+    assert send(emulator, api, "POST", "/json", json_body={"a": 1, "b": 2}, headers=[
+        ("X-Required", "1")]).status == 200  # header names are case-insensitive
+    assert send(emulator, api, "POST", "/json", body=b'{"a": 1, "b": 2}', headers=[
+        *required, ("Content-Type", "Application/JSON; charset=utf-8")]).status == 200
+    assert send(emulator, api, "POST", "/json", body=b'{"a": 1}', headers=[
+        *required, ("Content-Type", "application/json; charset=utf-8")]).status == 400
+    assert send(emulator, api, "POST", "/any", body=b"not json", headers=text).status == 400
+    assert send(emulator, api, "POST", "/any", body=b'{"a": 1, "b": 2}', headers=text).status == 200
+
+    apigateway.put_gateway_response(restApiId=api, responseType="BAD_REQUEST_BODY", statusCode="422",
+                                    responseParameters={"gatewayresponse.header.x-why": "'model'"},
+                                    responseTemplates={"application/json": '{"error": "$context.error.message", '
+                                                                           '"type": "$context.error.responseType"}'})
+    apigateway.put_gateway_response(restApiId=api, responseType="DEFAULT_4XX",
+                                    responseTemplates={"application/json": '{"four": $context.error.messageString}'})
+    assert send(emulator, api, "POST", "/any", body=b"{}", headers=text).status == 400  # not deployed yet
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    shaped = send(emulator, api, "POST", "/any", body=b"{}", headers=text)
+    assert (shaped.status, shaped.json(), shaped.header("x-why")) == (
+        422, {"error": "Invalid request body", "type": "BAD_REQUEST_BODY"}, "model")
+    family = send(emulator, api, "POST", "/json", json_body={"a": 1, "b": 2})
+    assert (family.status, family.json()) == (400, {"four": "Missing required request parameters: [x-required]"})
+
+
+def test_the_authorizer_runs_before_the_request_validator(emulator: StackThread, apigateway: Any) -> None:
+    """Validation sits after the authorizer (LocalStack's execute_api chain, localstack/localstack@8b9a79f): a
+    request failing both gets the authorizer's answer (here 500: its function does not exist)."""
+    api, root = new_api(apigateway, "authorized")
+    authorizer = apigateway.create_authorizer(
+        restApiId=api, name="absent", type="TOKEN", identitySource="method.request.header.Authorization",
+        authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:{REGION}:"
+                      f"{ACCOUNT}:function:no-such-authorizer/invocations")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="params",
+                                                    validateRequestParameters=True)["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="CUSTOM",
+                          authorizerId=authorizer, requestValidatorId=validator,
+                          requestParameters={"method.request.querystring.needed": True})
+    apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    answered = send(emulator, api, "GET", "/", headers=[("Authorization", "token")])
+    assert (answered.status, answered.header("x-amzn-ErrorType")) == (500, "AuthorizerConfigurationException")

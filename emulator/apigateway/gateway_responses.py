@@ -66,6 +66,21 @@ def bad_request_body(detail: str) -> GatewayResponse:
     return _error(400, body, "BadRequestException", "BAD_REQUEST_BODY")
 
 
+def bad_request_parameters(names: list[str]) -> GatewayResponse:
+    """400 when a request validator finds required request parameters missing (BAD_REQUEST_PARAMETERS); AWS's
+    message recorded in LocalStack's AWS-validated test_api_gateway_request_validator (localstack/localstack@8b9a79f).
+    """
+    message = f"Missing required request parameters: [{', '.join(names)}]"
+    return _error(400, ('{"message":' + _json_string(message) + "}").encode(), "BadRequestException",
+                  "BAD_REQUEST_PARAMETERS")
+
+
+def invalid_request_body() -> GatewayResponse:
+    """400 when a request validator finds the body does not adhere to its model (BAD_REQUEST_BODY); recorded as
+    for bad_request_parameters."""
+    return _error(400, b'{"message":"Invalid request body"}', "BadRequestException", "BAD_REQUEST_BODY")
+
+
 def unauthorized() -> GatewayResponse:
     """401 `Unauthorized`: no identity, an identity failing identityValidationExpression, or an authorizer that
     threw `Unauthorized` (UNAUTHORIZED; https://docs.aws.amazon.com/apigateway/latest/developerguide/
@@ -138,8 +153,10 @@ class ErrorContext:
     context: dict[str, str] = field(default_factory=dict)  # stage, resourcePath, requestId, httpMethod, ...
 
 
-_TEMPLATE_VARIABLE = re.compile(r"\$\{?(context\.error\.messageString|context\.error\.message|"
-                                r"context\.error\.responseType|context\.[A-Za-z]+|stageVariables\.[A-Za-z0-9_]+)\}?")
+_VARIABLE_NAME = (r"context\.error\.messageString|context\.error\.message|context\.error\.responseType|"
+                  r"context\.[A-Za-z]+|stageVariables\.[A-Za-z0-9_]+")
+# `$name` or `${name}`: a brace closes only what one opened (`$context.error.messageString}` keeps its `}`)
+_TEMPLATE_VARIABLE = re.compile(rf"\$(?:\{{({_VARIABLE_NAME})\}}|({_VARIABLE_NAME}))")
 
 
 def throttled() -> GatewayResponse:
@@ -177,7 +194,8 @@ def customize(response: GatewayResponse, configured: dict[str, dict[str, Any]],
                  **{f"stageVariables.{name}": value for name, value in request.stage_variables.items()}}
     templates: dict[str, str] = settings.get("responseTemplates") or DEFAULT_GATEWAY_TEMPLATES
     content_type = "application/json" if "application/json" in templates else next(iter(templates))
-    body = _TEMPLATE_VARIABLE.sub(lambda match: variables.get(match.group(1), ""), templates[content_type])
+    body = _TEMPLATE_VARIABLE.sub(lambda match: variables.get(match.group(1) or match.group(2), ""),
+                                  templates[content_type])
     headers = [(name, value) for name, value in response.headers if name.lower() != "content-type"]
     headers.append(("Content-Type", content_type))
     for target, expression in (settings.get("responseParameters") or {}).items():

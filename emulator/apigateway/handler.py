@@ -1,7 +1,8 @@
 """The request chain of the local API Gateway: one small step per stage of a request.
 
-api -> stage -> canary choice -> route -> authorizer (Lambda TOKEN/REQUEST) -> integration (AWS_PROXY, AWS,
-HTTP_PROXY, MOCK) -> response headers -> decision record. Modelled on LocalStack's execute_api handler chain.
+api -> stage -> canary choice -> route -> authorizer (Lambda TOKEN/REQUEST) -> method request (request
+validator) -> integration (AWS_PROXY, AWS, HTTP_PROXY, MOCK) -> response headers -> decision record. Modelled on
+LocalStack's execute_api handler chain.
 A non-proxy integration runs integration_request (template choice) -> integration (invoke) ->
 integration_response (selection, template, parameters) -> method_response; proxy integrations never touch
 the template engine.
@@ -21,6 +22,7 @@ import orjson
 
 from emulator import failures
 from emulator.apigateway import gateway_responses as responses
+from emulator.apigateway import method_request
 from emulator.apigateway.authorizer import LambdaAuthorizers
 from emulator.apigateway.canary import choose_variant
 from emulator.apigateway.exchange import Exchange
@@ -105,6 +107,8 @@ class ApiGateway:
             if response is None and exchange.match is not None and \
                     exchange.match.method.authorization_type == "CUSTOM":
                 response = await self._authorize(exchange)
+            if response is None and exchange.match is not None and exchange.match.method.request_validator_id:
+                response = self._validate(exchange)
             if response is None:
                 response = await self._integrate(exchange)
             response = self._wire_safe(exchange, response)
@@ -219,6 +223,12 @@ class ApiGateway:
             exchange.record.error = "AUTHORIZER_CONFIGURATION_ERROR"
             return responses.authorizer_configuration_error()
         return await self.authorizers.authorize(exchange, authorizer)
+
+    def _validate(self, exchange: Exchange) -> GatewayResponse | None:
+        """The method's request validator, as the serving deployment captured it (method_request.py)."""
+        assert exchange.api is not None and exchange.variant is not None
+        deployment = exchange.api.deployments[exchange.variant.deployment_id]
+        return method_request.validate(exchange, deployment, lambda line: self._log(exchange, line))
 
     def _gateway_response(self, exchange: Exchange, response: GatewayResponse) -> GatewayResponse:
         """An error API Gateway generated, as the deployment's gateway responses shape it."""
