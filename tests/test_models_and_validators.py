@@ -17,7 +17,9 @@ import pytest
 from botocore.exceptions import ClientError
 from support import Reply, call
 
+from emulator.apigateway.loader import state_from_config
 from emulator.control_plane import persistence
+from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
 
@@ -530,3 +532,18 @@ def test_the_authorizer_runs_before_the_request_validator(emulator: StackThread,
     apigateway.create_deployment(restApiId=api, stageName="local")
     answered = send(emulator, api, "GET", "/", headers=[("Authorization", "token")])
     assert (answered.status, answered.header("x-amzn-ErrorType")) == (500, "AuthorizerConfigurationException")
+
+
+def test_an_api_of_the_config_file_has_the_default_models(tmp_path: Path) -> None:
+    """An API the config file defines has Empty and Error, as the deploy's CreateRestApi gives it on AWS, with the
+    same ids at every load; its deployments capture them."""
+    path = tmp_path / "canary.yaml"
+    path.write_text("restApis:\n  api:\n    id: models001\n    resources:\n      /ping:\n        GET:\n"
+                    "          integration:\n            type: MOCK\n    stages:\n      prod: {}\n")
+    first, second = (state_from_config(load_config(path)).apis["models001"] for _ in range(2))
+    assert list(first.models) == ["Empty", "Error"]
+    assert {name: model.id for name, model in first.models.items()} == \
+        {name: model.id for name, model in second.models.items()}
+    assert first.models["Empty"].schema == json.dumps(
+        {"$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", "type": "object"})
+    assert first.deployments[first.stages["prod"].deployment_id].models == first.models

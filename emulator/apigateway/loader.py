@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from typing import Any
 
@@ -17,6 +18,7 @@ from emulator.apigateway.model import (
     Resource,
     RestApi,
     Stage,
+    default_models,
 )
 from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
 from emulator.integration_rules import method_request_sources
@@ -101,11 +103,14 @@ def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
         api.authorizers = {authorizer.id: authorizer for authorizer in (
             authorizer_from_config(api_id, name, config) for name, config in api_config.authorizers.items())}
         api.gateway_responses = gateway_responses_from_config(api_config)
+        # AWS's Empty and Error, which the deploy's CreateRestApi makes too
+        api.models = default_models(functools.partial(_stable_id, api_id, "model", length=6))
         for deployment_id, deployment in api_config.deployments.items():
             resources = (api.resources if deployment.resources is None
                          else resources_from_config(api_id, deployment.resources))
             api.deployments[deployment_id] = Deployment(deployment_id, resources, deployment.description,
-                                                        gateway_responses=copy.deepcopy(api.gateway_responses))
+                                                        gateway_responses=copy.deepcopy(api.gateway_responses),
+                                                        models=copy.deepcopy(api.models))
         for stage_name, stage in api_config.stages.items():
             deployment_id = stage.deployment_id or _implicit_deployment(api)
             canary = None

@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -117,11 +118,12 @@ ERROR_MODEL_SCHEMA = ('{"$schema": "http://json-schema.org/draft-04/schema#", "t
                       '"type": "object", "properties": {"message": {"type": "string"}}}')
 
 
-def default_models() -> dict[str, Model]:
-    """`Empty` and `Error`, as CreateRestApi makes them."""
-    return {"Empty": Model(new_id(6), "Empty", "application/json", EMPTY_MODEL_SCHEMA,
+def default_models(id_of: Callable[[str], str] | None = None) -> dict[str, Model]:
+    """`Empty` and `Error`, as CreateRestApi makes them (`id_of(name)` gives their ids; new ones by default)."""
+    make = id_of or (lambda name: new_id(6))
+    return {"Empty": Model(make("Empty"), "Empty", "application/json", EMPTY_MODEL_SCHEMA,
                            "This is a default empty schema model"),
-            "Error": Model(new_id(6), "Error", "application/json", ERROR_MODEL_SCHEMA,
+            "Error": Model(make("Error"), "Error", "application/json", ERROR_MODEL_SCHEMA,
                            "This is a default error schema model")}
 
 

@@ -2491,3 +2491,1042 @@ def test_aws_proxy_binary_response(
     snapshot.match("accept-random/test", _invoke("random/test"))
     # Accept has to exactly match what is configured
     snapshot.match("accept-*/*", _invoke("*/*"))
+
+
+@fixture
+def apigw_redeploy_api(aws_client: Any) -> Any:
+    """tests/aws/services/apigateway/conftest.py::apigw_redeploy_api (lambda-canary: no wait for the stage's update;
+    the emulator's deployment is in place when CreateDeployment answers)"""
+
+    def _factory(rest_api_id: str, stage_name: str):
+        aws_client.apigateway.create_deployment(restApiId=rest_api_id, stageName=stage_name)
+
+    return _factory
+
+
+# ---- models and request validators (lambda-canary: added with them; LocalStack's code as written) -------
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiModels::test_model_lifecycle")
+def test_model_lifecycle(apigw_create_rest_api, snapshot, aws_client):
+    # taken from https://docs.aws.amazon.com/apigateway/latest/api/API_CreateModel.html#API_CreateModel_Examples
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}", description="testing resource model lifecycle"
+    )
+    api_id = response["id"]
+
+    create_model_response = aws_client.apigateway.create_model(
+        name="CalcOutput",
+        restApiId=api_id,
+        contentType="application/json",
+        description="Calc output model",
+        schema='{\n\t"title": "Calc output",\n\t"type": "object",\n\t"properties": {\n\t\t"a": {\n\t\t\t"type": "number"\n\t\t},\n\t\t"b": {\n\t\t\t"type": "number"\n\t\t},\n\t\t"op": {\n\t\t\t"description": "operation of +, -, * or /",\n\t\t\t"type": "string"\n\t\t},\n\t\t"c": {\n\t\t    "type": "number"\n\t\t}\n\t},\n\t"required": ["a", "b", "op"]\n}\n',
+    )
+    snapshot.match("create-model", create_model_response)
+
+    get_models_response = aws_client.apigateway.get_models(restApiId=api_id)
+    get_models_response["items"].sort(key=lambda x: x["name"])
+    snapshot.match("get-models", get_models_response)
+
+    # manually assert the presence of 2 default models, Error and Empty, as snapshots will replace names
+    model_names = [model["name"] for model in get_models_response["items"]]
+    assert "Error" in model_names
+    assert "Empty" in model_names
+
+    get_model_response = aws_client.apigateway.get_model(
+        restApiId=api_id, modelName="CalcOutput"
+    )
+    snapshot.match("get-model", get_model_response)
+
+    del_model_response = aws_client.apigateway.delete_model(
+        restApiId=api_id, modelName="CalcOutput"
+    )
+    snapshot.match("del-model", del_model_response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiModels::test_model_validation")
+def test_model_validation(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}", description="testing resource model lifecycle"
+    )
+    api_id = response["id"]
+
+    fake_api_id = "abcde0"
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="MySchema",
+            restApiId=fake_api_id,
+            contentType="application/json",
+            description="Test model",
+            schema=json.dumps({"title": "MySchema", "type": "object"}),
+        )
+
+    snapshot.match("create-model-wrong-id", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_models(restApiId=fake_api_id)
+    snapshot.match("get-models-wrong-id", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_model(restApiId=fake_api_id, modelName="MySchema")
+    snapshot.match("get-model-wrong-id", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_model(restApiId=fake_api_id, modelName="MySchema")
+    snapshot.match("del-model-wrong-id", e.value.response)
+
+    # assert that creating a model with an empty description works
+    response = aws_client.apigateway.create_model(
+        name="MySchema",
+        restApiId=api_id,
+        contentType="application/json",
+        description="",
+        schema=json.dumps({"title": "MySchema", "type": "object"}),
+    )
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 201
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="MySchema",
+            restApiId=api_id,
+            contentType="application/json",
+            description="",
+            schema=json.dumps({"title": "MySchema", "type": "object"}),
+        )
+    snapshot.match("create-model-already-exists", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="",
+            restApiId=api_id,
+            contentType="application/json",
+            description="",
+            schema=json.dumps({"title": "MySchema", "type": "object"}),
+        )
+    snapshot.match("create-model-empty-name", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="MyEmptySchema",
+            restApiId=api_id,
+            contentType="application/json",
+            description="",
+            schema="",
+        )
+
+    snapshot.match("create-model-empty-schema", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="MyEmptySchema",
+            restApiId=api_id,
+            contentType="application/json",
+            description="",
+        )
+
+    snapshot.match("create-model-no-schema-json", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_model(
+            name="MyEmptySchemaXml",
+            restApiId=api_id,
+            contentType="application/xml",
+            description="",
+        )
+
+    snapshot.match("create-model-no-schema-xml", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiModels::test_update_model")
+def test_update_model(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}", description="testing update resource model"
+    )
+    api_id = response["id"]
+
+    fake_api_id = "abcde0"
+    updated_schema = json.dumps({"title": "Updated schema", "type": "object"})
+    patch_operations = [
+        {"op": "replace", "path": "/schema", "value": updated_schema},
+        {"op": "replace", "path": "/description", "value": ""},
+    ]
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_model(
+            restApiId=fake_api_id,
+            modelName="mySchema",
+            patchOperations=patch_operations,
+        )
+
+    snapshot.match("update-model-wrong-id", e.value.response)
+
+    response = aws_client.apigateway.create_model(
+        name="MySchema",
+        restApiId=api_id,
+        contentType="application/json",
+        description="",
+        schema=json.dumps({"title": "MySchema", "type": "object"}),
+    )
+    snapshot.match("create-model", response)
+
+    response = aws_client.apigateway.update_model(
+        restApiId=api_id,
+        modelName="MySchema",
+        patchOperations=patch_operations,
+    )
+    snapshot.match("update-model", response)
+
+    with pytest.raises(ClientError) as e:
+        patch_operations = [{"op": "add", "path": "/wrong-path", "value": "not supported op"}]
+        aws_client.apigateway.update_model(
+            restApiId=api_id,
+            modelName="MySchema",
+            patchOperations=patch_operations,
+        )
+
+    snapshot.match("update-model-invalid-op", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        patch_operations = [
+            {"op": "replace", "path": "/name", "value": "invalid"},
+        ]
+        aws_client.apigateway.update_model(
+            restApiId=api_id,
+            modelName="MySchema",
+            patchOperations=patch_operations,
+        )
+
+    snapshot.match("update-model-invalid-path", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        patch_operations = [
+            {"op": "replace", "path": "/schema", "value": ""},
+        ]
+        aws_client.apigateway.update_model(
+            restApiId=api_id,
+            modelName="MySchema",
+            patchOperations=patch_operations,
+        )
+    snapshot.match("update-model-empty-schema", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiMethod::test_put_method_model")
+def test_put_method_model(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}", description="testing resource method model"
+    )
+    api_id = response["id"]
+    root_id = response["rootResourceId"]
+
+    create_model = aws_client.apigateway.create_model(
+        name="MySchema",
+        restApiId=api_id,
+        contentType="application/json",
+        description="",
+        schema=json.dumps({"title": "MySchema", "type": "object"}),
+    )
+    snapshot.match("create-model", create_model)
+
+    create_model_2 = aws_client.apigateway.create_model(
+        name="MySchemaTwo",
+        restApiId=api_id,
+        contentType="application/json",
+        description="",
+        schema=json.dumps({"title": "MySchemaTwo", "type": "object"}),
+    )
+    snapshot.match("create-model-2", create_model_2)
+
+    put_method_response = aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="ANY",
+        authorizationType="NONE",
+        requestModels={"application/json": "MySchema"},
+    )
+    snapshot.match("put-method-request-models", put_method_response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchema")
+    snapshot.match("delete-model-used", e.value.response)
+
+    patch_operations = [
+        {"op": "replace", "path": "/requestModels/application~1json", "value": "MySchemaTwo"},
+    ]
+
+    update_method_model = aws_client.apigateway.update_method(
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="ANY",
+        patchOperations=patch_operations,
+    )
+    snapshot.match("update-method-model", update_method_model)
+
+    delete_model = aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchema")
+    snapshot.match("delete-model-unused", delete_model)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchemaTwo")
+    snapshot.match("delete-model-used-2", e.value.response)
+
+    # create a subresource using MySchemaTwo
+    resource = aws_client.apigateway.create_resource(
+        restApiId=api_id, parentId=root_id, pathPart="test"
+    )
+    put_method_response = aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource["id"],
+        httpMethod="ANY",
+        authorizationType="NONE",
+        requestModels={"application/json": "MySchemaTwo"},
+    )
+    snapshot.match("put-method-2-request-models", put_method_response)
+
+    # assert that the error raised gives the path of the subresource
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchemaTwo")
+    snapshot.match("delete-model-used-by-2-method", e.value.response)
+
+    patch_operations = [
+        {"op": "remove", "path": "/requestModels/application~1json", "value": "MySchemaTwo"},
+    ]
+
+    # remove the Model from the subresource
+    update_method_model = aws_client.apigateway.update_method(
+        restApiId=api_id,
+        resourceId=resource["id"],
+        httpMethod="ANY",
+        patchOperations=patch_operations,
+    )
+    snapshot.match("update-method-model-2", update_method_model)
+
+    if is_aws_cloud():
+        # just to be sure the change is properly set in AWS
+        time.sleep(3)
+
+    # assert that the error raised gives the path of the resource now
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchemaTwo")
+    snapshot.match("delete-model-used-by-method-1", e.value.response)
+
+    # delete the Method using MySchemaTwo
+    delete_method = aws_client.apigateway.delete_method(
+        restApiId=api_id, resourceId=root_id, httpMethod="ANY"
+    )
+    snapshot.match("delete-method-using-model-2", delete_method)
+
+    # assert we can now delete MySchemaTwo
+    delete_model = aws_client.apigateway.delete_model(restApiId=api_id, modelName="MySchemaTwo")
+    snapshot.match("delete-model-unused-2", delete_model)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_validators_crud_no_api")
+def test_validators_crud_no_api(snapshot, aws_client):
+    # maybe move this test to a full lifecycle one
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_request_validator(
+            restApiId="test-fake-rest-id",
+            name="test-validator",
+            validateRequestBody=True,
+            validateRequestParameters=False,
+        )
+    snapshot.match("wrong-rest-api-id-create-validator", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_request_validators(restApiId="test-fake-rest-id")
+    snapshot.match("wrong-rest-api-id-get-validators", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_request_validator_lifecycle")
+def test_request_validator_lifecycle(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}",
+        description="my api",
+    )
+    snapshot.match("create-rest-api", response)
+    api_id = response["id"]
+
+    # create a request validator for an API
+    response = aws_client.apigateway.create_request_validator(
+        restApiId=api_id, name=f"test-validator-{short_uid()}"
+    )
+    snapshot.match("create-request-validator", response)
+    validator_id = response["id"]
+
+    # get detail of a specific request validator corresponding to an API
+    response = aws_client.apigateway.get_request_validator(
+        restApiId=api_id, requestValidatorId=validator_id
+    )
+    snapshot.match("get-request-validator", response)
+
+    # get list of all request validators in the API
+    response = aws_client.apigateway.get_request_validators(restApiId=api_id)
+    snapshot.match("get-request-validators", response)
+
+    # update request validators with different set of patch operations
+    patch_operations = [
+        {"op": "replace", "path": "/validateRequestBody", "value": "true"},
+    ]
+    response = aws_client.apigateway.update_request_validator(
+        restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+    )
+    snapshot.match("update-request-validator-with-value", response)
+
+    patch_operations = [
+        {"op": "replace", "path": "/validateRequestBody"},
+    ]
+    response = aws_client.apigateway.update_request_validator(
+        restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+    )
+    snapshot.match("update-request-validator-without-value", response)
+
+    response = aws_client.apigateway.get_request_validator(
+        restApiId=api_id, requestValidatorId=validator_id
+    )
+    snapshot.match("get-request-validators-after-update-operation", response)
+
+    # delete request validator
+    response = aws_client.apigateway.delete_request_validator(
+        restApiId=api_id, requestValidatorId=validator_id
+    )
+    snapshot.match("delete-request-validator", response)
+
+    # try fetching details of the deleted request validator
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_request_validator(
+            restApiId=api_id, requestValidatorId=validator_id
+        )
+    snapshot.match("get-deleted-request-validator", e.value.response)
+
+    # check list of all request validators in the API
+    response = aws_client.apigateway.get_request_validators(restApiId=api_id)
+    snapshot.match("get-request-validators-after-delete", response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_invalid_get_request_validator")
+def test_invalid_get_request_validator(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}",
+        description="my api",
+    )
+    api_id = response["id"]
+
+    response = aws_client.apigateway.create_request_validator(
+        restApiId=api_id, name=f"test-validator-{short_uid()}"
+    )
+    validator_id = response["id"]
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_request_validator(
+            restApiId="api_id", requestValidatorId=validator_id
+        )
+    snapshot.match("get-request-validators-invalid-api-id", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_request_validator(
+            restApiId=api_id, requestValidatorId="validator_id"
+        )
+    snapshot.match("get-request-validators-invalid-validator-id", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_invalid_get_request_validators")
+def test_invalid_get_request_validators(apigw_create_rest_api, snapshot, aws_client):
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.get_request_validators(restApiId="api_id")
+    snapshot.match("get-invalid-request-validators", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_invalid_delete_request_validator")
+def test_invalid_delete_request_validator(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}",
+        description="my api",
+    )
+    api_id = response["id"]
+
+    response = aws_client.apigateway.create_request_validator(
+        restApiId=api_id, name=f"test-validator-{short_uid()}"
+    )
+    validator_id = response["id"]
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_request_validator(
+            restApiId="api_id", requestValidatorId=validator_id
+        )
+    snapshot.match("delete-request-validator-invalid-api-id", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.delete_request_validator(
+            restApiId=api_id, requestValidatorId="validator_id"
+        )
+    snapshot.match("delete-request-validator-invalid-validator-id", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_create_request_validator_invalid_api_id")
+def test_create_request_validator_invalid_api_id(apigw_create_rest_api, snapshot, aws_client
+):
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.create_request_validator(
+            restApiId="api_id", name=f"test-validator-{short_uid()}"
+        )
+    snapshot.match("invalid-create-request-validator", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiRequestValidator::test_invalid_update_request_validator_operations")
+def test_invalid_update_request_validator_operations(apigw_create_rest_api, snapshot, aws_client
+):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}",
+        description="my api",
+    )
+    snapshot.match("create-rest-api", response)
+    api_id = response["id"]
+
+    response = aws_client.apigateway.create_request_validator(
+        restApiId=api_id, name=f"test-validator-{short_uid()}"
+    )
+    snapshot.match("create-request-validator", response)
+    validator_id = response["id"]
+
+    patch_operations = [
+        {"op": "add", "path": "/validateRequestBody", "value": "true"},
+    ]
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_request_validator(
+            restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+        )
+    snapshot.match("update-request-validator-invalid-add-operation", e.value.response)
+
+    patch_operations = [
+        {"op": "remove", "path": "/validateRequestBody", "value": "true"},
+    ]
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_request_validator(
+            restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+        )
+    snapshot.match("update-request-validator-invalid-remove-operation", e.value.response)
+
+    patch_operations = [
+        {"op": "replace", "path": "/invalidPath", "value": "true"},
+    ]
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_request_validator(
+            restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+        )
+    snapshot.match("update-request-validator-invalid-path", e.value.response)
+
+    patch_operations = [
+        {"op": "replace", "path": "/name"},
+    ]
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_request_validator(
+            restApiId=api_id, requestValidatorId=validator_id, patchOperations=patch_operations
+        )
+    snapshot.match("update-request-validator-empty-name-value", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApigatewayMethodResponse::test_update_method_lack_response_parameters_and_models")
+def test_update_method_lack_response_parameters_and_models(aws_client, apigw_create_rest_api, snapshot
+):
+    snapshot.add_transformer(snapshot.transform.key_value("cacheNamespace"))
+    apigw_client = aws_client.apigateway
+    response = apigw_create_rest_api(name=f"test-api-{short_uid()}")
+    api_id = response["id"]
+    root_resource_id = response["rootResourceId"]
+
+    apigw_client.put_method(
+        restApiId=api_id,
+        resourceId=root_resource_id,
+        httpMethod="GET",
+        authorizationType="NONE",
+    )
+    apigw_client.put_integration(
+        restApiId=api_id,
+        resourceId=root_resource_id,
+        httpMethod="GET",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+
+    apigw_client.put_method_response(
+        restApiId=api_id,
+        resourceId=root_resource_id,
+        httpMethod="GET",
+        statusCode="200",
+    )
+
+    with pytest.raises(ClientError) as e:
+        apigw_client.update_method_response(
+            restApiId=api_id,
+            resourceId=root_resource_id,
+            httpMethod="GET",
+            statusCode="200",
+            patchOperations=[
+                {
+                    "op": "remove",
+                    "path": "/responseParameters/method.response.header.my-header",
+                    "value": "true",
+                },
+            ],
+        )
+    snapshot.match(
+        "update-method-response-operation-without-response-parameters", e.value.response
+    )
+
+    with pytest.raises(ClientError) as e:
+        apigw_client.update_method_response(
+            restApiId=api_id,
+            resourceId=root_resource_id,
+            httpMethod="GET",
+            statusCode="200",
+            patchOperations=[
+                {
+                    "op": "remove",
+                    "path": "/responseModels/application~1json",
+                    "value": "Empty",
+                },
+            ],
+        )
+    snapshot.match("update-method-response-operation-without-response-models", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        apigw_client.update_method_response(
+            restApiId=api_id,
+            resourceId=root_resource_id,
+            httpMethod="GET",
+            statusCode="200",
+            patchOperations=[
+                {
+                    "op": "remove",
+                    "path": "/wrong/method.response.header.my-header",
+                    "value": "true",
+                },
+            ],
+        )
+    snapshot.match("update-method-response-operation-with-wrong-path", e.value.response)
+
+
+@recorded("test_apigateway_api", "TestApiGatewayApiMethod::test_update_method_validation")
+def test_update_method_validation(apigw_create_rest_api, snapshot, aws_client):
+    response = apigw_create_rest_api(
+        name=f"test-api-{short_uid()}", description="testing resource method request params"
+    )
+    api_id = response["id"]
+    root_id = response["rootResourceId"]
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_method(
+            restApiId="fake-api",
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=[],
+        )
+    snapshot.match("wrong-rest-api", e.value.response)
+
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId="fake-resource-id",
+            httpMethod="ANY",
+            patchOperations=[],
+        )
+    snapshot.match("wrong-resource-id", e.value.response)
+
+    # method is not set for the resource?
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "replace", "path": "/operationName", "value": "methodDoesNotExist"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="GET",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("method-does-not-exist", e.value.response)
+
+    put_method_response = aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="ANY",
+        authorizationType="NONE",
+        apiKeyRequired=True,
+    )
+    snapshot.match("put-method-response", put_method_response)
+
+    # unsupported operation
+    patch_operations_add = [
+        {"op": "add", "path": "/operationName", "value": "operationName"},
+    ]
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("unsupported-operation", e.value.response)
+
+    # unsupported operation
+    patch_operations_add_2 = [
+        {"op": "add", "path": "/requestValidatorId", "value": "wrong-id"},
+    ]
+    with pytest.raises(ClientError) as e:
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add_2,
+        )
+    snapshot.match("unsupported-operation-2", e.value.response)
+
+    # unsupported path
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "add", "path": "/httpMethod", "value": "PUT"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("unsupported-path", e.value.response)
+
+    # wrong path for requestParameters
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {
+                "op": "replace",
+                "path": "/requestParameters",
+                "value": "method.request.querystring.optional=false",
+            },
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("wrong-path-request-parameters", e.value.response)
+
+    # wrong path for requestModels
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "add", "path": "/requestModels/application/json", "value": "Empty"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("wrong-path-request-models", e.value.response)
+
+    # wrong value type
+    patch_operations_add = [
+        {"op": "replace", "path": "/apiKeyRequired", "value": "whatever"},
+    ]
+    wrong_value_type_resp = aws_client.apigateway.update_method(
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="ANY",
+        patchOperations=patch_operations_add,
+    )
+    snapshot.match("wrong-value-type", wrong_value_type_resp)
+
+    # add auth type without authorizer?
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("wrong-auth-type", e.value.response)
+
+    # add auth id when method has NONE, AWS will ignore it
+    patch_operations_add = [
+        {"op": "replace", "path": "/authorizerId", "value": "abc123"},
+    ]
+    response = aws_client.apigateway.update_method(
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="ANY",
+        patchOperations=patch_operations_add,
+    )
+    snapshot.match("skip-auth-id-with-wrong-type", response)
+
+    # add auth type without real authorizer id?
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+            {"op": "replace", "path": "/authorizerId", "value": "abc123"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("wrong-auth-id", e.value.response)
+
+    # replace wrong validator id
+    with pytest.raises(ClientError) as e:
+        patch_operations_add = [
+            {"op": "replace", "path": "/requestValidatorId", "value": "fake-id"},
+        ]
+        aws_client.apigateway.update_method(
+            restApiId=api_id,
+            resourceId=root_id,
+            httpMethod="ANY",
+            patchOperations=patch_operations_add,
+        )
+    snapshot.match("wrong-req-validator-id", e.value.response)
+
+
+@recorded("test_apigateway_common", "TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_models")
+def test_api_gateway_request_validator_with_ref_models(create_rest_apigw, apigw_redeploy_api, snapshot, aws_client
+):
+    api_id, _, root = create_rest_apigw(name="test ref models")
+
+    snapshot.add_transformers_list(
+        [
+            snapshot.transform.key_value("id"),
+            snapshot.transform.regex(api_id, "<api-id>"),
+        ]
+    )
+
+    resource_id = aws_client.apigateway.create_resource(
+        restApiId=api_id, parentId=root, pathPart="path"
+    )["id"]
+
+    validator_id = aws_client.apigateway.create_request_validator(
+        restApiId=api_id,
+        name="test-validator",
+        validateRequestParameters=True,
+        validateRequestBody=True,
+    )["id"]
+
+    # create nested Model schema to validate body
+    aws_client.apigateway.create_model(
+        restApiId=api_id,
+        name="testSchema",
+        contentType="application/json",
+        schema=json.dumps(
+            {
+                "$schema": "http://json-schema.org/draft-04/schema#",
+                "title": "testSchema",
+                "type": "object",
+                "properties": {
+                    "a": {"type": "number"},
+                    "b": {"type": "number"},
+                },
+                "required": ["a", "b"],
+            }
+        ),
+    )
+
+    aws_client.apigateway.create_model(
+        restApiId=api_id,
+        name="testSchemaList",
+        contentType="application/json",
+        schema=json.dumps(
+            {
+                "type": "array",
+                "items": {
+                    # hardcoded URL to AWS
+                    "$ref": f"https://apigateway.amazonaws.com/restapis/{api_id}/models/testSchema"
+                },
+            }
+        ),
+    )
+
+    get_models = aws_client.apigateway.get_models(restApiId=api_id)
+    get_models["items"] = sorted(get_models["items"], key=itemgetter("name"))
+    snapshot.match("get-models-with-ref", get_models)
+
+    aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        authorizationType="NONE",
+        requestValidatorId=validator_id,
+        requestModels={"application/json": "testSchemaList"},
+    )
+
+    aws_client.apigateway.put_method_response(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        statusCode="200",
+    )
+
+    aws_client.apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+
+    aws_client.apigateway.put_integration_response(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        statusCode="200",
+        selectionPattern="",
+        responseTemplates={"application/json": json.dumps({"data": "ok"})},
+    )
+
+    stage_name = "local"
+    aws_client.apigateway.create_deployment(restApiId=api_id, stageName=stage_name)
+
+    url = api_invoke_url(api_id, stage=stage_name, path="/path")
+
+    def invoke_api(_data: dict) -> dict:
+        _response = requests.post(url, verify=False, json=_data)
+        assert _response.ok
+        content = _response.json()
+        return content
+
+    # test that with every request parameters and a valid body, it passes
+    response = retry(
+        invoke_api, retries=10 if is_aws_cloud() else 3, sleep=1, _data=[{"a": 1, "b": 2}]
+    )
+    snapshot.match("successful", response)
+
+    response_post_no_body = requests.post(url)
+    assert response_post_no_body.status_code == 400
+    snapshot.match("failed-validation", response_post_no_body.json())
+
+
+@recorded("test_apigateway_common", "TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_one_ofmodels")
+def test_api_gateway_request_validator_with_ref_one_ofmodels(create_rest_apigw, apigw_redeploy_api, snapshot, aws_client
+):
+    api_id, _, root = create_rest_apigw(name="test oneOf ref models")
+
+    snapshot.add_transformers_list(
+        [
+            snapshot.transform.key_value("id"),
+            snapshot.transform.regex(api_id, "<api-id>"),
+        ]
+    )
+
+    resource_id = aws_client.apigateway.create_resource(
+        restApiId=api_id, parentId=root, pathPart="path"
+    )["id"]
+
+    validator_id = aws_client.apigateway.create_request_validator(
+        restApiId=api_id,
+        name="test-validator",
+        validateRequestParameters=True,
+        validateRequestBody=True,
+    )["id"]
+
+    aws_client.apigateway.create_model(
+        restApiId=api_id,
+        name="StatusModel",
+        contentType="application/json",
+        schema=json.dumps(
+            {
+                "type": "object",
+                "properties": {"Status": {"type": "string"}, "Order": {"type": "integer"}},
+                "required": [
+                    "Status",
+                    "Order",
+                ],
+            }
+        ),
+    )
+
+    aws_client.apigateway.create_model(
+        restApiId=api_id,
+        name="TestModel",
+        contentType="application/json",
+        schema=json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "status": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "$ref": f"https://apigateway.amazonaws.com/restapis/{api_id}/models/StatusModel"
+                            },
+                        ]
+                    },
+                },
+                "required": ["status"],
+            }
+        ),
+    )
+
+    get_models = aws_client.apigateway.get_models(restApiId=api_id)
+    get_models["items"] = sorted(get_models["items"], key=itemgetter("name"))
+    snapshot.match("get-models-with-ref", get_models)
+
+    aws_client.apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        authorizationType="NONE",
+        requestValidatorId=validator_id,
+        requestModels={"application/json": "TestModel"},
+    )
+
+    aws_client.apigateway.put_method_response(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        statusCode="200",
+    )
+
+    aws_client.apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+
+    aws_client.apigateway.put_integration_response(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod="POST",
+        statusCode="200",
+        selectionPattern="",
+        responseTemplates={"application/json": json.dumps({"data": "ok"})},
+    )
+
+    stage_name = "local"
+    aws_client.apigateway.create_deployment(restApiId=api_id, stageName=stage_name)
+
+    url = api_invoke_url(api_id, stage=stage_name, path="/path")
+
+    def invoke_api(_data: dict) -> dict:
+        _response = requests.post(url, verify=False, json=_data)
+        assert _response.ok
+        content = _response.json()
+        return content
+
+    # test that with every request parameters and a valid body, it passes
+    response = retry(
+        invoke_api, retries=10 if is_aws_cloud() else 3, sleep=1, _data={"status": None}
+    )
+    snapshot.match("successful", response)
+
+    response = invoke_api({"status": {"Status": "works", "Order": 1}})
+    snapshot.match("successful-with-data", response)
+
+    response_post_no_body = requests.post(url)
+    assert response_post_no_body.status_code == 400
+    snapshot.match("failed-validation-no-data", response_post_no_body.json())
+
+    response_post_bad_body = requests.post(url, json={"badFormat": "bla"})
+    assert response_post_bad_body.status_code == 400
+    snapshot.match("failed-validation-bad-data", response_post_bad_body.json())
