@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,7 +26,12 @@ from pydantic.alias_generators import to_camel
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
 from emulator.gateway_response_rules import unknown_type_error
-from emulator.integration_rules import MISSING_CANARY_DEPLOYMENT, integration_uri_error, mapping_problem
+from emulator.integration_rules import (
+    MISSING_CANARY_DEPLOYMENT,
+    integration_uri_error,
+    mapping_problem,
+    method_parameter_error,
+)
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument
@@ -291,6 +297,19 @@ class MethodConfig(Model):
     authorization_type: Literal["NONE", "CUSTOM"] = "NONE"
     authorizer: str | None = None
     operation_name: str | None = None
+    # method request parameters (method.request.path|querystring|header.NAME: required), which a request validator
+    # checks; those the integration maps from are declared too, as not required
+    request_parameters: dict[str, bool] = Field(default_factory=dict)
+    request_validator: str | None = None  # the name of one of the API's requestValidators
+    request_models: dict[str, str] = Field(default_factory=dict)  # content type (or $default) -> model name
+
+    @field_validator("request_parameters")
+    @classmethod
+    def _declared(cls, value: dict[str, bool]) -> dict[str, bool]:
+        problem = method_parameter_error(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _authorizer(self) -> MethodConfig:
@@ -385,6 +404,42 @@ class GatewayResponseConfig(Model):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+DEFAULT_MODELS = ("Empty", "Error")  # AWS makes them with every REST API
+MODEL_NAME = re.compile(r"^[A-Za-z0-9]+$")
+
+
+class ModelConfig(Model):
+    """A model (CreateModel): a JSON Schema draft 4 document, given as a mapping or as JSON text."""
+
+    content_type: str = "application/json"
+    json_schema: Any = Field(validation_alias="schema", serialization_alias="schema")
+    description: str = ""
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"schema is not JSON ({error})") from None
+        if not isinstance(value, dict) or not value:
+            raise ValueError("schema is a JSON Schema (draft 4) object; AWS refuses an empty one")
+        return value
+
+    @property
+    def schema_text(self) -> str:
+        """The schema as CreateModel takes it."""
+        return json.dumps(self.json_schema)
+
+
+class RequestValidatorConfig(Model):
+    """A request validator (CreateRequestValidator): what the methods naming it have checked."""
+
+    validate_request_body: bool = False
+    validate_request_parameters: bool = False
+
+
 class RestApiConfig(Model):
     """A REST API with its resources, named deployments and stages."""
 
@@ -396,6 +451,19 @@ class RestApiConfig(Model):
     stages: dict[str, StageConfig] = Field(default_factory=dict)
     authorizers: dict[str, AuthorizerConfig] = Field(default_factory=dict)
     gateway_responses: dict[str, GatewayResponseConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    request_validators: dict[str, RequestValidatorConfig] = Field(default_factory=dict)
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
+        for name in value:
+            if name in DEFAULT_MODELS:
+                raise ValueError(f"model {name!r}: AWS makes {' and '.join(DEFAULT_MODELS)} with every REST API; "
+                                 "name yours otherwise")
+            if not MODEL_NAME.match(name):
+                raise ValueError(f"model name {name!r}: letters and digits only")
+        return value
 
     @field_validator("resources")
     @classmethod
@@ -421,6 +489,16 @@ class RestApiConfig(Model):
                         known = ", ".join(self.authorizers) or "none defined"
                         raise ValueError(f"resource {path} {http_method}: authorizer {method.authorizer!r} is not "
                                          f"one of this API's authorizers ({known})")
+                    if method.request_validator and method.request_validator not in self.request_validators:
+                        known = ", ".join(self.request_validators) or "none defined"
+                        raise ValueError(f"resource {path} {http_method}: requestValidator "
+                                         f"{method.request_validator!r} is not one of this API's requestValidators "
+                                         f"({known})")
+                    for content_type, model in method.request_models.items():
+                        if model not in self.models and model not in DEFAULT_MODELS:
+                            known = ", ".join([*DEFAULT_MODELS, *self.models])
+                            raise ValueError(f"resource {path} {http_method}: requestModels {content_type}: model "
+                                             f"{model!r} is not one of this API's models ({known})")
         for deployment_id in self.deployments:
             if not DEPLOYMENT_ID.match(deployment_id):
                 raise ValueError(f"deployment id {deployment_id!r}: letters, digits, '-' and '_' only")

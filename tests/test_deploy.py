@@ -919,3 +919,74 @@ def test_package_holds_the_code_not_the_configs_beside_it(tmp_path: Path) -> Non
     (code / "settings.yaml").write_text("greeting: hello\n")
     with zipfile.ZipFile(io.BytesIO(package_dir(code).data)) as archive:
         assert archive.namelist() == ["package.json", "settings.yaml", "src/handlers/ping.js"]
+
+
+# ---- models and request validators --------------------------------------------------------------------------------
+def validated(data: dict[str, Any]) -> None:
+    """Stable only, plus POST /orders: a MOCK method whose request validator checks a required header and the body
+    against the model Order."""
+    without_canary(data)
+    api = data["restApis"][API]
+    api["models"] = {"Order": {"schema": {"type": "object", "required": ["item"],
+                                          "properties": {"item": {"type": "string"}}},
+                               "description": "an order"}}
+    api["requestValidators"] = {"all": {"validateRequestBody": True, "validateRequestParameters": True}}
+    api["resources"]["/orders"] = {"POST": {
+        "requestValidator": "all", "requestModels": {"application/json": "Order"},
+        "requestParameters": {"method.request.header.x-shop": True},
+        "integration": {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+                        "integrationResponses": {"200": {"responseTemplates": {"application/json": '{"ok": 1}'}}}}}}
+
+
+def order(url: str, body: dict[str, Any], shop: str | None = "s1") -> tuple[int, Any]:
+    request = urllib.request.Request(f"{url}/prod/orders", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **({"x-shop": shop} if shop else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_models_and_request_validators_deploy_once_and_validate(emulator: StackThread, tmp_path: Path) -> None:
+    """`models`, `requestValidators` and a method's requestValidator, requestModels and requestParameters reach the
+    API (a second plan has nothing to change) and the deployed method validates; a changed schema updates the
+    model and makes a new deployment; what the config drops is deleted, AWS's Empty and Error stay."""
+    path = write_config(tmp_path, "validated", validated)
+    run_cli("deploy", str(path), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(path), "--stage", "prod").output.splitlines()
+    apigw = boto3.client("apigateway")
+    api_id = apigw.get_rest_apis()["items"][0]["id"]
+    (validator,) = apigw.get_request_validators(restApiId=api_id)["items"]
+    assert (validator["name"], validator["validateRequestBody"], validator["validateRequestParameters"]) == (
+        "all", True, True)
+    models = {model["name"]: model for model in apigw.get_models(restApiId=api_id)["items"]}
+    assert sorted(models) == ["Empty", "Error", "Order"]
+    assert (json.loads(models["Order"]["schema"])["required"], models["Order"]["description"]) == (["item"],
+                                                                                                   "an order")
+    resource = next(item for item in apigw.get_resources(restApiId=api_id)["items"] if item["path"] == "/orders")
+    method = apigw.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert (method["requestValidatorId"], method["requestModels"], method["requestParameters"]) == (
+        validator["id"], {"application/json": "Order"}, {"method.request.header.x-shop": True})
+    assert order(emulator.url, {"item": "tea"}) == (200, {"ok": 1})
+    assert order(emulator.url, {"item": 7}) == (400, {"message": "Invalid request body"})
+    assert order(emulator.url, {"item": "tea"}, shop=None) == (
+        400, {"message": "Missing required request parameters: [x-shop]"})
+
+    def quantity_too(data: dict[str, Any]) -> None:
+        validated(data)
+        data["restApis"][API]["models"]["Order"]["schema"]["required"].append("quantity")
+
+    changed = write_config(tmp_path, "validated", quantity_too)
+    labels = [change.label() for change in compute_plan(load_config(changed), "prod",
+                                                         fresh_target(load_config(changed))).pending]
+    assert labels[0] == f"update model {API} Order ({models['Order']['id']}: /schema)"
+    assert any(label.startswith("create deployment") for label in labels), labels
+    run_cli("deploy", str(changed), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(changed), "--stage", "prod").output.splitlines()
+    assert order(emulator.url, {"item": "tea"}) == (400, {"message": "Invalid request body"})
+    assert order(emulator.url, {"item": "tea", "quantity": 2}) == (200, {"ok": 1})
+
+    run_cli("deploy", str(write_config(tmp_path, "plain", without_canary)), "--stage", "prod")
+    assert apigw.get_request_validators(restApiId=api_id)["items"] == []
+    assert sorted(model["name"] for model in apigw.get_models(restApiId=api_id)["items"]) == ["Empty", "Error"]

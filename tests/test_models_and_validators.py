@@ -19,6 +19,7 @@ from support import Reply, call
 
 from emulator.apigateway.loader import state_from_config
 from emulator.control_plane import persistence
+from emulator.errors import UserError
 from emulator.formats.load import load_config
 from emulator.stack import StackOptions
 from emulator.testing import StackThread
@@ -547,3 +548,76 @@ def test_an_api_of_the_config_file_has_the_default_models(tmp_path: Path) -> Non
     assert first.models["Empty"].schema == json.dumps(
         {"$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", "type": "object"})
     assert first.deployments[first.stages["prod"].deployment_id].models == first.models
+
+
+# ---- the config file -----------------------------------------------------------------------------------------
+CONFIG = """\
+restApis:
+  api:
+    id: validated01
+    models:
+      Order:
+        schema: {"type": "object", "required": ["item"]}
+      Orders:
+        contentType: application/json
+        schema: '{"type": "array", "items": {"$ref": "https://apigateway.amazonaws.com/restapis/validated01/models/Order"}}'
+    requestValidators:
+      all: {validateRequestBody: true, validateRequestParameters: true}
+    resources:
+      /orders:
+        POST:
+          requestValidator: all
+          requestModels: {application/json: Orders}
+          requestParameters: {method.request.querystring.shop: true}
+          integration:
+            type: MOCK
+            requestTemplates: {application/json: '{"statusCode": 200}'}
+            integrationResponses:
+              "200": {responseTemplates: {application/json: '{"ok": 1}'}}
+    stages:
+      local: {}
+"""
+
+
+def test_a_config_file_api_validates_its_requests(tmp_path: Path) -> None:
+    """`models`, `requestValidators` and a method's requestValidator, requestModels and requestParameters in the
+    config file are served as deployed (the model refers to another by its URL)."""
+    path = tmp_path / "canary.yaml"
+    path.write_text(CONFIG)
+    with StackThread(path, StackOptions(port=0, seed=2, backend="process", access_log=False,
+                                        function_logs=False)) as running:
+        assert send(running, "validated01", "POST", "/orders?shop=a", json_body=[{"item": 1}]).json() == {"ok": 1}
+        assert rejected(send(running, "validated01", "POST", "/orders?shop=a", json_body=[{}])) == (
+            400, {"message": "Invalid request body"}, "BadRequestException")
+        assert rejected(send(running, "validated01", "POST", "/orders", json_body=[])) == (
+            400, {"message": "Missing required request parameters: [shop]"}, "BadRequestException")
+        client = boto3.client("apigateway", endpoint_url=running.url, region_name=REGION, aws_access_key_id="x",
+                              aws_secret_access_key="y")
+        assert [model["name"] for model in client.get_models(restApiId="validated01")["items"]] == [
+            "Empty", "Error", "Order", "Orders"]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("requestValidator: all", "requestValidator: none",
+     ":2: restApis.api: resource /orders POST: requestValidator 'none' is not one of this API's requestValidators "
+     "(all)"),
+    ("{application/json: Orders}", "{application/json: Nope}",
+     ":2: restApis.api: resource /orders POST: requestModels application/json: model 'Nope' is not one of this "
+     "API's models (Empty, Error, Order, Orders)"),
+    ("method.request.querystring.shop", "method.request.body.shop",
+     ":17: restApis.api.resources./orders.POST.requestParameters: Invalid mapping expression specified: Validation "
+     "Result: warnings : [], errors : [Invalid mapping expression specified: method.request.body.shop]"),
+    ('schema: {"type": "object", "required": ["item"]}', "schema: '{'",
+     ":6: restApis.api.models.Order.schema: schema is not JSON"),
+    ('schema: {"type": "object", "required": ["item"]}', "schema: {}",
+     ":6: restApis.api.models.Order.schema: schema is a JSON Schema (draft 4) object; AWS refuses an empty one"),
+    ("      Order:\n", "      Empty:\n",
+     ":4: restApis.api.models: model 'Empty': AWS makes Empty and Error with every REST API; name yours otherwise"),
+])
+def test_config_mistakes_are_one_line_naming_the_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    path = tmp_path / "canary.yaml"
+    assert old in CONFIG
+    path.write_text(CONFIG.replace(old, new, 1))
+    with pytest.raises(UserError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}{message}"), str(caught.value)

@@ -15,12 +15,21 @@ from emulator.apigateway.model import (
     Integration,
     IntegrationResponse,
     Method,
+    Model,
+    RequestValidator,
     Resource,
     RestApi,
     Stage,
     default_models,
 )
-from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+from emulator.config import (
+    AuthorizerConfig,
+    IntegrationConfig,
+    LoadedConfig,
+    MethodConfig,
+    Resources,
+    RestApiConfig,
+)
 from emulator.integration_rules import method_request_sources
 
 CURRENT_DEPLOYMENT = "current"
@@ -58,6 +67,34 @@ def authorizer_from_config(api_id: str, name: str, config: AuthorizerConfig) -> 
                       config.authorizer_result_ttl_in_seconds)
 
 
+def declared_parameters(method: MethodConfig) -> dict[str, bool]:
+    """The method request parameters a configured method declares: those its integration maps from (not
+    required) and its own `requestParameters`."""
+    return {**method_request_sources(method.integration.request_parameters), **method.request_parameters}
+
+
+def request_validator_id(api_id: str, name: str) -> str:
+    """The stable id of the request validator `name` of an API loaded from the config."""
+    return _stable_id(api_id, "validator", name, length=6)
+
+
+def models_from_config(api_id: str, api: RestApiConfig) -> dict[str, Model]:
+    """AWS's Empty and Error, which the deploy's CreateRestApi makes too, and the configured models."""
+    models = default_models(functools.partial(_stable_id, api_id, "model", length=6))
+    for name, model in api.models.items():
+        models[name] = Model(_stable_id(api_id, "model", name, length=6), name, model.content_type,
+                             model.schema_text, model.description or None)
+    return models
+
+
+def request_validators_from_config(api_id: str, api: RestApiConfig) -> dict[str, RequestValidator]:
+    """The configured request validators, by id."""
+    validators = (RequestValidator(request_validator_id(api_id, name), name, config.validate_request_body,
+                                   config.validate_request_parameters)
+                  for name, config in api.request_validators.items())
+    return {validator.id: validator for validator in validators}
+
+
 def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resource]:
     """The resource tree (with implicit parents) for a `resources:` block."""
     api = RestApi(api_id, api_id)
@@ -79,8 +116,11 @@ def resources_from_config(api_id: str, resources: Resources) -> dict[str, Resour
                 http_method, integration_from_config(method.integration),
                 "CUSTOM" if method.authorizer else method.authorization_type, method.operation_name,
                 # declared as deploy declares them on AWS, where PutIntegration needs them (GetMethod shows them)
-                request_parameters=method_request_sources(method.integration.request_parameters),
-                authorizer_id=authorizer_id(api_id, method.authorizer) if method.authorizer else None)
+                request_parameters=declared_parameters(method),
+                authorizer_id=authorizer_id(api_id, method.authorizer) if method.authorizer else None,
+                request_models=dict(method.request_models),
+                request_validator_id=(request_validator_id(api_id, method.request_validator)
+                                      if method.request_validator else None))
     return api.resources
 
 
@@ -103,14 +143,15 @@ def state_from_config(loaded: LoadedConfig) -> ApiGatewayState:
         api.authorizers = {authorizer.id: authorizer for authorizer in (
             authorizer_from_config(api_id, name, config) for name, config in api_config.authorizers.items())}
         api.gateway_responses = gateway_responses_from_config(api_config)
-        # AWS's Empty and Error, which the deploy's CreateRestApi makes too
-        api.models = default_models(functools.partial(_stable_id, api_id, "model", length=6))
+        api.models = models_from_config(api_id, api_config)
+        api.request_validators = request_validators_from_config(api_id, api_config)
         for deployment_id, deployment in api_config.deployments.items():
             resources = (api.resources if deployment.resources is None
                          else resources_from_config(api_id, deployment.resources))
             api.deployments[deployment_id] = Deployment(deployment_id, resources, deployment.description,
                                                         gateway_responses=copy.deepcopy(api.gateway_responses),
-                                                        models=copy.deepcopy(api.models))
+                                                        models=copy.deepcopy(api.models),
+                                                        request_validators=copy.deepcopy(api.request_validators))
         for stage_name, stage in api_config.stages.items():
             deployment_id = stage.deployment_id or _implicit_deployment(api)
             canary = None

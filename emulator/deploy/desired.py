@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.config import AuthorizerConfig, IntegrationConfig, LoadedConfig, Resources, RestApiConfig
+from emulator.config import (
+    AuthorizerConfig,
+    IntegrationConfig,
+    LoadedConfig,
+    ModelConfig,
+    RequestValidatorConfig,
+    Resources,
+    RestApiConfig,
+)
 from emulator.integration_rules import method_request_sources
 
 MANAGED_TAG = "lambda-canary:managed"
@@ -96,6 +104,9 @@ class MethodSpec:
     integration: dict[str, Any]
     integration_responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # templates, parameters, pattern
     authorizer: str | None = None  # the name of one of the API's authorizers (authorizationType CUSTOM)
+    request_validator: str | None = None  # the name of one of the API's request validators
+    request_models: dict[str, str] = field(default_factory=dict)  # content type -> model name
+    declared_parameters: dict[str, bool] = field(default_factory=dict)  # the config's own method requestParameters
 
     @property
     def key(self) -> str:
@@ -109,19 +120,37 @@ class MethodSpec:
                  "integration": self.integration, "integrationResponses": self.integration_responses}
         if self.authorizer:
             found["authorizer"] = self.authorizer
+        found.update(method_request_fields(self.request_parameters, self.integration.get("requestParameters"),
+                                           self.request_validator, self.request_models))
         return found
 
     @property
     def request_parameters(self) -> dict[str, bool]:
         """The method request parameters its integration maps from, declared (AWS refuses a mapping from a method
-        request parameter the method does not declare)."""
-        return method_request_sources(self.integration.get("requestParameters") or {})
+        request parameter the method does not declare), and those the config declares (required or not)."""
+        return {**method_request_sources(self.integration.get("requestParameters") or {}),
+                **self.declared_parameters}
 
     def method_response_parameters(self, status: str) -> dict[str, bool]:
         """The method response's declared headers: every `method.response.header.X` its integration response maps
         (AWS refuses a mapping to a header the method response does not declare)."""
         mapped = self.integration_responses.get(status, {}).get("responseParameters", {})
         return {name: False for name in sorted(mapped) if name.startswith("method.response.header.")}
+
+
+def method_request_fields(declared: dict[str, bool], mapping: dict[str, str] | None, validator: str | None,
+                          models: dict[str, str]) -> dict[str, Any]:
+    """A method's request validator (by name), models and declared parameters, as MethodSpec.comparable() holds
+    them: each only when set, and the parameters only when they are more than its integration's mapping declares
+    (so the content hash of a deployment made before these keys existed stays the same)."""
+    found: dict[str, Any] = {}
+    if declared != method_request_sources(mapping or {}):
+        found["requestParameters"] = dict(sorted(declared.items()))
+    if validator:
+        found["requestValidator"] = validator
+    if models:
+        found["requestModels"] = dict(sorted(models.items()))
+    return found
 
 
 class UriRewriter:
@@ -175,7 +204,8 @@ def methods_of(resources: Resources, rewrite: UriRewriter) -> list[MethodSpec]:
                          for status, response in method.integration.integration_responses.items()}
             methods.append(MethodSpec(path, http_method, "CUSTOM" if method.authorizer else method.authorization_type,
                                       method.operation_name, integration_spec(method.integration, rewrite), responses,
-                                      method.authorizer))
+                                      method.authorizer, method.request_validator, dict(method.request_models),
+                                      dict(method.request_parameters)))
     return sorted(methods, key=lambda item: (item.path, item.http_method))
 
 
@@ -218,6 +248,32 @@ def authorizer_specs(api: RestApiConfig, rewrite: UriRewriter) -> dict[str, Auth
     return {name: authorizer_spec(name, config, rewrite) for name, config in sorted(api.authorizers.items())}
 
 
+def model_fields(config: ModelConfig) -> dict[str, Any]:
+    """CreateModel's fields (without restApiId and name), the schema as JSON data; an empty description left out."""
+    found: dict[str, Any] = {"contentType": config.content_type, "schema": config.json_schema}
+    if config.description:
+        found["description"] = config.description
+    return found
+
+
+def actual_model(found: dict[str, Any]) -> dict[str, Any]:
+    """A model from GetModels in model_fields()'s shape (a schema that is not JSON is kept as text)."""
+    try:
+        schema = json.loads(found.get("schema") or "")
+    except ValueError:
+        schema = found.get("schema")
+    out: dict[str, Any] = {"contentType": found.get("contentType"), "schema": schema}
+    if found.get("description"):
+        out["description"] = found["description"]
+    return out
+
+
+def validator_fields(config: RequestValidatorConfig) -> dict[str, bool]:
+    """CreateRequestValidator's flags."""
+    return {"validateRequestBody": config.validate_request_body,
+            "validateRequestParameters": config.validate_request_parameters}
+
+
 def actual_authorizer(found: dict[str, Any]) -> dict[str, Any]:
     """GetAuthorizers' item, reduced to AuthorizerSpec.fields()' keys."""
     keys = ("name", "type", "authorizerUri", "identitySource", "identityValidationExpression",
@@ -234,13 +290,17 @@ class DeploymentSpec:
     methods: list[MethodSpec]
     own_resources: bool
     authorizers: dict[str, dict[str, Any]] = field(default_factory=dict)  # those its methods use, by name
+    validation: dict[str, Any] = field(default_factory=dict)  # the request validators and models its methods use
 
     @property
     def content_hash(self) -> str:
-        """Hash of what the deployment snapshots (an authorizer's change needs a new deployment on AWS too)."""
+        """Hash of what the deployment snapshots (an authorizer's, a request validator's or a model's change needs
+        a new deployment on AWS too)."""
         content: list[Any] = [method.key for method in self.methods] + [m.comparable() for m in self.methods]
         if self.authorizers:
             content.append(self.authorizers)
+        if self.validation:
+            content.append(self.validation)
         return digest(content)
 
     @property
@@ -267,15 +327,24 @@ def deployment_specs(loaded: LoadedConfig, api_name: str, rewrite: UriRewriter) 
         return {method.authorizer: authorizers[method.authorizer].fields() for method in methods
                 if method.authorizer}
 
+    def validation(methods: list[MethodSpec]) -> dict[str, Any]:
+        validators = {method.request_validator: validator_fields(api.request_validators[method.request_validator])
+                      for method in methods if method.request_validator}
+        models = {model: model_fields(api.models[model]) for method in methods
+                  for model in method.request_models.values() if model in api.models}
+        return {key: dict(sorted(value.items())) for key, value in
+                (("requestValidators", validators), ("models", models)) if value}
+
     specs = {}
     for name, deployment in api.deployments.items():
         own = deployment.resources is not None
         methods = methods_of(deployment.resources, rewrite) if deployment.resources is not None else api_methods
-        specs[name] = DeploymentSpec(name, deployment.description, methods, own, used(methods))
+        specs[name] = DeploymentSpec(name, deployment.description, methods, own, used(methods), validation(methods))
     for stage_name, stage in api.stages.items():
         if stage.deployment_id is None:
             name = IMPLICIT.format(stage=stage_name)
-            specs[name] = DeploymentSpec(name, "the API's resources", api_methods, False, used(api_methods))
+            specs[name] = DeploymentSpec(name, "the API's resources", api_methods, False, used(api_methods),
+                                         validation(api_methods))
     return specs
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from emulator.config import LoadedConfig
+from emulator.config import DEFAULT_MODELS, LoadedConfig
 from emulator.deploy import state
 from emulator.deploy.changes import PHASES, Action, Change, Plan
 from emulator.deploy.desired import (
@@ -30,16 +30,20 @@ from emulator.deploy.desired import (
     UriRewriter,
     actual_authorizer,
     actual_configuration,
+    actual_model,
     authorizer_specs,
     deployment_specs,
     function_spec,
     grants,
     is_managed,
+    method_request_fields,
     methods_of,
+    model_fields,
     parent_paths,
     paths_of,
     stage_deployment_names,
     tags,
+    validator_fields,
 )
 from emulator.deploy.lifecycle import guard
 from emulator.deploy.package import Package, package_dir
@@ -71,9 +75,10 @@ def _describe_fields(desired: dict[str, Any], actual: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def method_comparable(method: dict[str, Any], authorizer_names: dict[str, str] | None = None) -> dict[str, Any]:
+def method_comparable(method: dict[str, Any], authorizer_names: dict[str, str] | None = None,
+                      validator_names: dict[str, str] | None = None) -> dict[str, Any]:
     """A method from GetResources(embed=methods), reduced to MethodSpec.comparable()'s shape (its authorizerId
-    named by `authorizer_names`, id -> name)."""
+    named by `authorizer_names` and its requestValidatorId by `validator_names`, id -> name)."""
     found = method.get("methodIntegration") or {}
     integration: dict[str, Any] = {"type": found.get("type"), "timeoutInMillis": found.get("timeoutInMillis", 29000),
                                    "requestTemplates": dict(found.get("requestTemplates") or {})}
@@ -94,6 +99,11 @@ def method_comparable(method: dict[str, Any], authorizer_names: dict[str, str] |
                     "integrationResponses": responses}
     if method.get("authorizerId"):
         found_method["authorizer"] = (authorizer_names or {}).get(method["authorizerId"], method["authorizerId"])
+    validator = method.get("requestValidatorId")
+    found_method.update(method_request_fields(
+        dict(method.get("requestParameters") or {}), found.get("requestParameters"),
+        (validator_names or {}).get(validator, validator) if validator else None,
+        dict(method.get("requestModels") or {})))
     return found_method
 
 
@@ -170,6 +180,9 @@ class Reconciler:
         self.refused_functions: set[str] = set()  # a plan plans nothing more on these (no permission either)
         self.authorizer_ids: dict[str, dict[str, str]] = {}  # API name -> authorizer name -> id
         self._found_authorizers: dict[str, dict[str, dict[str, Any]]] = {}  # API name -> GetAuthorizers by name
+        self.validator_ids: dict[str, dict[str, str]] = {}  # API name -> request validator name -> id
+        self._found_validators: dict[str, dict[str, dict[str, Any]]] = {}  # API name -> GetRequestValidators
+        self._found_models: dict[str, dict[str, dict[str, Any]]] = {}  # API name -> GetModels by name
 
     # ---- bookkeeping -----------------------------------------------------------------------
     def change(self, action: Action, kind: str, name: str, detail: str = "",
@@ -228,9 +241,12 @@ class Reconciler:
         for api_name in apis if self.phases & {"api", "permissions", "stage"} else []:
             self.api_ids[api_name] = self.find_or_create_api(api_name)
             self.authorizers(api_name)  # before the methods that name them
+            self.request_validators(api_name)
             if "api" in self.phases:
+                self.models(api_name)
                 self.resources(api_name, methods_of(self.config.rest_apis[api_name].resources, self.rewrite))
                 self.stale_authorizers(api_name)  # after the methods that named them
+                self.stale_validation(api_name)
         if "permissions" in self.phases:
             for api_name in apis:
                 self.permissions(api_name)
@@ -478,6 +494,7 @@ class Reconciler:
                                   run=partial(self._create_resource, api_id, ids, parent, part))
             ids[path] = str(created["id"]) if created else NEW
         names = {found_id: name for name, found_id in self.authorizer_ids.get(api_name, {}).items()}
+        validator_names = {found_id: name for name, found_id in self.validator_ids.get(api_name, {}).items()}
         wanted = {method.key for method in methods}
         for path, item in sorted(actual.items()):
             for http_method in sorted(item.get("resourceMethods") or {}):
@@ -494,7 +511,7 @@ class Reconciler:
             if found is None:
                 self.change("create", "method", label, detail,
                             run=partial(self._put_method, api_name, ids, method))
-            elif method_comparable(found, names) != method.comparable():
+            elif method_comparable(found, names, validator_names) != method.comparable():
                 self.change("update", "method", label, detail,
                             run=partial(self._replace_method, api_name, ids, method))
             else:
@@ -518,6 +535,10 @@ class Reconciler:
             extra["authorizerId"] = self.authorizer_ids[api_name][method.authorizer]
         if method.request_parameters:
             extra["requestParameters"] = method.request_parameters
+        if method.request_validator:
+            extra["requestValidatorId"] = self.validator_ids[api_name][method.request_validator]
+        if method.request_models:
+            extra["requestModels"] = dict(method.request_models)
         self.apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=method.http_method,
                               authorizationType=method.authorization_type, **extra)
         integration = {key: value for key, value in method.integration.items() if value not in (None, {})}
@@ -575,6 +596,86 @@ class Reconciler:
                 self.change("delete", "authorizer", f"{api_name} {name}", str(item["id"]),
                             run=partial(self.apigw.delete_authorizer, restApiId=api_id, authorizerId=item["id"]))
                 self.authorizer_ids.get(api_name, {}).pop(name, None)
+
+    # ---- request validators and models ------------------------------------------------------
+    def request_validators(self, api_name: str) -> None:
+        """The API's request validators, found by name: created, or updated where a flag differs (outside the api
+        phase they are only read, for the methods a deployment of its own puts)."""
+        api_id = self.api_ids[api_name]
+        found = state.request_validators(self.target, api_id) if api_id else {}
+        self._found_validators[api_name] = found
+        ids = self.validator_ids.setdefault(api_name, {})
+        ids.update({name: str(item["id"]) for name, item in found.items()})
+        if "api" not in self.phases:
+            return
+        for name, config in sorted(self.config.rest_apis[api_name].request_validators.items()):
+            label = f"{api_name} {name}"
+            wanted = validator_fields(config)
+            detail = ", ".join(key for key, value in wanted.items() if value) or "nothing checked"
+            have = found.get(name)
+            if have is None:
+                created = self.change("create", "request validator", label, detail,
+                                      run=partial(self.apigw.create_request_validator, restApiId=api_id, name=name,
+                                                  **wanted))
+                ids[name] = str(created["id"]) if created else f"<new {name}>"
+                continue
+            ops = [{"op": "replace", "path": f"/{key}", "value": str(value).lower()} for key, value in wanted.items()
+                   if bool(have.get(key)) != value]
+            if not ops:
+                self.change("unchanged", "request validator", label, f"{have['id']}, {detail}")
+                continue
+            self.change("update", "request validator", label, f"{have['id']}: {detail}",
+                        run=partial(self.apigw.update_request_validator, restApiId=api_id,
+                                    requestValidatorId=have["id"], patchOperations=ops))
+
+    def models(self, api_name: str) -> None:
+        """The API's models, found by name: created, or their schema and description updated (a model's content
+        type cannot change on AWS: rename it)."""
+        api_id = self.api_ids[api_name]
+        found = state.models(self.target, api_id) if api_id else {}
+        self._found_models[api_name] = found
+        for name, config in sorted(self.config.rest_apis[api_name].models.items()):
+            label = f"{api_name} {name}"
+            wanted = model_fields(config)
+            have = found.get(name)
+            if have is None:
+                self.change("create", "model", label, config.content_type,
+                            run=partial(self.apigw.create_model, restApiId=api_id, name=name,
+                                        contentType=config.content_type, schema=config.schema_text,
+                                        **({"description": config.description} if config.description else {})))
+                continue
+            actual = actual_model(have)
+            if actual["contentType"] != wanted["contentType"]:
+                self.refuse("model", label, f"model {name} of API {api_name} has contentType {actual['contentType']}"
+                            f" on AWS, which cannot change; give the model with contentType {config.content_type} "
+                            "another name")
+                continue
+            ops = []
+            if actual["schema"] != wanted["schema"]:
+                ops.append({"op": "replace", "path": "/schema", "value": config.schema_text})
+            if actual.get("description", "") != wanted.get("description", ""):
+                ops.append({"op": "replace", "path": "/description", "value": config.description})
+            if not ops:
+                self.change("unchanged", "model", label, f"{have['id']}, {config.content_type}")
+                continue
+            self.change("update", "model", label, f"{have['id']}: " + ", ".join(op["path"] for op in ops),
+                        run=partial(self.apigw.update_model, restApiId=api_id, modelName=name, patchOperations=ops))
+
+    def stale_validation(self, api_name: str) -> None:
+        """Request validators and models of our API the config no longer has (after the methods stopped naming
+        them); AWS's Empty and Error stay."""
+        api_id = self.api_ids[api_name]
+        config = self.config.rest_apis[api_name]
+        for name, item in sorted(self._found_validators.get(api_name, {}).items()):
+            if name not in config.request_validators:
+                self.change("delete", "request validator", f"{api_name} {name}", str(item["id"]),
+                            run=partial(self.apigw.delete_request_validator, restApiId=api_id,
+                                        requestValidatorId=item["id"]))
+                self.validator_ids.get(api_name, {}).pop(name, None)
+        for name, item in sorted(self._found_models.get(api_name, {}).items()):
+            if name not in config.models and name not in DEFAULT_MODELS:
+                self.change("delete", "model", f"{api_name} {name}", str(item["id"]),
+                            run=partial(self.apigw.delete_model, restApiId=api_id, modelName=name))
 
     # ---- permissions -----------------------------------------------------------------------
     def permissions(self, api_name: str) -> None:

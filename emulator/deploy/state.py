@@ -109,6 +109,36 @@ def authorizers(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
             return found
 
 
+def _named(target: Target, operation: str, api_id: str) -> dict[str, dict[str, Any]]:
+    """Every item of an API's GetModels or GetRequestValidators, by name, page by page (none for an API not
+    deployed yet)."""
+    client = target.client("apigateway")
+    found: dict[str, dict[str, Any]] = {}
+    position: str | None = None
+    while True:
+        try:
+            page = getattr(client, operation)(restApiId=api_id, limit=500,
+                                              **({"position": position} if position else {}))
+        except ClientError as error:
+            if not_found(error):
+                return found
+            raise
+        found.update({str(item["name"]): item for item in page.get("items", [])})
+        position = page.get("position")
+        if not position or not page.get("items"):
+            return found
+
+
+def models(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
+    """Every model of an API, by name."""
+    return _named(target, "get_models", api_id)
+
+
+def request_validators(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
+    """Every request validator of an API, by name."""
+    return _named(target, "get_request_validators", api_id)
+
+
 def deployments(target: Target, api_id: str) -> list[dict[str, Any]]:
     """Every deployment of an API."""
     paginator = target.client("apigateway").get_paginator("get_deployments")

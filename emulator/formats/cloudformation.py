@@ -13,7 +13,8 @@ add the stack name and a random suffix). Code is a local folder relative to the 
 package` takes) or ZipFile (written to the cache as index.js). Everything else (S3 code, other types, other
 properties, integration types other than AWS_PROXY/AWS (Lambda)/HTTP_PROXY/MOCK) is named in
 Translation.unsupported. AWS::ApiGateway::Authorizer (TOKEN, REQUEST) is named by its Name; a Method's CUSTOM
-AuthorizerId refers to it.
+AuthorizerId refers to it. AWS::ApiGateway::Model and RequestValidator are named by their Name; a Method's
+RequestModels and RequestValidatorId refer to them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ REST_API, RESOURCE, METHOD = "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resou
 DEPLOYMENT, STAGE = "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage"
 AUTHORIZER = "AWS::ApiGateway::Authorizer"
 GATEWAY_RESPONSE = "AWS::ApiGateway::GatewayResponse"
+MODEL, REQUEST_VALIDATOR = "AWS::ApiGateway::Model", "AWS::ApiGateway::RequestValidator"
 SAM_FUNCTION, SAM_API = "AWS::Serverless::Function", "AWS::Serverless::Api"
 FUNCTION_TYPES = (FUNCTION, SAM_FUNCTION)
 API_TYPES = (REST_API, SAM_API)
@@ -450,6 +452,15 @@ class Evaluator:
         return _SUB_REFERENCE.sub(replace, template_string)
 
 
+def _flag(value: Any) -> bool:
+    """A CloudFormation boolean (true/false, or their text)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise Unresolved(f"{value!r} is not a boolean")
+
+
 def _text(value: Any) -> str:
     if value is NO_VALUE:
         raise Unresolved("AWS::NoValue used as a string")
@@ -475,7 +486,9 @@ _KNOWN = {
               "CanarySetting"},
     RESOURCE: {"RestApiId", "ParentId", "PathPart"},
     METHOD: {"RestApiId", "ResourceId", "HttpMethod", "AuthorizationType", "AuthorizerId", "Integration",
-             "OperationName", "MethodResponses"},
+             "OperationName", "MethodResponses", "RequestValidatorId", "RequestModels", "RequestParameters"},
+    MODEL: {"RestApiId", "Name", "ContentType", "Schema", "Description"},
+    REQUEST_VALIDATOR: {"RestApiId", "Name", "ValidateRequestBody", "ValidateRequestParameters"},
     GATEWAY_RESPONSE: {"RestApiId", "ResponseType", "StatusCode", "ResponseParameters", "ResponseTemplates"},
     AUTHORIZER: {"RestApiId", "Name", "Type", "AuthorizerUri", "IdentitySource", "IdentityValidationExpression",
                  "AuthorizerResultTtlInSeconds", "AuthorizerCredentials"},
@@ -485,7 +498,7 @@ _KNOWN = {
 _INTEGRATION_KNOWN = {"Type", "Uri", "IntegrationHttpMethod", "TimeoutInMillis", "RequestTemplates",
                       "IntegrationResponses", "PassthroughBehavior", "RequestParameters"}
 _PHASES = {FUNCTION: 0, SAM_FUNCTION: 0, VERSION: 1, ALIAS: 2, REST_API: 3, SAM_API: 3, RESOURCE: 4, AUTHORIZER: 4,
-           GATEWAY_RESPONSE: 4, METHOD: 5,
+           GATEWAY_RESPONSE: 4, MODEL: 4, REQUEST_VALIDATOR: 4, METHOD: 5,
            DEPLOYMENT: 6, STAGE: 7, PERMISSION: 8}
 
 
@@ -804,6 +817,19 @@ class TemplateTranslator:
         if authorizer is not None:
             method["authorizer"] = authorizer
             self.put((*out_path, "authorizer"), (*path, "AuthorizerId"))
+        if properties.get("RequestValidatorId") is not None:
+            method["requestValidator"] = self._named(REQUEST_VALIDATOR, _text(self.value(
+                properties["RequestValidatorId"], (*path, "RequestValidatorId"))))
+            self.put((*out_path, "requestValidator"), (*path, "RequestValidatorId"))
+        for prop, key in (("RequestModels", "requestModels"), ("RequestParameters", "requestParameters")):
+            if prop in properties:
+                value = self.value(properties[prop], (*path, prop))
+                if not isinstance(value, dict):
+                    raise Unresolved(f"{prop} must be a mapping")
+                method[key] = {str(name): (self._named(MODEL, _text(self.value(item, (*path, prop, name))))
+                                           if key == "requestModels" else _flag(self.value(item, (*path, prop, name))))
+                               for name, item in value.items()}
+                self.put((*out_path, key), (*path, prop))
         api["resources"].setdefault(route, {})[verb] = method
         self.put(out_path, path[:-1])
 
@@ -879,6 +905,44 @@ class TemplateTranslator:
                 self.put((*out_path, key), (*path, prop))
         api.setdefault("gatewayResponses", {})[kind] = block
         self.put(out_path, (*path, "ResponseType"))
+
+    def _aws_apigateway_model(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
+        """AWS::ApiGateway::Model: Name (else the logical id), ContentType, Schema (an object or JSON text) and
+        Description, as CreateModel takes them."""
+        api_name, api = self._api_of(properties, path)
+        name = self._named(MODEL, logical)
+        out_path = ("restApis", api_name, "models", name)
+        block: dict[str, Any] = {}
+        for prop, key in (("ContentType", "contentType"), ("Schema", "schema"), ("Description", "description")):
+            if prop in properties:
+                value = self.value(properties[prop], (*path, prop))
+                block[key] = value if key == "schema" and isinstance(value, dict) else _text(value)
+                self.put((*out_path, key), (*path, prop))
+        api.setdefault("models", {})[name] = block
+        self.put(out_path, path[:-1])
+
+    def _aws_apigateway_requestvalidator(self, logical: str, properties: dict[str, Any], path: KeyPath) -> None:
+        """AWS::ApiGateway::RequestValidator: Name (else the logical id), ValidateRequestBody and
+        ValidateRequestParameters."""
+        api_name, api = self._api_of(properties, path)
+        name = self._named(REQUEST_VALIDATOR, logical)
+        out_path = ("restApis", api_name, "requestValidators", name)
+        block: dict[str, Any] = {}
+        for prop, key in (("ValidateRequestBody", "validateRequestBody"),
+                          ("ValidateRequestParameters", "validateRequestParameters")):
+            if prop in properties:
+                block[key] = _flag(self.value(properties[prop], (*path, prop)))
+                self.put((*out_path, key), (*path, prop))
+        api.setdefault("requestValidators", {})[name] = block
+        self.put(out_path, path[:-1])
+
+    def _named(self, kind: str, reference: str) -> str:
+        """The Name of the `kind` resource a Ref gives the logical id of (else the reference itself: a model's name
+        written out, or a logical id without Name)."""
+        if self.template.type_of(reference) != kind or "Name" not in self.template.properties(reference):
+            return reference
+        return _text(self.value(self.template.properties(reference)["Name"], ("Resources", reference, "Properties",
+                                                                              "Name")))
 
     def _authorizer_name(self, logical: str) -> str:
         """An AWS::ApiGateway::Authorizer is named by its Name (else its logical id); `Ref` gives the logical id."""
