@@ -443,6 +443,23 @@ def test_api_gateway_request_validator_with_ref_models(emulator: StackThread, ap
     assert rejected(send(emulator, api, "POST", "/path", json_body=[{"a": 1}])) == invalid_body  # the $ref applies
 
 
+def test_a_deeply_nested_body_for_a_recursive_model_is_an_invalid_body(emulator: StackThread, apigateway: Any) -> None:
+    """A body is hostile input: arrays nested 300 deep against a model that refers to itself are AWS's invalid-body
+    400 and a log line, never the emulator's 500 (Python's stack ends before the validator does)."""
+    api, root = new_api(apigateway, "recursive model")
+    resource = apigateway.create_resource(restApiId=api, parentId=root, pathPart="nested")["id"]
+    validator = apigateway.create_request_validator(restApiId=api, name="body", validateRequestBody=True)["id"]
+    apigateway.create_model(restApiId=api, name="Nested", contentType="application/json", schema=json.dumps(
+        {"type": "array", "items": {"$ref": f"https://apigateway.amazonaws.com/restapis/{api}/models/Nested"}}))
+    mock_method(apigateway, api, resource, "POST", requestValidatorId=validator,
+                requestModels={"application/json": "Nested"})
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    assert send(emulator, api, "POST", "/nested", json_body=[[[]]]).json() == {"data": "ok"}
+    deep = b"[" * 300 + b"]" * 300
+    reply = send(emulator, api, "POST", "/nested", body=deep, headers=[("Content-Type", "application/json")])
+    assert rejected(reply) == (400, {"message": "Invalid request body"}, "BadRequestException")
+
+
 def test_api_gateway_request_validator_with_ref_one_of_models(emulator: StackThread, apigateway: Any) -> None:
     """TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_one_ofmodels (recorded 28-10-2024)."""
     api, root = new_api(apigateway, "test oneOf ref models")

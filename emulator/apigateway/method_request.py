@@ -150,6 +150,8 @@ def _compile(models: dict[str, Model], api_id: str, name: str) -> Callable[[Any]
             error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
         except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType, Unresolvable) as problem:
             return f"model {name} cannot be applied: {problem}"
+        except RecursionError:  # a recursive model and a body nested deeper than Python's stack follows
+            return "the body nests deeper than its model can be followed"
         return None if error is None else error.message
 
     return check
