@@ -92,26 +92,14 @@ def api_resources(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
 
 
 def authorizers(target: Target, api_id: str) -> dict[str, dict[str, Any]]:
-    """Every authorizer of an API, by name (GetAuthorizers, page by page)."""
-    client = target.client("apigateway")
-    found: dict[str, dict[str, Any]] = {}
-    position: str | None = None
-    while True:
-        try:
-            page = client.get_authorizers(restApiId=api_id, limit=500, **({"position": position} if position else {}))
-        except ClientError as error:
-            if not_found(error):  # an API not deployed yet (a plan of the permissions phase alone)
-                return found
-            raise
-        found.update({str(item["name"]): item for item in page.get("items", [])})
-        position = page.get("position")
-        if not position or not page.get("items"):
-            return found
+    """Every authorizer of an API, by name (GetAuthorizers, page by page; none for an API not deployed yet: a plan
+    of the permissions phase alone)."""
+    return _named(target, "get_authorizers", api_id)
 
 
 def _named(target: Target, operation: str, api_id: str) -> dict[str, dict[str, Any]]:
-    """Every item of an API's GetModels or GetRequestValidators, by name, page by page (none for an API not
-    deployed yet)."""
+    """Every item of an API's GetAuthorizers, GetModels or GetRequestValidators, by name, page by page (none for
+    an API not deployed yet)."""
     client = target.client("apigateway")
     found: dict[str, dict[str, Any]] = {}
     position: str | None = None
