@@ -31,10 +31,9 @@ from emulator.apigateway import gateway_responses as responses
 from emulator.apigateway.exchange import Exchange
 from emulator.apigateway.gateway_responses import GatewayResponse
 from emulator.apigateway.integration_request import media_type
-from emulator.apigateway.model import Deployment, Method, Model
+from emulator.apigateway.model import MODEL_URL, Deployment, Method, Model
 from emulator.apigateway.proxy_event import parse_query
 
-MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
 _PREFIX = "method.request."
 
 

@@ -118,6 +118,10 @@ ERROR_MODEL_SCHEMA = ('{"$schema": "http://json-schema.org/draft-04/schema#", "t
                       '"type": "object", "properties": {"message": {"type": "string"}}}')
 
 
+# How a model's schema refers to another model of its API (`$ref`), as AWS stores and resolves it.
+MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
+
+
 def default_models(id_of: Callable[[str], str] | None = None) -> dict[str, Model]:
     """`Empty` and `Error`, as CreateRestApi makes them (`id_of(name)` gives their ids; new ones by default)."""
     make = id_of or (lambda name: new_id(6))

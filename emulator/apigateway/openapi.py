@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from emulator.apigateway.model import Authorizer, Integration, IntegrationResponse, Method, Resource, RestApi
+from emulator.apigateway.model import (
+    MODEL_URL,
+    Authorizer,
+    Integration,
+    IntegrationResponse,
+    Method,
+    Model,
+    RequestValidator,
+    Resource,
+    RestApi,
+)
 from emulator.gateway_response_rules import RESPONSE_TYPES, status_code_error
 from emulator.integration_rules import integration_parameters_error
 
@@ -18,6 +29,10 @@ BINARY_TYPES = "x-amazon-apigateway-binary-media-types"
 AUTHORIZER = "x-amazon-apigateway-authorizer"
 AUTHTYPE = "x-amazon-apigateway-authtype"
 GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
+VALIDATORS = "x-amazon-apigateway-request-validators"
+VALIDATOR = "x-amazon-apigateway-request-validator"
+_SCHEMA_REFS = ("#/components/schemas/", "#/definitions/")
+_MODEL_URL = re.compile(r"^https://apigateway\.amazonaws\.com/restapis/[^/]+/models/([^/]+)$")
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -108,14 +123,155 @@ def operation_authorizer(document: dict[str, Any], operation: dict[str, Any],
     return None
 
 
-def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str]) -> RestApi:
+def document_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """`components.schemas` (OpenAPI 3) or `definitions` (Swagger 2): the document's models, by name."""
+    schemas = (document.get("components") or {}).get("schemas") if "openapi" in document else \
+        document.get("definitions")
+    return {str(name): schema for name, schema in schemas.items() if isinstance(schema, dict)} \
+        if isinstance(schemas, dict) else {}
+
+
+def _schema_name(reference: Any) -> str | None:
+    """`X` from `#/components/schemas/X` or `#/definitions/X`."""
+    if isinstance(reference, str):
+        for prefix in _SCHEMA_REFS:
+            if reference.startswith(prefix) and "/" not in reference[len(prefix):]:
+                return reference[len(prefix):]
+    return None
+
+
+def _rewrite_refs(value: Any, rewrite: Callable[[str], str]) -> Any:
+    """A copy of a JSON value with every `$ref` string passed through `rewrite`."""
+    if isinstance(value, dict):
+        return {key: rewrite(item) if key == "$ref" and isinstance(item, str) else _rewrite_refs(item, rewrite)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rewrite_refs(item, rewrite) for item in value]
+    return value
+
+
+def schema_with_model_urls(schema: dict[str, Any], api_id: str) -> dict[str, Any]:
+    """A document's schema as API Gateway stores the model: `$ref`s to the document's schemas become the model
+    URLs `https://apigateway.amazonaws.com/restapis/{apiId}/models/{name}` (recorded: LocalStack's AWS-validated
+    test_apigateway_import.py::test_import_with_circular_models and ::test_import_swagger_api,
+    localstack/localstack@8b9a79f)."""
+    def rewrite(reference: str) -> str:
+        name = _schema_name(reference)
+        return MODEL_URL.format(api_id=api_id, name=name) if name is not None else reference
+    return _rewrite_refs(schema, rewrite)  # type: ignore[no-any-return]
+
+
+def schema_with_document_refs(schema: dict[str, Any], prefix: str = "#/components/schemas/") -> dict[str, Any]:
+    """A model's schema as API Gateway exports it: model URLs back to `prefix` + name, without `$schema`
+    (recorded: LocalStack's AWS-validated test_apigateway_extended.py::test_export_oas30_openapi and
+    ::test_export_swagger_openapi, localstack/localstack@8b9a79f)."""
+    def rewrite(reference: str) -> str:
+        found = _MODEL_URL.match(reference)
+        return prefix + found.group(1) if found else reference
+    out = _rewrite_refs(schema, rewrite)
+    out.pop("$schema", None)
+    return out  # type: ignore[no-any-return]
+
+
+def request_validators_from_document(document: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    """`x-amazon-apigateway-request-validators`: by name, validateRequestBody and validateRequestParameters
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    api-gateway-swagger-extensions-request-validators.html)."""
+    found = document.get(VALIDATORS)
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise OpenApiError(f"{VALIDATORS}: a mapping of validator names to validateRequestBody and "
+                           "validateRequestParameters")
+    validators: dict[str, dict[str, bool]] = {}
+    for name, block in found.items():
+        block = block if isinstance(block, dict) else {}
+        validators[str(name)] = {key: bool(block.get(key, False))
+                                 for key in ("validateRequestBody", "validateRequestParameters")}
+    return validators
+
+
+def operation_request_validator(document: dict[str, Any], operation: dict[str, Any], where: str) -> str | None:
+    """The request validator an operation names (`x-amazon-apigateway-request-validator`), else the document's
+    default; it must be one of `x-amazon-apigateway-request-validators`."""
+    name = operation.get(VALIDATOR, document.get(VALIDATOR))
+    if name is None:
+        return None
+    found = document.get(VALIDATORS)
+    known: dict[str, Any] = found if isinstance(found, dict) else {}
+    if str(name) not in known:
+        source = f"{where}.{VALIDATOR}" if VALIDATOR in operation else VALIDATOR
+        raise OpenApiError(f"{source}: request validator {name!r} is not one of {VALIDATORS} "
+                           f"({', '.join(map(str, known)) or 'none declared'})")
+    return str(name)
+
+
+def operation_request_models(document: dict[str, Any], operation: dict[str, Any], where: str) -> dict[str, str]:
+    """An operation's request models, content type -> model name: its `requestBody` content schemas that are
+    `$ref`s to the document's schemas (Swagger 2: a body parameter's schema, for each type it `consumes`), as
+    ImportRestApi makes them (recorded: LocalStack's AWS-validated test_import_with_circular_models and
+    test_import_swagger_api, localstack/localstack@8b9a79f). Inline schemas are not made into models."""
+    schemas = document_schemas(document)
+    found: dict[str, str] = {}
+    if "openapi" in document:
+        body = operation.get("requestBody")
+        if isinstance(body, dict) and isinstance(body.get("$ref"), str):
+            name = body["$ref"].rsplit("/", 1)[-1]
+            body = ((document.get("components") or {}).get("requestBodies") or {}).get(name)
+        content = body.get("content") if isinstance(body, dict) else None
+        pairs = [(str(kind), (media or {}).get("schema")) for kind, media in content.items()
+                 if isinstance(media, dict)] if isinstance(content, dict) else []
+    else:
+        consumes = operation.get("consumes") or document.get("consumes") or ["application/json"]
+        pairs = [(str(kind), parameter.get("schema")) for parameter in operation.get("parameters") or []
+                 if isinstance(parameter, dict) and parameter.get("in") == "body" for kind in consumes]
+    for kind, schema in pairs:
+        name = _schema_name(schema.get("$ref")) if isinstance(schema, dict) else None
+        if name is None or not isinstance(schema, dict):
+            continue
+        if name not in schemas:
+            raise OpenApiError(f"{where}: request body schema $ref {schema['$ref']!r} names no schema of the "
+                               f"document ({', '.join(schemas) or 'none declared'})")
+        found[kind] = name
+    return found
+
+
+def operation_method_responses(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An operation's method responses by status code: the models its `responses` refer to (content schemas;
+    Swagger 2: `schema`, for each type it `produces`) and its headers as response parameters, not required, as
+    ImportRestApi makes them (recorded: GetMethod's methodResponses in LocalStack's AWS-validated
+    test_import_swagger_api and test_import_with_circular_models, localstack/localstack@8b9a79f)."""
+    out: dict[str, dict[str, Any]] = {}
+    responses = operation.get("responses")
+    for status, response in (responses.items() if isinstance(responses, dict) else []):
+        if not str(status).isdigit() or not isinstance(response, dict):
+            continue
+        if "openapi" in document:
+            content = response.get("content")
+            pairs = [(str(kind), (media or {}).get("schema")) for kind, media in content.items()
+                     if isinstance(media, dict)] if isinstance(content, dict) else []
+        else:
+            produces = operation.get("produces") or document.get("produces") or ["application/json"]
+            pairs = [(str(kind), response.get("schema")) for kind in produces] if response.get("schema") else []
+        models = {kind: name for kind, schema in pairs
+                  if isinstance(schema, dict) and (name := _schema_name(schema.get("$ref"))) is not None}
+        headers = response.get("headers")
+        parameters = {f"method.response.header.{name}": False for name in headers} \
+            if isinstance(headers, dict) and headers else None
+        out[str(status)] = {"statusCode": str(status), "responseModels": models or None,
+                            "responseParameters": parameters}
+    return out
+
+
+def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str],
+                          api_id: str | None = None) -> RestApi:
     """Build a RestApi (resources, methods, integrations, binary media types) from a document. An integration
     mapping a method request parameter its operation does not declare fails the import, in AWS's words (answered
     to Testlio/lambda-tools issue 56: "Errors found during import: Unable to put integration on 'GET' for resource
     at path '/': Invalid mapping expression specified: ... [Invalid mapping expression parameter specified:
     method.request.header.Authorization]")."""
     info = document.get("info") or {}
-    api = RestApi(id_factory(), str(info.get("title", "imported")), str(info.get("description", "")),
+    api = RestApi(api_id or id_factory(), str(info.get("title", "imported")), str(info.get("description", "")),
                   list(document.get(BINARY_TYPES) or []))
     api.add_resource_path("/", id_factory=lambda: id_factory()[:6])
     declared = authorizers_from_document(document)
@@ -129,6 +285,19 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
                 "statusCode": str(status) if status is not None else None,
                 "responseParameters": dict(response.get("responseParameters") or {}),
                 "responseTemplates": dict(response.get("responseTemplates") or {})}
+    # models and request validators, as ImportRestApi makes them: no default Empty and Error models (recorded:
+    # LocalStack's AWS-validated test_import_and_validate_rest_api[swagger-mock-cors.json] answers no models)
+    for name, schema in document_schemas(document).items():
+        description = schema.get("description")
+        api.models[name] = Model(id_factory()[:6], name, "application/json",
+                                 json.dumps(schema_with_model_urls(schema, api.id)),
+                                 description if isinstance(description, str) else None)
+    validator_ids: dict[str, str] = {}
+    for name, flags in request_validators_from_document(document).items():
+        validator = RequestValidator(id_factory()[:6], name, flags["validateRequestBody"],
+                                     flags["validateRequestParameters"])
+        api.request_validators[validator.id] = validator
+        validator_ids[name] = validator.id
     ids: dict[str, str] = {}
     for name, block in declared.items():
         authorizer = Authorizer(id_factory()[:6], name, block["type"], block.get("authorizerUri"),
@@ -151,11 +320,18 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
             if problem is not None:  # the whole import fails, as PutIntegration would have refused the method
                 raise OpenApiError(f"Errors found during import:\n\tUnable to put integration on '{method_name}' for "
                                    f"resource at path '{resource.path}': {problem}")
+            where = f"paths.{path}.{key}"
+            validator_name = operation_request_validator(document, operation, where)
             resource.methods[method_name] = Method(method_name, integration,
                                                    "CUSTOM" if authorizer_name else "NONE",
                                                    operation_name=operation.get("operationId"),
                                                    request_parameters=parameters,
-                                                   authorizer_id=ids.get(authorizer_name or ""))
+                                                   authorizer_id=ids.get(authorizer_name or ""),
+                                                   request_models=operation_request_models(document, operation,
+                                                                                           where),
+                                                   request_validator_id=validator_ids.get(validator_name or ""),
+                                                   method_responses=operation_method_responses(document,
+                                                                                               operation))
     return api
 
 
@@ -212,20 +388,32 @@ def _integration_extension(integration: Integration) -> dict[str, Any]:
 
 
 def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: str, region: str,
-                          with_integrations: bool = True) -> dict[str, Any]:
-    """An OpenAPI 3.0.1 document for a deployment's resources, as API Gateway exports it."""
+                          with_integrations: bool = True, models: dict[str, Model] | None = None,
+                          validators: dict[str, RequestValidator] | None = None) -> dict[str, Any]:
+    """An OpenAPI 3.0.1 document for a deployment's resources (and its models and request validators: the API's
+    unless given), as API Gateway exports it."""
+    models = api.models if models is None else models
+    validators = api.request_validators if validators is None else validators
     paths: dict[str, Any] = {}
     for resource in sorted(resources.values(), key=lambda item: item.path):
         if not resource.methods:
             continue
         item: dict[str, Any] = {}
         for name, method in resource.methods.items():
-            operation: dict[str, Any] = {"responses": {"200": {"description": "200 response"}}}
+            operation: dict[str, Any] = {"responses": _responses_out(method)}
             parameters = _parameters_out(resource.path, method.request_parameters)
             if parameters:
                 operation["parameters"] = parameters
             if method.operation_name:
                 operation["operationId"] = method.operation_name
+            if method.request_models:
+                # recorded: LocalStack's AWS-validated test_export_oas30_openapi, localstack/localstack@8b9a79f
+                operation["requestBody"] = {"content": {
+                    content_type: {"schema": {"$ref": f"{_SCHEMA_REFS[0]}{name}"}}
+                    for content_type, name in method.request_models.items()}, "required": True}
+            validator = validators.get(method.request_validator_id or "")
+            if with_integrations and validator is not None:
+                operation[VALIDATOR] = validator.name
             if with_integrations and method.integration is not None:
                 operation[INTEGRATION] = _integration_extension(method.integration)
             authorizer = api.authorizers.get(method.authorizer_id or "")
@@ -244,13 +432,75 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
         document["info"]["description"] = api.description
     if api.binary_media_types:
         document[BINARY_TYPES] = list(api.binary_media_types)
+    schemas = _schemas_out(models, resources)
+    if schemas:
+        document.setdefault("components", {})["schemas"] = schemas
     if api.authorizers:
-        document["components"] = {"securitySchemes": {
-            authorizer.name: _security_scheme(authorizer) for authorizer in api.authorizers.values()}}
+        document.setdefault("components", {})["securitySchemes"] = {
+            authorizer.name: _security_scheme(authorizer) for authorizer in api.authorizers.values()}
+    if with_integrations and validators:
+        document[VALIDATORS] = {validator.name: {"validateRequestBody": validator.validate_request_body,
+                                                 "validateRequestParameters": validator.validate_request_parameters}
+                                for validator in validators.values()}
     if with_integrations and api.gateway_responses:
         document[GATEWAY_RESPONSES] = {kind: _gateway_response(response)
                                        for kind, response in api.gateway_responses.items()}
     return document
+
+
+_DEFAULT_MODELS = ("Empty", "Error")
+
+
+def _schemas_out(models: dict[str, Model], resources: dict[str, Resource]) -> dict[str, Any]:
+    """`components.schemas`: the API's models with document `$ref`s. AWS's default Empty and Error only when a
+    method or another model refers to them (an AWS export of an API with them unused lists neither; e.g.
+    nationalarchives/tdr-terraform-environments' draft_metadata.json.tpl, an export, lists only the Empty it uses).
+    """
+    parsed: dict[str, dict[str, Any]] = {}
+    for name, model in models.items():
+        try:
+            schema = json.loads(model.schema)
+        except ValueError:
+            continue
+        if isinstance(schema, dict):
+            parsed[name] = schema
+    used = {name for resource in resources.values() for method in resource.methods.values()
+            for name in [*method.request_models.values(), *(
+                str(model) for response in method.method_responses.values()
+                for model in (response.get("responseModels") or {}).values())]}  # type: ignore[attr-defined]
+    for name, schema in parsed.items():
+        if name not in _DEFAULT_MODELS or name in used:
+            used.update(found.group(1) for found in map(_MODEL_URL.match, _all_refs(schema)) if found)
+    return {name: schema_with_document_refs(schema) for name, schema in parsed.items()
+            if name not in _DEFAULT_MODELS or name in used}
+
+
+def _responses_out(method: Method) -> dict[str, Any]:
+    """An operation's `responses`: its method responses' headers and models (recorded shape: LocalStack's
+    AWS-validated test_export_oas30_openapi), else AWS's `200 response`."""
+    out: dict[str, Any] = {}
+    for status, response in sorted(method.method_responses.items()):
+        entry: dict[str, Any] = {"description": f"{status} response"}
+        parameters: dict[str, Any] = response.get("responseParameters") or {}  # type: ignore[assignment]
+        headers = {key[len("method.response.header."):]: {"schema": {"type": "string"}}
+                   for key in parameters if key.startswith("method.response.header.")}
+        if headers:
+            entry["headers"] = headers
+        models: dict[str, str] = response.get("responseModels") or {}  # type: ignore[assignment]
+        if models:
+            entry["content"] = {kind: {"schema": {"$ref": f"{_SCHEMA_REFS[0]}{name}"}}
+                                for kind, name in models.items()}
+        out[str(status)] = entry
+    return out or {"200": {"description": "200 response"}}
+
+
+def _all_refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [ref for key, item in value.items()
+                for ref in ([item] if key == "$ref" and isinstance(item, str) else _all_refs(item))]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _all_refs(item)]
+    return []
 
 
 def _gateway_response(response: dict[str, Any]) -> dict[str, Any]:

@@ -1152,10 +1152,15 @@ class ApiGatewayApi:
     def PutRestApi(self, params: dict[str, Any]) -> dict[str, Any]:
         existing = self._api(params)
         try:
-            imported = openapi.rest_api_from_openapi(openapi.parse_document(params.get("body") or b""), new_id)
+            imported = openapi.rest_api_from_openapi(openapi.parse_document(params.get("body") or b""), new_id,
+                                                     api_id=existing.id)
         except openapi.OpenApiError as error:
             raise bad_request(str(error)) from None
         existing.resources = imported.resources
+        if params.get("mode") == "overwrite":
+            existing.models, existing.request_validators = imported.models, imported.request_validators
+        else:  # merge (AWS's default): the document's models and validators replace those of the same name
+            _merge_models_and_validators(existing, imported)
         existing.binary_media_types = imported.binary_media_types or existing.binary_media_types
         self._changed()
         return rest_api_out(existing)
@@ -1166,9 +1171,11 @@ class ApiGatewayApi:
         if params["exportType"] != "oas30":
             raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30 only")
         deployment = api.deployments[stage.deployment_id]
-        extensions = "integrations" in (params.get("parameters") or {}).get("extensions", "")
+        requested = (params.get("parameters") or {}).get("extensions", "")
+        extensions = "integrations" in requested or "apigateway" in requested
         document = openapi.openapi_from_rest_api(api, deployment.resources, stage.name, self.state.region,
-                                                 with_integrations=extensions)
+                                                 with_integrations=extensions, models=deployment.models,
+                                                 validators=deployment.request_validators)
         accepts = params.get("accepts") or "application/json"
         if "yaml" in accepts:
             import yaml
@@ -1177,6 +1184,26 @@ class ApiGatewayApi:
         return RawResponse(json.dumps(document, indent=2).encode(), {
             "Content-Type": "application/json",
             "Content-Disposition": f'attachment; filename="{api.name}-{stage.name}-oas30.json"'})
+
+
+def _merge_models_and_validators(existing: RestApi, imported: RestApi) -> None:
+    """PutRestApi's merge: the document's models and request validators join the API's, replacing those of the
+    same name (a replaced validator keeps its id, which the imported methods then name)."""
+    for name, model in imported.models.items():
+        if name in existing.models:
+            model.id = existing.models[name].id
+        existing.models[name] = model
+    by_name = {validator.name: validator for validator in existing.request_validators.values()}
+    renamed: dict[str, str] = {}
+    for validator in imported.request_validators.values():
+        if validator.name in by_name:
+            renamed[validator.id] = by_name[validator.name].id
+            validator.id = by_name[validator.name].id
+        existing.request_validators[validator.id] = validator
+    for resource in existing.resources.values():
+        for method in resource.methods.values():
+            method.request_validator_id = renamed.get(method.request_validator_id or "",
+                                                      method.request_validator_id)
 
 
 class StagePatch:
