@@ -440,6 +440,13 @@ class RequestValidatorConfig(Model):
     validate_request_parameters: bool = False
 
 
+def stable_api_id(api_name: str) -> str:
+    """The stable 10-character id of a config API without a configured `id`, derived from its name."""
+    digest = hashlib.sha256(api_name.encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])
+
+
 class RestApiConfig(Model):
     """A REST API with its resources, named deployments and stages."""
 
@@ -656,12 +663,7 @@ class LoadedConfig:
 
     def api_id(self, api_name: str) -> str:
         """The configured id, or a stable 10-character id derived from the name."""
-        configured = self.config.rest_apis[api_name].id
-        if configured:
-            return configured
-        digest = hashlib.sha256(api_name.encode()).digest()
-        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-        return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])
+        return self.config.rest_apis[api_name].id or stable_api_id(api_name)
 
 
 def _describe(error: dict[str, Any]) -> str:

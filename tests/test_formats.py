@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from scipy.stats import binom
 
 from emulator.cli.formats import check_command, export_command
+from emulator.config import stable_api_id
 from emulator.errors import UserError
 from emulator.formats.check import check, run_check
 from emulator.formats.export import export
@@ -795,17 +796,40 @@ def test_models_and_request_validators_export_to_cloudformation_and_back(tmp_pat
     assert not re.findall(r":([EW]\d{4}):", result.stdout), result.stdout
 
 
-def test_the_openapi_export_names_the_request_validation_it_leaves_out(tmp_path: Path) -> None:
-    """The OpenAPI document does not carry requestValidator and requestModels yet: the export says so (its
-    companion keeps the models and request validators)."""
+def test_models_and_request_validators_export_to_openapi_and_back(tmp_path: Path) -> None:
+    """The OpenAPI export carries the models (components.schemas, `$ref`s in document form), the request
+    validators (x-amazon-apigateway-request-validators) and each method's validator, request models (requestBody)
+    and parameters, with nothing left to a note; the companion keeps only the models the document cannot say (a
+    content type, a description not the schema's); document + companion load back to the same config."""
     source = tmp_path / "canary.yaml"
-    source.write_text(VALIDATED)
+    source.write_text(VALIDATED.replace(
+        """requestTemplates: {application/json: '{"statusCode": 200}'}""",
+        """requestTemplates: {application/json: '{"statusCode": 200}'}\n            integrationResponses: {"200": {}}"""
+    ).replace("      Tag:\n", "      Item:\n        description: an item\n        schema: {description: an item, "
+              f"items: {{$ref: 'https://apigateway.amazonaws.com/restapis/{stable_api_id('orders')}/models/Tag'}}}}\n"
+              "      Tag:\n").replace('"properties": {"item": {"type": "string"}}',
+                                        '"properties": {"item": {"type": "string"}, "tags": {"type": "array", '
+                                        '"items": {"$ref": "https://apigateway.amazonaws.com/restapis/'
+                                        f'{stable_api_id("orders")}/models/Tag"}}}}}}'))
     loaded = load_any(source, stage="prod")
     notes: list[str] = []
-    export(loaded, "openapi", relative_to=tmp_path, notes=notes)
-    assert notes == ["API orders: the requestValidator and requestModels of POST /orders are not in the OpenAPI "
-                     "document (x-amazon-apigateway-request-validator is not written yet); `--format "
-                     "cloudformation` carries them"]
+    (tmp_path / "api.yaml").write_text(export(loaded, "openapi", relative_to=tmp_path, notes=notes))
+    assert notes == []
+    document = yaml.safe_load((tmp_path / "api.yaml").read_text())
+    assert document["components"]["schemas"]["Order"]["properties"]["tags"]["items"] == {
+        "$ref": "#/components/schemas/Tag"}
+    assert set(document["components"]["schemas"]) == {"Item", "Order", "Tag", "Empty"}  # Empty: used; Error: not
+    assert document["components"]["schemas"]["Item"] == {"description": "an item",
+                                                          "items": {"$ref": "#/components/schemas/Tag"}}
+    assert document["x-amazon-apigateway-request-validators"] == {
+        "all": {"validateRequestBody": True, "validateRequestParameters": True},
+        "params": {"validateRequestBody": False, "validateRequestParameters": True}}
+    post = document["paths"]["/orders"]["post"]
+    assert post["x-amazon-apigateway-request-validator"] == "all"
+    assert post["requestBody"]["content"]["text/plain"] == {"schema": {"$ref": "#/components/schemas/Tag"}}
     companion = yaml.safe_load(export(loaded, "functions", relative_to=tmp_path))
-    assert set(companion["restApis"]["orders"]) >= {"models", "requestValidators"}
-    assert companion["restApis"]["orders"]["models"]["Order"]["schema"]["required"] == ["item"]
+    assert set(companion["restApis"]["orders"]["models"]) == {"Order", "Tag"}  # a description, a content type
+    assert "requestValidators" not in companion["restApis"]["orders"]
+    (tmp_path / "api.functions.yaml").write_text(export(loaded, "functions", relative_to=tmp_path))
+    again = load_any(tmp_path / "api.yaml")
+    assert without_code(again) == without_code(loaded)

@@ -314,7 +314,7 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
             extension = operation.get(INTEGRATION)
             integration = integration_from_extension(extension, f"paths.{path}.{key}") if extension else None
             authorizer_name = operation_authorizer(document, operation, declared)
-            parameters = _declared_parameters(item, operation)
+            parameters = declared_parameters(item, operation)
             problem = integration_parameters_error(integration.request_parameters, parameters) if integration \
                 else None
             if problem is not None:  # the whole import fails, as PutIntegration would have refused the method
@@ -338,7 +338,7 @@ def rest_api_from_openapi(document: dict[str, Any], id_factory: Callable[[], str
 _LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
 
 
-def _declared_parameters(item: dict[str, Any], operation: dict[str, Any]) -> dict[str, bool]:
+def declared_parameters(item: dict[str, Any], operation: dict[str, Any]) -> dict[str, bool]:
     """The method request parameters an operation declares (its `parameters` and its path's), as API Gateway's
     import makes them: `{"name": "q", "in": "query", "required": true}` -> `method.request.querystring.q: True`."""
     declared: dict[str, bool] = {}

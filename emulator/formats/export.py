@@ -21,7 +21,13 @@ from typing import Any
 import yaml
 
 from emulator.apigateway.lambda_uri import parse_lambda_uri
-from emulator.apigateway.loader import authorizer_from_config, gateway_responses_from_config, resources_from_config
+from emulator.apigateway.loader import (
+    authorizer_from_config,
+    gateway_responses_from_config,
+    models_from_config,
+    request_validators_from_config,
+    resources_from_config,
+)
 from emulator.apigateway.model import RestApi
 from emulator.apigateway.openapi import openapi_from_rest_api
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
@@ -436,6 +442,8 @@ def _openapi(loaded: LoadedConfig, name: str) -> dict[str, Any]:
     resources = resources_from_config(api_id, api.resources)
     model = RestApi(api_id, name, api.description, list(api.binary_media_types), resources,
                     gateway_responses=gateway_responses_from_config(api))
+    model.models = models_from_config(api_id, api)
+    model.request_validators = request_validators_from_config(api_id, api)
     model.authorizers = {authorizer.id: authorizer for authorizer in (
         authorizer_from_config(api_id, authorizer_name, block) for authorizer_name, block in api.authorizers.items())}
     stage = next(iter(api.stages), "prod")
@@ -457,7 +465,16 @@ def _companion(loaded: LoadedConfig, name: str, relative_to: Path, notes: list[s
         function["code"] = _code(loaded, function_name, relative_to)
     api = config.rest_apis[name].model_dump(by_alias=True, exclude_defaults=True,
                                             exclude={"resources", "description", "binary_media_types",
-                                                     "authorizers"})
+                                                     "authorizers", "request_validators", "models"})
+    # the document carries the models as components.schemas, which have neither a content type nor a description
+    # (ImportRestApi takes the schema's): the companion keeps the models of another content type or description
+    # (their entry wins when the document is read back)
+    kept = {model_name: model.model_dump(by_alias=True, exclude_defaults=True)
+            for model_name, model in config.rest_apis[name].models.items()
+            if model.content_type != "application/json"
+            or (model.description or None) != model.json_schema.get("description")}
+    if kept:
+        api["models"] = kept
     for deployment_id, deployment in config.rest_apis[name].deployments.items():
         if deployment.resources is not None:
             notes.append(f"deployment {deployment_id} has its own resources; the OpenAPI document holds the API's")
@@ -478,14 +495,7 @@ def export(loaded: LoadedConfig, format: str, *, relative_to: Path | None = None
     if format == "cloudformation":
         return _HEADER[format] + _dump(_CloudFormation(loaded, base, notes).build())
     if format == "openapi":
-        name = _choose_api(loaded.config, api)
-        validated = sorted(f"{verb} {path}" for path, methods in loaded.config.rest_apis[name].resources.items()
-                           for verb, method in methods.items() if method.request_validator or method.request_models)
-        if validated:
-            notes.append(f"API {name}: the requestValidator and requestModels of {', '.join(validated)} are not in "
-                         "the OpenAPI document (x-amazon-apigateway-request-validator is not written yet); "
-                         "`--format cloudformation` carries them")
-        return _HEADER[format] + _dump(_openapi(loaded, name))
+        return _HEADER[format] + _dump(_openapi(loaded, _choose_api(loaded.config, api)))
     if format == "functions":
         return _HEADER[format] + _dump(_companion(loaded, _choose_api(loaded.config, api), base, notes))
     raise UserError(f"--format {format}: allowed: {', '.join(EXPORT_FORMATS)}")

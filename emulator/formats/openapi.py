@@ -23,15 +23,24 @@ from emulator.apigateway.openapi import (
     BINARY_TYPES,
     GATEWAY_RESPONSES,
     INTEGRATION,
+    VALIDATOR,
+    VALIDATORS,
     OpenApiError,
     authorizers_from_document,
+    declared_parameters,
+    document_schemas,
     gateway_responses_from_document,
     integration_from_extension,
     operation_authorizer,
+    operation_request_models,
+    operation_request_validator,
+    request_validators_from_document,
+    schema_with_model_urls,
 )
-from emulator.config import CanaryConfig, format_validation_error
+from emulator.config import DEFAULT_MODELS, CanaryConfig, format_validation_error, stable_api_id
 from emulator.errors import UserError
 from emulator.formats.translation import Translation, dotted
+from emulator.integration_rules import method_request_sources
 from emulator.yaml_source import KeyPath, load_yaml
 
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -49,7 +58,8 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
     resources: dict[str, Any] = {}
     authorizers = authorizers_from_document(document)
     for key in document:
-        if key.startswith("x-amazon-apigateway-") and key not in (BINARY_TYPES, GATEWAY_RESPONSES):
+        if key.startswith("x-amazon-apigateway-") and key not in (BINARY_TYPES, GATEWAY_RESPONSES, VALIDATORS,
+                                                                  VALIDATOR):
             out.note(f"{key}: not emulated (ignored)")
     for route, item in (document.get("paths") or {}).items():
         if not isinstance(item, dict):
@@ -106,6 +116,8 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                 method["authorizer"] = authorizer
             if isinstance(operation, dict) and operation.get("operationId"):
                 method["operationName"] = str(operation["operationId"])
+            if isinstance(operation, dict):
+                _request_checks(document, item, operation, method, dotted(source))
             resources.setdefault(route, {})[verb] = method
             out_path = (*api_path, "resources", route, verb)
             for suffix, source_suffix in (((), ()), (("integration",), (INTEGRATION,)),
@@ -113,6 +125,41 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
                 line, source_key = where((*source, *source_suffix))
                 out.put((*out_path, *suffix), line, source_key)
     return resources
+
+
+def _request_checks(document: dict[str, Any], item: dict[str, Any], operation: dict[str, Any],
+                    method: dict[str, Any], where: str) -> None:
+    """A method's requestValidator, requestModels and requestParameters from its operation, as ImportRestApi
+    reads them (emulator/apigateway/openapi.py): the declared parameters, except path parameters (always present)
+    and those only the integration's mapping declares (the config declares those itself)."""
+    try:
+        validator = operation_request_validator(document, operation, where)
+        models = operation_request_models(document, operation, where)
+    except OpenApiError as error:
+        raise UserError(str(error)) from None
+    if validator:
+        method["requestValidator"] = validator
+    if models:
+        method["requestModels"] = models
+    mapped = method_request_sources(method["integration"].get("requestParameters") or {})
+    parameters = {key: required for key, required in declared_parameters(item, operation).items()
+                  if not key.startswith("method.request.path.") and (required or key not in mapped)}
+    if parameters:
+        method["requestParameters"] = parameters
+
+
+def _models(document: dict[str, Any], api_id: str, out: Translation) -> dict[str, Any]:
+    """The config's `models` from the document's schemas (`$ref`s as model URLs of the API), AWS's default Empty
+    and Error aside (every config API has them)."""
+    models: dict[str, Any] = {}
+    for name, schema in document_schemas(document).items():
+        if name in DEFAULT_MODELS:
+            out.note(f"schema {name}: AWS's default model {name} of every API is used (the document's is not)")
+            continue
+        models[name] = {"schema": schema_with_model_urls(schema, api_id)}
+        if isinstance(schema.get("description"), str):
+            models[name]["description"] = schema["description"]
+    return models
 
 
 def _base_path(document: dict[str, Any]) -> str | None:
@@ -167,6 +214,15 @@ def load_openapi(path: Path, *, stage: str | None = None, functions: Path | None
         out.put_elsewhere(stage_path, companion_file, companion.line_of(stage_path), stage_path)
     api["resources"] = translate_paths(data, out, ("restApis", title),
                                        lambda key_path: (document.line_of(key_path), key_path))
+    try:
+        validators = request_validators_from_document(data)
+    except OpenApiError as error:
+        raise UserError(f"{path}: {error}") from None
+    if validators:  # the companion's of the same name win
+        api["requestValidators"] = {**validators, **(api.get("requestValidators") or {})}
+    models = _models(data, str(api.get("id") or stable_api_id(title)), out)
+    if models:  # the companion keeps what the document cannot say (a model's contentType): its win
+        api["models"] = {**models, **(api.get("models") or {})}
     if authorizers_from_document(data):
         api["authorizers"] = authorizers_from_document(data)
     if gateway_responses_from_document(data):
