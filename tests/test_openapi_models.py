@@ -230,3 +230,37 @@ def test_put_rest_api_merges_or_overwrites_models_and_validators(apigateway: Any
     assert person_method(apigateway, api)["requestValidatorId"] == kept
     apigateway.put_rest_api(restApiId=api, body=body, mode="overwrite")
     assert models_of(apigateway, api) == person_schemas(api)
+
+
+# ---- lambda-canary's own OpenAPI loading (document + companion) --------------------------------------------------
+def test_a_document_with_its_companion_serves_the_imported_validation(tmp_path: Path) -> None:
+    """The same recorded document loaded as lambda-canary's config (with a companion): its schemas become the
+    config's models (Empty aside: every config API has AWS's), the validator and the request model the method's,
+    and the gateway answers the recorded 400 Invalid request body; a validator name the document does not declare
+    is one line naming the file."""
+    from emulator.errors import UserError
+    from emulator.formats.load import load_any
+
+    document = json.loads((FILES / "openapi.spec.circular-ref-with-request-body.json").read_text())
+    target = tmp_path / "api.json"
+    target.write_text(json.dumps(document))
+    (tmp_path / "api.functions.yaml").write_text("functions: {}\nrestApis:\n  Circular model reference:\n"
+                                                 "    id: circular01\n    stages:\n      dev: {}\n")
+    loaded = load_any(target)
+    api = loaded.config.rest_apis["Circular model reference"]
+    assert set(api.models) == {"House", "Person"}
+    assert api.models["Person"].json_schema["properties"]["house"] == {"$ref": MODELS.format(api="circular01",
+                                                                                              name="House")}
+    method = api.resources["/person"]["POST"]
+    assert (method.request_validator, method.request_models) == ("basic", {"application/json": "Person"})
+    with StackThread(target, StackOptions(port=0, seed=3, backend="process", access_log=False,
+                                          function_logs=False)) as running:
+        assert post_person(running, "circular01", {"random": "blabla"}) == (400, {"message": "Invalid request body"})
+        assert post_person(running, "circular01", {"name": "a", "b": 1, "house": {"contains": [{"name": "b",
+                                                                                               "b": 2}]}})[0] == 200
+    document["paths"]["/person"]["post"]["x-amazon-apigateway-request-validator"] = "nope"
+    target.write_text(json.dumps(document))
+    with pytest.raises(UserError) as caught:
+        load_any(target)
+    assert str(caught.value) == (f"{target}: paths./person.post.x-amazon-apigateway-request-validator: request "
+                                 "validator 'nope' is not one of x-amazon-apigateway-request-validators (basic)")

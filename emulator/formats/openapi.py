@@ -117,7 +117,7 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
             if isinstance(operation, dict) and operation.get("operationId"):
                 method["operationName"] = str(operation["operationId"])
             if isinstance(operation, dict):
-                _request_checks(document, item, operation, method, dotted(source))
+                _request_checks(document, item, operation, method, dotted(source), out.source)
             resources.setdefault(route, {})[verb] = method
             out_path = (*api_path, "resources", route, verb)
             for suffix, source_suffix in (((), ()), (("integration",), (INTEGRATION,)),
@@ -128,7 +128,7 @@ def translate_paths(document: dict[str, Any], out: Translation, api_path: KeyPat
 
 
 def _request_checks(document: dict[str, Any], item: dict[str, Any], operation: dict[str, Any],
-                    method: dict[str, Any], where: str) -> None:
+                    method: dict[str, Any], where: str, source: Path) -> None:
     """A method's requestValidator, requestModels and requestParameters from its operation, as ImportRestApi
     reads them (emulator/apigateway/openapi.py): the declared parameters, except path parameters (always present)
     and those only the integration's mapping declares (the config declares those itself)."""
@@ -136,7 +136,7 @@ def _request_checks(document: dict[str, Any], item: dict[str, Any], operation: d
         validator = operation_request_validator(document, operation, where)
         models = operation_request_models(document, operation, where)
     except OpenApiError as error:
-        raise UserError(str(error)) from None
+        raise UserError(f"{source}: {error}") from None
     if validator:
         method["requestValidator"] = validator
     if models:
