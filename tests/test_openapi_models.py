@@ -188,6 +188,46 @@ def test_export_oas30_models_and_validators(apigateway: Any, person_api: str) ->
     assert full["paths"]["/person"]["post"]["x-amazon-apigateway-request-validator"] == "basic"
 
 
+# AWS's export of the petstore's POST /pets, recorded: test_apigateway_extended.py::test_export_oas30_openapi and
+# ::test_export_swagger_openapi[TEST_IMPORT_PETSTORE_SWAGGER] ("get-export"), localstack/localstack@8b9a79f
+RECORDED_OAS30_POST = {
+    "operationId": "CreatePet",
+    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPet"}}},
+                    "required": True},
+    "responses": {"200": {"description": "200 response",
+                          "headers": {"Access-Control-Allow-Origin": {"schema": {"type": "string"}}},
+                          "content": {"application/json": {
+                              "schema": {"$ref": "#/components/schemas/NewPetResponse"}}}}}}
+RECORDED_SWAGGER_POST = {
+    "operationId": "CreatePet", "consumes": ["application/json"], "produces": ["application/json"],
+    "parameters": [{"in": "body", "name": "NewPet", "required": True, "schema": {"$ref": "#/definitions/NewPet"}}],
+    "responses": {"200": {"description": "200 response", "schema": {"$ref": "#/definitions/NewPetResponse"},
+                          "headers": {"Access-Control-Allow-Origin": {"type": "string"}}}}}
+
+
+def test_export_oas30_and_swagger_as_recorded(apigateway: Any) -> None:
+    """The petstore imported and exported (oas30 and swagger, stage `local`): POST /pets is AWS's recorded
+    operation, the models its definitions with document refs (Pets' items `#/definitions/Pet`)."""
+    body = (FILES / "petstore-authorizer.swagger.json").read_text().replace("${uri}", "http://petstore.example/pets")
+    api = apigateway.import_rest_api(body=body.encode())["id"]
+    apigateway.create_deployment(restApiId=api, stageName="local")
+    oas30 = json.loads(apigateway.get_export(restApiId=api, stageName="local", exportType="oas30")["body"].read())
+    assert oas30["paths"]["/pets"]["post"] == RECORDED_OAS30_POST
+    assert oas30["components"]["schemas"]["Pets"] == {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}
+    swagger = json.loads(apigateway.get_export(restApiId=api, stageName="local", exportType="swagger")["body"]
+                         .read())
+    assert (swagger["swagger"], swagger["host"], swagger["basePath"], swagger["schemes"]) == (
+        "2.0", f"{api}.execute-api.{REGION}.amazonaws.com", "/local", ["https"])
+    assert swagger["paths"]["/pets"]["post"] == RECORDED_SWAGGER_POST
+    assert swagger["definitions"]["Pets"] == {"type": "array", "items": {"$ref": "#/definitions/Pet"}}
+    assert swagger["paths"]["/pets/{petId}"]["get"]["parameters"] == [
+        {"name": "petId", "in": "path", "required": True, "type": "string"}]
+    again = apigateway.import_rest_api(body=json.dumps(swagger).encode())["id"]
+    assert models_of(apigateway, again) == [
+        {**model, "schema": json.loads(json.dumps(model["schema"]).replace(f"/restapis/{api}/", f"/restapis/{again}/"))}
+        for model in models_of(apigateway, api)]
+
+
 def test_export_leaves_out_the_unused_default_models(apigateway: Any) -> None:
     """An API made by CreateRestApi has AWS's Empty and Error; an export lists them only when used."""
     api = apigateway.create_rest_api(name="defaults")

@@ -448,6 +448,60 @@ def openapi_from_rest_api(api: RestApi, resources: dict[str, Resource], stage: s
     return document
 
 
+def swagger_from_openapi(document: dict[str, Any], host: str, stage: str) -> dict[str, Any]:
+    """An exported OpenAPI 3 document as API Gateway's Swagger 2 export (recorded: LocalStack's AWS-validated
+    test_apigateway_extended.py::test_export_swagger_openapi, localstack/localstack@8b9a79f): host, basePath and
+    schemes; parameters typed in place; a request model as a `body` parameter named by the model; content types as
+    consumes and produces; `#/definitions/` refs."""
+    def refs(value: Any) -> Any:
+        return _rewrite_refs(value, lambda ref: ref.replace(_SCHEMA_REFS[0], _SCHEMA_REFS[1], 1))
+
+    paths: dict[str, Any] = {}
+    for path, item in document.get("paths", {}).items():
+        paths[path] = {}
+        for key, operation in item.items():
+            out: dict[str, Any] = {key: value for key, value in operation.items()
+                                   if key not in ("parameters", "requestBody", "responses")}
+            consumes = list((operation.get("requestBody") or {}).get("content") or {})
+            produces = sorted({kind for response in operation["responses"].values()
+                               for kind in response.get("content") or {}})
+            if consumes:
+                out["consumes"] = consumes
+            if produces:
+                out["produces"] = produces
+            parameters = [{**{k: v for k, v in parameter.items() if k != "schema"}, "type": "string"}
+                          for parameter in operation.get("parameters") or []]
+            for media in ((operation.get("requestBody") or {}).get("content") or {}).values():
+                parameters.append({"in": "body", "name": media["schema"]["$ref"].rsplit("/", 1)[-1],
+                                   "required": True, "schema": refs(media["schema"])})
+                break
+            if parameters:
+                out["parameters"] = parameters
+            responses: dict[str, Any] = {}
+            for status, response in operation["responses"].items():
+                entry: dict[str, Any] = {"description": response["description"]}
+                for media in (response.get("content") or {}).values():
+                    entry["schema"] = refs(media["schema"])
+                    break
+                if response.get("headers"):
+                    entry["headers"] = {name: {"type": "string"} for name in response["headers"]}
+                responses[status] = entry
+            out["responses"] = responses
+            paths[path][key] = {name: out[name] for name in sorted(out, key=_SWAGGER_ORDER.index)
+                                if name in _SWAGGER_ORDER} | {k: v for k, v in out.items() if k not in _SWAGGER_ORDER}
+    info = {key: document["info"][key] for key in ("description", "version", "title") if key in document["info"]}
+    swagger: dict[str, Any] = {"swagger": "2.0", "info": info, "host": host, "basePath": f"/{stage}",
+                               "schemes": ["https"], "paths": paths}
+    components = document.get("components") or {}
+    if components.get("securitySchemes"):
+        swagger["securityDefinitions"] = components["securitySchemes"]
+    if components.get("schemas"):
+        swagger["definitions"] = refs(components["schemas"])
+    swagger.update({key: value for key, value in document.items() if key.startswith("x-")})
+    return swagger
+
+
+_SWAGGER_ORDER = ["operationId", "consumes", "produces", "parameters", "responses", "security"]
 _DEFAULT_MODELS = ("Empty", "Error")
 
 

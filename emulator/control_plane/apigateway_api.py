@@ -1168,14 +1168,18 @@ class ApiGatewayApi:
     def GetExport(self, params: dict[str, Any]) -> RawResponse:
         api = self._api(params)
         stage = self._stage(api, params["stageName"])
-        if params["exportType"] != "oas30":
-            raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30 only")
+        if params["exportType"] not in ("oas30", "swagger"):
+            raise bad_request(f"Unsupported export type {params['exportType']}; lambda-canary exports oas30 and "
+                              "swagger")
         deployment = api.deployments[stage.deployment_id]
         requested = (params.get("parameters") or {}).get("extensions", "")
         extensions = "integrations" in requested or "apigateway" in requested
         document = openapi.openapi_from_rest_api(api, deployment.resources, stage.name, self.state.region,
                                                  with_integrations=extensions, models=deployment.models,
                                                  validators=deployment.request_validators)
+        if params["exportType"] == "swagger":
+            document = openapi.swagger_from_openapi(
+                document, f"{api.id}.execute-api.{self.state.region}.amazonaws.com", stage.name)
         accepts = params.get("accepts") or "application/json"
         if "yaml" in accepts:
             import yaml
@@ -1183,7 +1187,7 @@ class ApiGatewayApi:
             return RawResponse(yaml.safe_dump(document, sort_keys=False).encode(), {"Content-Type": "application/yaml"})
         return RawResponse(json.dumps(document, indent=2).encode(), {
             "Content-Type": "application/json",
-            "Content-Disposition": f'attachment; filename="{api.name}-{stage.name}-oas30.json"'})
+            "Content-Disposition": f'attachment; filename="{api.name}-{stage.name}-{params["exportType"]}.json"'})
 
 
 def _merge_models_and_validators(existing: RestApi, imported: RestApi) -> None:
