@@ -222,7 +222,11 @@ def test_export_oas30_and_swagger_as_recorded(apigateway: Any) -> None:
     assert swagger["definitions"]["Pets"] == {"type": "array", "items": {"$ref": "#/definitions/Pet"}}
     assert swagger["paths"]["/pets/{petId}"]["get"]["parameters"] == [
         {"name": "petId", "in": "path", "required": True, "type": "string"}]
-    again = apigateway.import_rest_api(body=json.dumps(swagger).encode())["id"]
+    full = json.loads(apigateway.get_export(restApiId=api, stageName="local", exportType="swagger",
+                                            parameters={"extensions": "integrations"})["body"].read())
+    assert full["paths"]["/pets"]["post"]["x-amazon-apigateway-integration"]["type"] == "http"
+    assert full["securityDefinitions"] == oas30["components"]["securitySchemes"]
+    again = apigateway.import_rest_api(body=json.dumps(full).encode())["id"]
     assert models_of(apigateway, again) == [
         {**model, "schema": json.loads(json.dumps(model["schema"]).replace(f"/restapis/{api}/", f"/restapis/{again}/"))}
         for model in models_of(apigateway, api)]

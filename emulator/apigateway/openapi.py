@@ -487,8 +487,9 @@ def swagger_from_openapi(document: dict[str, Any], host: str, stage: str) -> dic
                     entry["headers"] = {name: {"type": "string"} for name in response["headers"]}
                 responses[status] = entry
             out["responses"] = responses
-            paths[path][key] = {name: out[name] for name in sorted(out, key=_SWAGGER_ORDER.index)
-                                if name in _SWAGGER_ORDER} | {k: v for k, v in out.items() if k not in _SWAGGER_ORDER}
+            known = sorted((name for name in out if name in _SWAGGER_ORDER), key=_SWAGGER_ORDER.index)
+            paths[path][key] = {**{name: out[name] for name in known},
+                                **{name: value for name, value in out.items() if name not in _SWAGGER_ORDER}}
     info = {key: document["info"][key] for key in ("description", "version", "title") if key in document["info"]}
     swagger: dict[str, Any] = {"swagger": "2.0", "info": info, "host": host, "basePath": f"/{stage}",
                                "schemes": ["https"], "paths": paths}
