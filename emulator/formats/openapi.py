@@ -11,6 +11,7 @@ companion has no stages, one stage is made (named by --stage, else the export's 
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from emulator.apigateway.model import EMPTY_MODEL_SCHEMA, ERROR_MODEL_SCHEMA
 from emulator.apigateway.openapi import (
     ANY_METHOD,
     BINARY_TYPES,
@@ -154,7 +156,10 @@ def _models(document: dict[str, Any], api_id: str, out: Translation) -> dict[str
     models: dict[str, Any] = {}
     for name, schema in document_schemas(document).items():
         if name in DEFAULT_MODELS:
-            out.note(f"schema {name}: AWS's default model {name} of every API is used (the document's is not)")
+            default = json.loads(EMPTY_MODEL_SCHEMA if name == "Empty" else ERROR_MODEL_SCHEMA)
+            default.pop("$schema", None)
+            if {key: value for key, value in schema.items() if key != "$schema"} != default:
+                out.note(f"schema {name}: AWS's default model {name} of every API is used (the document's differs)")
             continue
         models[name] = {"schema": schema_with_model_urls(schema, api_id)}
         if isinstance(schema.get("description"), str):
