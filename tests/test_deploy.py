@@ -33,7 +33,7 @@ from moto.server import ThreadedMotoServer
 from scipy.stats import binom
 
 from emulator.cli import deploy as deploy_cli
-from emulator.config import LoadedConfig
+from emulator.config import LoadedConfig, stable_api_id
 from emulator.deploy import canary as canary_ops
 from emulator.deploy.apply import deploy
 from emulator.deploy.desired import MANAGED_TAG
@@ -946,6 +946,34 @@ def order(url: str, body: dict[str, Any], shop: str | None = "s1") -> tuple[int,
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def test_a_model_referring_to_another_deploys_referring_to_the_deployed_api(emulator: StackThread,
+                                                                            tmp_path: Path) -> None:
+    """A model refers to another by a URL holding its API's id; the config's refs name the emulator's id, so deploy
+    writes them with the deployed API's (else AWS would follow them to another API or to none), and a second plan
+    has nothing to change. The deployed method validates through the ref: an order list whose items are not Orders
+    is refused, a good one passes (a ref left naming the local id resolves to nothing and refuses both)."""
+    local_id = stable_api_id(API)  # the emulator's id of a config API without an `id`
+
+    def orders(data: dict[str, Any]) -> None:
+        validated(data)
+        api = data["restApis"][API]
+        api["models"]["Orders"] = {"schema": {"type": "array", "items": {
+            "$ref": f"https://apigateway.amazonaws.com/restapis/{local_id}/models/Order"}}}
+        api["resources"]["/orders"]["POST"]["requestModels"] = {"application/json": "Orders"}
+
+    path = write_config(tmp_path, "orders", orders)
+    assert load_config(path).api_id(API) == local_id
+    run_cli("deploy", str(path), "--stage", "prod")
+    assert "No changes." in run_cli("plan", str(path), "--stage", "prod").output.splitlines()
+    apigw = boto3.client("apigateway")
+    api_id = apigw.get_rest_apis()["items"][0]["id"]
+    assert api_id != local_id
+    schema = json.loads(apigw.get_model(restApiId=api_id, modelName="Orders")["schema"])
+    assert schema["items"]["$ref"] == f"https://apigateway.amazonaws.com/restapis/{api_id}/models/Order"
+    assert order(emulator.url, [{"item": "tea"}]) == (200, {"ok": 1})  # type: ignore[arg-type]
+    assert order(emulator.url, [{"item": 7}]) == (400, {"message": "Invalid request body"})  # type: ignore[arg-type]
 
 
 def test_models_and_request_validators_deploy_once_and_validate(emulator: StackThread, tmp_path: Path) -> None:

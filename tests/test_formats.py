@@ -778,14 +778,24 @@ restApis:
 
 def test_models_and_request_validators_export_to_cloudformation_and_back(tmp_path: Path) -> None:
     """AWS::ApiGateway::Model and RequestValidator, and a Method's RequestValidatorId, RequestModels and
-    RequestParameters: export → import gives the same model, and cfn-lint accepts the template."""
+    RequestParameters: export → import gives the same model, and cfn-lint accepts the template. A model's `$ref` to
+    another by its URL names the stack's own API (Fn::Sub of the RestApi), not the emulator's id of it."""
+    local_ref = f"https://apigateway.amazonaws.com/restapis/{stable_api_id('orders')}/models/Order"
     source = tmp_path / "canary.yaml"
-    source.write_text(VALIDATED)
+    orders_model = f'      Orders:\n        schema: {{"type": "array", "items": {{"$ref": "{local_ref}"}}}}\n'
+    source.write_text(VALIDATED.replace("    requestValidators:\n", orders_model + "    requestValidators:\n", 1))
     loaded = load_any(source, stage="prod")
     notes: list[str] = []
     target = tmp_path / "template.yaml"
     target.write_text(export(loaded, "cloudformation", relative_to=tmp_path, notes=notes))
+    template = yaml.safe_load(target.read_text())
+    (orders,) = [item["Properties"] for item in template["Resources"].values()
+                 if item["Type"] == "AWS::ApiGateway::Model" and item["Properties"]["Name"] == "Orders"]
+    api_logical = orders["RestApiId"]["Ref"]
+    assert orders["Schema"]["items"]["$ref"] == {
+        "Fn::Sub": f"https://apigateway.amazonaws.com/restapis/${{{api_logical}}}/models/Order"}
     again = load_any(target)
+    assert again.config.rest_apis["orders"].models["Orders"].json_schema["items"]["$ref"] == local_ref
     assert again.unsupported == []
     assert without_code(again) == without_code(loaded)
     method = again.config.rest_apis["orders"].resources["/orders"]["POST"]

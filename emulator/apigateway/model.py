@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from emulator import model_urls
 from emulator.apigateway.routing import RouteTable
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -119,7 +120,7 @@ ERROR_MODEL_SCHEMA = ('{"$schema": "http://json-schema.org/draft-04/schema#", "t
 
 
 # How a model's schema refers to another model of its API (`$ref`), as AWS stores and resolves it.
-MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
+MODEL_URL = model_urls.MODEL_URL
 
 
 def default_models(id_of: Callable[[str], str] | None = None) -> dict[str, Model]:

@@ -49,6 +49,7 @@ from emulator.deploy.lifecycle import guard
 from emulator.deploy.package import Package, package_dir
 from emulator.deploy.session import Target
 from emulator.errors import UserError
+from emulator.model_urls import MODEL_URL, rehomed
 
 T = TypeVar("T")
 ROLE_NAME = "lambda-canary-execution"
@@ -634,14 +635,19 @@ class Reconciler:
         api_id = self.api_ids[api_name]
         found = state.models(self.target, api_id) if api_id else {}
         self._found_models[api_name] = found
+        local_id = self.loaded.api_id(api_name)
         for name, config in sorted(self.config.rest_apis[api_name].models.items()):
             label = f"{api_name} {name}"
             wanted = model_fields(config)
+            # a $ref names a model by a URL holding its API's id: the emulator's becomes the deployed API's
+            wanted["schema"] = rehomed(wanted["schema"], local_id, lambda model: MODEL_URL.format(
+                api_id=api_id or "{new API}", name=model))
+            schema_text = json.dumps(wanted["schema"])
             have = found.get(name)
             if have is None:
                 self.change("create", "model", label, config.content_type,
                             run=partial(self.apigw.create_model, restApiId=api_id, name=name,
-                                        contentType=config.content_type, schema=config.schema_text,
+                                        contentType=config.content_type, schema=schema_text,
                                         **({"description": config.description} if config.description else {})))
                 continue
             actual = actual_model(have)
@@ -652,7 +658,7 @@ class Reconciler:
                 continue
             ops = []
             if actual["schema"] != wanted["schema"]:
-                ops.append({"op": "replace", "path": "/schema", "value": config.schema_text})
+                ops.append({"op": "replace", "path": "/schema", "value": schema_text})
             if actual.get("description", "") != wanted.get("description", ""):
                 ops.append({"op": "replace", "path": "/description", "value": config.description})
             if not ops:

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from emulator.config import stable_api_id
 from emulator.errors import UserError
 from emulator.formats.translation import (
     DEFAULT_ACCOUNT,
@@ -155,9 +156,7 @@ def read_text(path: Path) -> str:
 
 def api_id_for(name: str) -> str:
     """The id LoadedConfig.api_id gives an API without a configured id."""
-    digest = hashlib.sha256(name.encode()).digest()
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])
+    return stable_api_id(name)
 
 
 # ---- evaluation ----------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from emulator.apigateway.openapi import openapi_from_rest_api
 from emulator.config import CanaryConfig, LoadedConfig, RestApiConfig
 from emulator.errors import UserError
 from emulator.integration_rules import method_request_sources
+from emulator.model_urls import MODEL_URL, rehomed
 from emulator.stage_variables import UndefinedStageVariable, substitute
 
 EXPORT_FORMATS = ("cloudformation", "openapi", "functions")
@@ -282,8 +283,11 @@ class _CloudFormation:
         for model_name, model in api.models.items():
             logical = self.unique(name, "Model", model_name)
             model_ids[model_name] = logical
+            # a $ref to another model names it by a URL holding the API's id: the stack's own API, once created
+            schema = rehomed(model.json_schema, self.loaded.api_id(name), lambda other: {
+                "Fn::Sub": MODEL_URL.format(api_id="${" + api_logical + "}", name=other)})
             properties = {"RestApiId": {"Ref": api_logical}, "Name": model_name, "ContentType": model.content_type,
-                          "Schema": model.json_schema}
+                          "Schema": schema}
             if model.description:
                 properties["Description"] = model.description
             self.resources[logical] = {"Type": "AWS::ApiGateway::Model", "Properties": properties}
