@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import itertools
 import json
 import re
@@ -26,6 +25,7 @@ from pydantic.alias_generators import to_camel
 from emulator.errors import UserError
 from emulator.function_rules import reserved_variables_error
 from emulator.gateway_response_rules import unknown_type_error
+from emulator.ids import stable_api_id
 from emulator.integration_rules import (
     MISSING_CANARY_DEPLOYMENT,
     integration_uri_error,
@@ -438,13 +438,6 @@ class RequestValidatorConfig(Model):
 
     validate_request_body: bool = False
     validate_request_parameters: bool = False
-
-
-def stable_api_id(api_name: str) -> str:
-    """The stable 10-character id of a config API without a configured `id`, derived from its name."""
-    digest = hashlib.sha256(api_name.encode()).digest()
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])
 
 
 class RestApiConfig(Model):

@@ -8,6 +8,7 @@ profile).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import time
@@ -38,3 +39,10 @@ def trace_root() -> str:
 def random_bytes(count: int) -> bytes:
     """`count` random bytes (not for secrets)."""
     return _RANDOM.randbytes(count)
+
+
+def stable_api_id(api_name: str) -> str:
+    """The stable 10-character id of a config API without a configured `id`, derived from its name."""
+    digest = hashlib.sha256(api_name.encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:10])

@@ -28,7 +28,6 @@ from typing import Any
 
 import yaml
 
-from emulator.config import stable_api_id
 from emulator.errors import UserError
 from emulator.formats.translation import (
     DEFAULT_ACCOUNT,
@@ -38,6 +37,7 @@ from emulator.formats.translation import (
     Translation,
     acknowledged_finding,
 )
+from emulator.ids import stable_api_id
 from emulator.paths import cache_dir
 from emulator.yaml_source import KeyPath, yaml_error
 
