@@ -32,6 +32,7 @@ from emulator.integration_rules import (
     mapping_problem,
     method_parameter_error,
 )
+from emulator.model_urls import DEFAULT_MODELS
 from emulator.runtimes.catalogue import catalogue, known_runtimes
 from emulator.stage_variables import MAX_VARIABLES, name_error, value_error
 from emulator.yaml_source import YamlDocument
@@ -404,7 +405,6 @@ class GatewayResponseConfig(Model):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-DEFAULT_MODELS = ("Empty", "Error")  # AWS makes them with every REST API
 MODEL_NAME = re.compile(r"^[A-Za-z0-9]+$")
 
 

@@ -460,6 +460,27 @@ def test_a_deeply_nested_body_for_a_recursive_model_is_an_invalid_body(emulator:
     assert rejected(reply) == (400, {"message": "Invalid request body"}, "BadRequestException")
 
 
+def test_the_log_line_of_an_invalid_body_does_not_carry_the_body() -> None:
+    """jsonschema's message quotes the failing value: a 100 KB string where a number belongs is AWS's invalid-body
+    400, and its log line stays short (a client cannot flood the log through it)."""
+    lines: list[str] = []
+    with StackThread(None, StackOptions(port=0, seed=3, backend="process", access_log=False, function_logs=False),
+                     log=lines.append) as running:
+        client = boto3.client("apigateway", endpoint_url=running.url, region_name=REGION, aws_access_key_id="x",
+                              aws_secret_access_key="y")
+        api, root = new_api(client, "long body")
+        validator = client.create_request_validator(restApiId=api, name="body", validateRequestBody=True)["id"]
+        client.create_model(restApiId=api, name="Count", contentType="application/json", schema=json.dumps(
+            {"type": "object", "properties": {"n": {"type": "number"}}}))
+        mock_method(client, api, root, "POST", requestValidatorId=validator,
+                    requestModels={"application/json": "Count"})
+        client.create_deployment(restApiId=api, stageName="local")
+        reply = send(running, api, "POST", "/", json_body={"n": "x" * 100_000})
+    assert rejected(reply) == (400, {"message": "Invalid request body"}, "BadRequestException")
+    (line,) = [line for line in lines if "does not match model schema" in line]
+    assert len(line) < 1_000 and line.count("x") < 400
+
+
 def test_api_gateway_request_validator_with_ref_one_of_models(emulator: StackThread, apigateway: Any) -> None:
     """TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_one_ofmodels (recorded 28-10-2024)."""
     api, root = new_api(apigateway, "test oneOf ref models")

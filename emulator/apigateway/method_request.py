@@ -35,6 +35,7 @@ from emulator.apigateway.model import MODEL_URL, Deployment, Method, Model
 from emulator.apigateway.proxy_event import parse_query
 
 _PREFIX = "method.request."
+MAX_SHOWN = 300  # characters of a validation failure the log line shows
 
 
 def validate(exchange: Exchange, deployment: Deployment, log: Callable[[str], None]) -> GatewayResponse | None:
@@ -55,8 +56,9 @@ def validate(exchange: Exchange, deployment: Deployment, log: Callable[[str], No
     if validator.validate_request_body:
         problem = body_problem(exchange, method, deployment)
         if problem is not None:
+            shown = problem if len(problem) <= MAX_SHOWN else problem[:MAX_SHOWN] + "..."  # it quotes the body
             log(f"Request body does not match model schema for content type "
-                f"{media_type(exchange.request.header('Content-Type'))}: {problem}")
+                f"{media_type(exchange.request.header('Content-Type'))}: {shown}")
             return responses.invalid_request_body()
     return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from emulator.apigateway.model import (
 )
 from emulator.gateway_response_rules import RESPONSE_TYPES, status_code_error
 from emulator.integration_rules import integration_parameters_error
+from emulator.model_urls import DEFAULT_MODELS, model_named, with_refs
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
@@ -32,7 +32,6 @@ GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 VALIDATORS = "x-amazon-apigateway-request-validators"
 VALIDATOR = "x-amazon-apigateway-request-validator"
 _SCHEMA_REFS = ("#/components/schemas/", "#/definitions/")
-_MODEL_URL = re.compile(r"^https://apigateway\.amazonaws\.com/restapis/[^/]+/models/([^/]+)$")
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -140,16 +139,6 @@ def _schema_name(reference: Any) -> str | None:
     return None
 
 
-def _rewrite_refs(value: Any, rewrite: Callable[[str], str]) -> Any:
-    """A copy of a JSON value with every `$ref` string passed through `rewrite`."""
-    if isinstance(value, dict):
-        return {key: rewrite(item) if key == "$ref" and isinstance(item, str) else _rewrite_refs(item, rewrite)
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rewrite_refs(item, rewrite) for item in value]
-    return value
-
-
 def schema_with_model_urls(schema: dict[str, Any], api_id: str) -> dict[str, Any]:
     """A document's schema as API Gateway stores the model: `$ref`s to the document's schemas become the model
     URLs `https://apigateway.amazonaws.com/restapis/{apiId}/models/{name}` (recorded: LocalStack's AWS-validated
@@ -158,7 +147,7 @@ def schema_with_model_urls(schema: dict[str, Any], api_id: str) -> dict[str, Any
     def rewrite(reference: str) -> str:
         name = _schema_name(reference)
         return MODEL_URL.format(api_id=api_id, name=name) if name is not None else reference
-    return _rewrite_refs(schema, rewrite)  # type: ignore[no-any-return]
+    return with_refs(schema, rewrite)  # type: ignore[no-any-return]
 
 
 def schema_with_document_refs(schema: dict[str, Any], prefix: str = "#/components/schemas/") -> dict[str, Any]:
@@ -166,9 +155,9 @@ def schema_with_document_refs(schema: dict[str, Any], prefix: str = "#/component
     (recorded: LocalStack's AWS-validated test_apigateway_extended.py::test_export_oas30_openapi and
     ::test_export_swagger_openapi, localstack/localstack@8b9a79f)."""
     def rewrite(reference: str) -> str:
-        found = _MODEL_URL.match(reference)
-        return prefix + found.group(1) if found else reference
-    out = _rewrite_refs(schema, rewrite)
+        name = model_named(reference)
+        return reference if name is None else prefix + name
+    out = with_refs(schema, rewrite)
     out.pop("$schema", None)
     return out  # type: ignore[no-any-return]
 
@@ -454,7 +443,7 @@ def swagger_from_openapi(document: dict[str, Any], host: str, stage: str) -> dic
     schemes; parameters typed in place; a request model as a `body` parameter named by the model; content types as
     consumes and produces; `#/definitions/` refs."""
     def refs(value: Any) -> Any:
-        return _rewrite_refs(value, lambda ref: ref.replace(_SCHEMA_REFS[0], _SCHEMA_REFS[1], 1))
+        return with_refs(value, lambda ref: ref.replace(_SCHEMA_REFS[0], _SCHEMA_REFS[1], 1))
 
     paths: dict[str, Any] = {}
     for path, item in document.get("paths", {}).items():
@@ -503,7 +492,6 @@ def swagger_from_openapi(document: dict[str, Any], host: str, stage: str) -> dic
 
 
 _SWAGGER_ORDER = ["operationId", "consumes", "produces", "parameters", "responses", "security"]
-_DEFAULT_MODELS = ("Empty", "Error")
 
 
 def _schemas_out(models: dict[str, Model], resources: dict[str, Resource]) -> dict[str, Any]:
@@ -524,10 +512,10 @@ def _schemas_out(models: dict[str, Model], resources: dict[str, Resource]) -> di
                 str(model) for response in method.method_responses.values()
                 for model in (response.get("responseModels") or {}).values())]}  # type: ignore[attr-defined]
     for name, schema in parsed.items():
-        if name not in _DEFAULT_MODELS or name in used:
-            used.update(found.group(1) for found in map(_MODEL_URL.match, _all_refs(schema)) if found)
+        if name not in DEFAULT_MODELS or name in used:
+            used.update(name for name in map(model_named, _all_refs(schema)) if name is not None)
     return {name: schema_with_document_refs(schema) for name, schema in parsed.items()
-            if name not in _DEFAULT_MODELS or name in used}
+            if name not in DEFAULT_MODELS or name in used}
 
 
 def _responses_out(method: Method) -> dict[str, Any]:
